@@ -1,0 +1,139 @@
+package bot
+
+import "time"
+
+// State is who owns a conversation.
+type State string
+
+// Conversation states. The bot replies only in StateBot.
+const (
+	StateBot       State = "bot"
+	StateEscalated State = "escalated"
+	StateAgent     State = "agent"
+	StateResolved  State = "resolved"
+)
+
+// Valid reports whether s is a known state.
+func (s State) Valid() bool {
+	switch s {
+	case StateBot, StateEscalated, StateAgent, StateResolved:
+		return true
+	}
+	return false
+}
+
+// CanTransition reports whether a conversation may move from s to to.
+//
+//	bot → escalated → agent → resolved; agent → bot (hand back);
+//	resolved → bot (customer writes again); any open state → resolved.
+func (s State) CanTransition(to State) bool {
+	switch {
+	case s == to:
+		return false
+	case to == StateResolved:
+		return s != StateResolved
+	case s == StateBot:
+		return to == StateEscalated
+	case s == StateEscalated:
+		return to == StateAgent || to == StateBot
+	case s == StateAgent:
+		return to == StateBot || to == StateEscalated
+	case s == StateResolved:
+		return to == StateBot || to == StateEscalated
+	}
+	return false
+}
+
+// Actors of a transition.
+const (
+	ActorBot      = "bot"
+	ActorCustomer = "customer"
+	ActorSystem   = "system"
+)
+
+// Conversation is one thread with one customer at one source.
+type Conversation struct {
+	Key        string // Trigger + "/" + ExternalID
+	Trigger    string
+	ExternalID string
+	Subject    string
+	URL        string
+	Customer   Customer
+	State      State
+	// FailedTurns counts consecutive turns the bot could not answer.
+	FailedTurns int
+	// SlackChannel and SlackThreadTS locate the escalation thread, if any.
+	SlackChannel  string
+	SlackThreadTS string
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+}
+
+// Transition is one stored change of state.
+type Transition struct {
+	ConversationKey string
+	From, To        State
+	Actor           string // "bot", "customer", "system", or an agent's name
+	Reason          string
+	At              time.Time
+}
+
+// Message authors.
+const (
+	AuthorCustomer = "customer"
+	AuthorBot      = "bot"
+	AuthorAgent    = "agent"
+)
+
+// Message is one line of a conversation's transcript.
+type Message struct {
+	ID              int64
+	ConversationKey string
+	ExternalID      string
+	Author          string // customer | bot | agent
+	AgentName       string
+	Text            string
+	// Turn groups the customer messages answered by one reply (a burst).
+	Turn int64
+	At   time.Time
+}
+
+// Inbound is what the store knows after recording one customer message.
+type Inbound struct {
+	Event        Event
+	Conversation Conversation
+	MessageID    int64
+	// Deferred is set when a later message of the same burst is queued: that
+	// message's job answers the whole turn.
+	Deferred bool
+	// Pending holds the customer messages not yet answered (this one
+	// included), oldest first: the turn to decide on.
+	Pending []Message
+	// History holds earlier answered lines, oldest first (bounded).
+	History []Turn
+	// Reopened is set when the message reopened a resolved conversation.
+	Reopened bool
+}
+
+// Outcome is the result of deciding one turn, applied atomically.
+type Outcome struct {
+	JobID           int64
+	ConversationKey string
+	// MessageIDs are the customer messages the turn answers.
+	MessageIDs []int64
+	Decision   Decision
+	// Replies to queue, in order (the answer, or the hand-off notice).
+	Replies []Reply
+	// Escalation, when the decision hands the conversation to people.
+	Escalation *Escalation
+	// MaxAttempts for the queued jobs (0: default).
+	MaxAttempts int
+}
+
+// ConversationFilter selects conversations.
+type ConversationFilter struct {
+	State   State
+	Trigger string
+	Query   string // matches subject, customer or external id
+	Limit   int
+}

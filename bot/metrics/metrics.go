@@ -1,0 +1,113 @@
+// Package metrics exposes supportbot's Prometheus metrics on a private
+// registry: intake requests and latency, job outcomes, decisions by action
+// and reason, and the queue's depth and age (read from the store at scrape).
+package metrics
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/supportbot/supportbot/bot"
+)
+
+// QueueReader reads the queue's state at scrape time.
+type QueueReader interface {
+	QueueStats(ctx context.Context) (bot.QueueStats, error)
+}
+
+// Metrics holds every collector.
+type Metrics struct {
+	Registry *prometheus.Registry
+
+	hooks     *prometheus.CounterVec
+	hookTime  *prometheus.HistogramVec
+	jobs      *prometheus.CounterVec
+	jobTime   *prometheus.HistogramVec
+	decisions *prometheus.CounterVec
+	// known reports whether a trigger name is configured, so that unknown
+	// names (404s) do not create unbounded label values.
+	known func(string) bool
+}
+
+// New registers the collectors. known may be nil (every name is known).
+func New(q QueueReader, known func(string) bool) *Metrics {
+	m := &Metrics{Registry: prometheus.NewRegistry(), known: known}
+	m.hooks = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "supportbot_webhooks_total", Help: "Intake requests by trigger and HTTP status.",
+	}, []string{"trigger", "status"})
+	m.hookTime = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "supportbot_intake_duration_seconds", Help: "Time from request to acknowledgement.",
+		Buckets: []float64{.0005, .001, .002, .005, .01, .02, .05, .1, .25, .5, 1, 2.5},
+	}, []string{"trigger"})
+	m.jobs = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "supportbot_jobs_total", Help: "Job runs by kind and outcome (completed, retried, discarded, snoozed, interrupted).",
+	}, []string{"kind", "outcome"})
+	m.jobTime = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "supportbot_job_duration_seconds", Help: "Job run time by kind.",
+		Buckets: prometheus.ExponentialBuckets(0.0005, 4, 10),
+	}, []string{"kind"})
+	m.decisions = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "supportbot_decisions_total", Help: "Answer-or-escalate decisions by action, escalation reason and source.",
+	}, []string{"action", "reason", "source"})
+	m.Registry.MustRegister(m.hooks, m.hookTime, m.jobs, m.jobTime, m.decisions,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		&queueCollector{q: q})
+	return m
+}
+
+// Handler serves the registry in the Prometheus text format.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{Registry: m.Registry})
+}
+
+// ObserveHook counts one intake request.
+func (m *Metrics) ObserveHook(trigger string, status int, d time.Duration) {
+	if m.known != nil && !m.known(trigger) {
+		trigger = "unknown"
+	}
+	m.hooks.WithLabelValues(trigger, strconv.Itoa(status)).Inc()
+	m.hookTime.WithLabelValues(trigger).Observe(d.Seconds())
+}
+
+// ObserveJob counts one job run.
+func (m *Metrics) ObserveJob(j *bot.Job, outcome string, d time.Duration) {
+	m.jobs.WithLabelValues(j.Kind, outcome).Inc()
+	m.jobTime.WithLabelValues(j.Kind).Observe(d.Seconds())
+}
+
+// ObserveDecision counts one applied decision.
+func (m *Metrics) ObserveDecision(d bot.Decision) {
+	m.decisions.WithLabelValues(string(d.Action), d.Reason, d.Source).Inc()
+}
+
+type queueCollector struct{ q QueueReader }
+
+var (
+	queueDepth = prometheus.NewDesc("supportbot_queue_jobs", "Jobs by state (queued, running, discarded = dead letters).", []string{"state"}, nil)
+	queueAge   = prometheus.NewDesc("supportbot_queue_oldest_due_seconds", "How long the oldest due job has waited.", nil, nil)
+)
+
+func (c *queueCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- queueDepth
+	ch <- queueAge
+}
+
+func (c *queueCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	st, err := c.q.QueueStats(ctx)
+	if err != nil {
+		ch <- prometheus.NewInvalidMetric(queueDepth, err)
+		return
+	}
+	ch <- prometheus.MustNewConstMetric(queueDepth, prometheus.GaugeValue, float64(st.Queued), "queued")
+	ch <- prometheus.MustNewConstMetric(queueDepth, prometheus.GaugeValue, float64(st.Running), "running")
+	ch <- prometheus.MustNewConstMetric(queueDepth, prometheus.GaugeValue, float64(st.Discarded), "discarded")
+	ch <- prometheus.MustNewConstMetric(queueAge, prometheus.GaugeValue, st.OldestDue.Seconds())
+}

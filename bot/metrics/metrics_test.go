@@ -1,0 +1,76 @@
+package metrics_test
+
+import (
+	"context"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+
+	"github.com/supportbot/supportbot/bot"
+	"github.com/supportbot/supportbot/bot/metrics"
+)
+
+type queue struct{ st bot.QueueStats }
+
+func (q queue) QueueStats(context.Context) (bot.QueueStats, error) { return q.st, nil }
+
+func scrape(t *testing.T, m *metrics.Metrics) map[string]float64 {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	p := expfmt.NewTextParser(model.UTF8Validation)
+	fams, err := p.TextToMetricFamilies(strings.NewReader(rec.Body.String()))
+	if err != nil {
+		t.Fatalf("parse metrics: %v", err)
+	}
+	out := map[string]float64{}
+	for name, f := range fams {
+		for _, mt := range f.Metric {
+			key := name
+			for _, l := range mt.Label {
+				key += "," + l.GetName() + "=" + l.GetValue()
+			}
+			switch {
+			case mt.Counter != nil:
+				out[key] = mt.Counter.GetValue()
+			case mt.Gauge != nil:
+				out[key] = mt.Gauge.GetValue()
+			case mt.Histogram != nil:
+				out[key+",count"] = float64(mt.Histogram.GetSampleCount())
+			}
+		}
+	}
+	return out
+}
+
+func TestMetricsMove(t *testing.T) {
+	t.Parallel()
+	m := metrics.New(queue{bot.QueueStats{Queued: 3, Running: 1, Discarded: 2, OldestDue: 1500 * time.Millisecond}},
+		func(name string) bool { return name == "chat" })
+	m.ObserveHook("chat", 202, time.Millisecond)
+	m.ObserveHook("chat", 202, time.Millisecond)
+	m.ObserveHook("chat", 401, time.Millisecond)
+	m.ObserveHook("no-such-trigger-xyz", 404, time.Millisecond)
+	m.ObserveJob(&bot.Job{Kind: bot.JobDeliver}, "retried", time.Millisecond)
+	m.ObserveDecision(bot.Decision{Action: bot.ActionEscalate, Reason: bot.ReasonOutOfScope, Source: "matcher"})
+	got := scrape(t, m)
+	for key, want := range map[string]float64{
+		"supportbot_webhooks_total,status=202,trigger=chat":                             2,
+		"supportbot_webhooks_total,status=401,trigger=chat":                             1,
+		"supportbot_webhooks_total,status=404,trigger=unknown":                          1,
+		"supportbot_intake_duration_seconds,trigger=chat,count":                         3,
+		"supportbot_jobs_total,kind=deliver,outcome=retried":                            1,
+		"supportbot_decisions_total,action=escalate,reason=out_of_scope,source=matcher": 1,
+		"supportbot_queue_jobs,state=queued":                                            3,
+		"supportbot_queue_jobs,state=discarded":                                         2,
+		"supportbot_queue_oldest_due_seconds":                                           1.5,
+	} {
+		if got[key] != want {
+			t.Errorf("%s = %v, want %v", key, got[key], want)
+		}
+	}
+}

@@ -1,0 +1,154 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/supportbot/supportbot/bot"
+	"github.com/supportbot/supportbot/triggers"
+)
+
+// hookResult is what the intake decided for one request; respond writes it
+// and every path is audited and observed the same way.
+type hookResult struct {
+	status     int
+	body       any
+	err        error // the reason for a 4xx/5xx, for the audit log (never secret)
+	eventID    string
+	retryAfter time.Duration
+	audited    bool // written with the event in the ingest transaction
+}
+
+func (s *Server) handleHook(w http.ResponseWriter, r *http.Request) {
+	start := s.Now()
+	name := r.PathValue("trigger")
+	res, n := s.intake(r, name, start)
+	if res.retryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int(res.retryAfter.Seconds())))
+	}
+	if res.status == http.StatusMethodNotAllowed {
+		w.Header().Set("Allow", http.MethodPost)
+	}
+	writeJSON(w, res.status, res.body)
+	d := s.Now().Sub(start)
+	if !res.audited {
+		a := s.auditEntry(r, name, res, n, start, d)
+		if err := s.Intake.Audit(context.WithoutCancel(r.Context()), a); err != nil {
+			s.Logger.Error("audit", "trigger", name, "err", err)
+		}
+	}
+	if s.Observer != nil {
+		s.Observer.ObserveHook(name, res.status, d)
+	}
+	if res.status >= 500 {
+		s.Logger.Error("hook failed", "trigger", name, "status", res.status, "err", res.err)
+	} else if res.status >= 400 {
+		s.Logger.Info("hook rejected", "trigger", name, "status", res.status, "err", res.err, "remote", r.RemoteAddr)
+	}
+}
+
+func (s *Server) auditEntry(r *http.Request, name string, res hookResult, n int64, at time.Time, d time.Duration) bot.AuditEntry {
+	a := bot.AuditEntry{
+		At: at.UTC(), Trigger: truncate(name, 128), Remote: r.RemoteAddr, Method: truncate(r.Method, 16),
+		Status: res.status, EventID: truncate(res.eventID, 256), Bytes: n, Duration: d,
+	}
+	if res.err != nil {
+		a.Error = truncate(res.err.Error(), 500)
+	}
+	return a
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}
+
+func fail(status int, err error, field string) hookResult {
+	msg := http.StatusText(status)
+	if status < 500 && err != nil {
+		msg = err.Error()
+	}
+	return hookResult{status: status, body: apiError{Error: msg, Field: field}, err: err}
+}
+
+func (s *Server) intake(r *http.Request, name string, start time.Time) (hookResult, int64) {
+	e, ok := s.Triggers.Get(name)
+	if !ok {
+		return fail(http.StatusNotFound, fmt.Errorf("unknown trigger %q", truncate(name, 64)), ""), 0
+	}
+	if r.Method != http.MethodPost {
+		return fail(http.StatusMethodNotAllowed, fmt.Errorf("method %s not allowed; use POST", truncate(r.Method, 16)), ""), 0
+	}
+	if err := e.Guard.CheckAddr(r); err != nil {
+		return fail(http.StatusUnauthorized, err, ""), 0
+	}
+	if r.ContentLength > e.Guard.MaxBodyBytes {
+		return fail(http.StatusRequestEntityTooLarge, fmt.Errorf("body of %d bytes is over the limit of %d", r.ContentLength, e.Guard.MaxBodyBytes), ""), 0
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, e.Guard.MaxBodyBytes))
+	n := int64(len(body))
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.As(err, &mbe):
+		return fail(http.StatusRequestEntityTooLarge, fmt.Errorf("body is over the limit of %d bytes", e.Guard.MaxBodyBytes), ""), n
+	case err != nil:
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			return fail(http.StatusRequestTimeout, errors.New("timed out reading the body"), ""), n
+		}
+		return fail(http.StatusBadRequest, fmt.Errorf("read body: %w", err), ""), n
+	}
+	if err := e.Guard.CheckContentType(r); err != nil {
+		res := fail(http.StatusUnsupportedMediaType, err, "content-type")
+		return res, n
+	}
+	// Verify the raw bytes before anything parses them.
+	if err := e.Verify(r, body); err != nil {
+		return fail(http.StatusUnauthorized, err, ""), n
+	}
+	ev, err := e.Parse(r, body)
+	var ve *bot.ValidationError
+	switch {
+	case errors.Is(err, bot.ErrIgnored):
+		return hookResult{status: http.StatusOK, body: map[string]any{"ignored": true}, err: err}, n
+	case errors.As(err, &ve):
+		return fail(http.StatusBadRequest, err, ve.Field), n
+	case err != nil:
+		return fail(http.StatusBadRequest, err, ""), n
+	}
+	ev.Trigger = e.Name()
+	ev.ReceivedAt = start.UTC()
+	audit := s.auditEntry(r, name, hookResult{status: http.StatusAccepted, eventID: ev.ID}, n, start, 0)
+	rc, err := s.Intake.Ingest(r.Context(), ev, bot.IngestOptions{
+		Burst: burstFor(e, ev), MaxAttempts: s.MaxAttempts, Audit: &audit,
+	})
+	switch {
+	case errors.Is(err, bot.ErrStoreFull):
+		res := fail(http.StatusServiceUnavailable, err, "")
+		res.retryAfter, res.eventID = 30*time.Second, ev.ID
+		res.body = apiError{Error: "storage is full; retry later"}
+		return res, n
+	case err != nil:
+		res := fail(http.StatusServiceUnavailable, err, "")
+		res.retryAfter, res.eventID = 5*time.Second, ev.ID
+		return res, n
+	case rc.Duplicate:
+		return hookResult{status: http.StatusOK, body: rc, eventID: ev.ID, audited: true}, n
+	}
+	return hookResult{status: http.StatusAccepted, body: rc, eventID: ev.ID, audited: true}, n
+}
+
+func burstFor(e *triggers.Entry, ev bot.Event) time.Duration {
+	if ev.Type != bot.EventMessageCreated {
+		return 0
+	}
+	return e.Config.BurstWindow()
+}

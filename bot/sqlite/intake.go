@@ -1,0 +1,163 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/supportbot/supportbot/bot"
+)
+
+// Queue-key suffixes: a conversation's lanes. Jobs in one lane run in order;
+// lanes run independently, so a Slack outage does not hold up replies.
+const (
+	LaneIn    = "#in"
+	LaneOut   = "#out"
+	LaneSlack = "#slack"
+)
+
+// Ingest stores an event and its process job in one transaction and returns
+// once the commit is durable. A redelivery of (trigger, event id) stores
+// nothing and returns the first receipt with Duplicate set.
+func (s *Store) Ingest(ctx context.Context, ev bot.Event, opt bot.IngestOptions) (bot.Receipt, error) {
+	payload, err := json.Marshal(ev)
+	if err != nil {
+		return bot.Receipt{}, fmt.Errorf("ingest: %w", err)
+	}
+	if ev.ReceivedAt.IsZero() {
+		ev.ReceivedAt = s.now()
+	}
+	runAt := ev.ReceivedAt
+	if ev.Type == bot.EventMessageCreated {
+		runAt = runAt.Add(opt.Burst)
+	}
+	var rc bot.Receipt
+	err = s.writeNotify(ctx, func(tx *sql.Tx) error {
+		rc = bot.Receipt{}
+		var id int64
+		err := tx.QueryRow(`INSERT INTO inbox (trigger, event_id, conversation_key, type, payload, received_at)
+			VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (trigger, event_id) DO NOTHING RETURNING id`,
+			ev.Trigger, ev.ID, ev.ConversationKey(), ev.Type, payload, ms(ev.ReceivedAt)).Scan(&id)
+		if errors.Is(err, sql.ErrNoRows) {
+			if err := tx.QueryRow("SELECT id FROM inbox WHERE trigger = ? AND event_id = ?",
+				ev.Trigger, ev.ID).Scan(&id); err != nil {
+				return fmt.Errorf("find duplicate: %w", err)
+			}
+			rc = bot.Receipt{ID: EventRef(id), Duplicate: true}
+		} else if err != nil {
+			return fmt.Errorf("insert inbox: %w", err)
+		} else {
+			rc = bot.Receipt{ID: EventRef(id)}
+			jp, _ := json.Marshal(processPayload{InboxID: id, BurstMS: opt.Burst.Milliseconds()})
+			if _, err := insertJob(tx, bot.JobProcess, ev.ConversationKey()+LaneIn, jp, opt.MaxAttempts, runAt, s.now()); err != nil {
+				return err
+			}
+		}
+		if opt.Audit != nil {
+			a := *opt.Audit
+			if rc.Duplicate {
+				a.Status = 200
+			}
+			return insertAudit(tx, a)
+		}
+		return nil
+	})
+	if err != nil {
+		return bot.Receipt{}, fmt.Errorf("ingest: %w", err)
+	}
+	return rc, nil
+}
+
+// EventRef is the public id of an inbox row, as returned by the intake.
+func EventRef(id int64) string { return "evt_" + strconv.FormatInt(id, 10) }
+
+// ParseEventRef returns the inbox row id of a public event id.
+func ParseEventRef(ref string) (int64, error) {
+	if len(ref) < 5 || ref[:4] != "evt_" {
+		return 0, fmt.Errorf("event id %q: %w", ref, bot.ErrNotFound)
+	}
+	id, err := strconv.ParseInt(ref[4:], 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("event id %q: %w", ref, bot.ErrNotFound)
+	}
+	return id, nil
+}
+
+type processPayload struct {
+	InboxID int64 `json:"inbox_id"`
+	BurstMS int64 `json:"burst_ms,omitempty"`
+}
+
+// Audit records a request that was not ingested (rejected, ignored). It
+// does not wait for the commit: a rejection is answered at once.
+func (s *Store) Audit(ctx context.Context, a bot.AuditEntry) error {
+	return s.submit(ctx, &writeReq{fn: func(tx *sql.Tx) error { return insertAudit(tx, a) }})
+}
+
+func insertAudit(tx *sql.Tx, a bot.AuditEntry) error {
+	_, err := tx.Exec(`INSERT INTO audit (at, trigger, remote, method, status, event_id, error, bytes, duration_us)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		ms(a.At), a.Trigger, a.Remote, a.Method, a.Status, a.EventID, a.Error, a.Bytes, a.Duration.Microseconds())
+	if err != nil {
+		return fmt.Errorf("insert audit: %w", err)
+	}
+	return nil
+}
+
+// ListAudit returns audit entries, newest first.
+func (s *Store) ListAudit(ctx context.Context, f bot.AuditFilter) ([]bot.AuditEntry, error) {
+	q := "SELECT id, at, trigger, remote, method, status, event_id, error, bytes, duration_us FROM audit WHERE 1=1"
+	var args []any
+	if f.Trigger != "" {
+		q += " AND trigger = ?"
+		args = append(args, f.Trigger)
+	}
+	if f.Rejected {
+		q += " AND status >= 400"
+	}
+	q += " ORDER BY id DESC LIMIT ?"
+	args = append(args, limit(f.Limit))
+	rows, err := s.r.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list audit: %w", err)
+	}
+	defer rows.Close()
+	var out []bot.AuditEntry
+	for rows.Next() {
+		var a bot.AuditEntry
+		var at, dur int64
+		if err := rows.Scan(&a.ID, &at, &a.Trigger, &a.Remote, &a.Method, &a.Status, &a.EventID, &a.Error, &a.Bytes, &dur); err != nil {
+			return nil, fmt.Errorf("list audit: %w", err)
+		}
+		a.At, a.Duration = fromMS(at), time.Duration(dur)*time.Microsecond
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
+func limit(n int) int {
+	if n <= 0 || n > 1000 {
+		return 100
+	}
+	return n
+}
+
+// Event returns an inbox event by its row id.
+func (s *Store) Event(ctx context.Context, id int64) (bot.Event, error) {
+	var payload []byte
+	err := s.r.QueryRowContext(ctx, "SELECT payload FROM inbox WHERE id = ?", id).Scan(&payload)
+	if errors.Is(err, sql.ErrNoRows) {
+		return bot.Event{}, fmt.Errorf("event %d: %w", id, bot.ErrNotFound)
+	} else if err != nil {
+		return bot.Event{}, fmt.Errorf("get event: %w", err)
+	}
+	var ev bot.Event
+	if err := json.Unmarshal(payload, &ev); err != nil {
+		return bot.Event{}, fmt.Errorf("decode event %d: %w", id, err)
+	}
+	return ev, nil
+}

@@ -1,0 +1,387 @@
+// Package sqlite is supportbot's store on SQLite (mattn/go-sqlite3): the
+// inbox of events, the job queue, conversations, messages, transitions,
+// replies, escalations and the audit log.
+//
+// One goroutine owns the writer connection and commits writes in groups: the
+// writes queued while one commit is in flight share the next transaction and
+// its fsync, each inside its own savepoint so one failure does not undo the
+// others. Reads use a separate read-only pool, which WAL lets run beside the
+// writer.
+package sqlite
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	sqlite3 "github.com/mattn/go-sqlite3"
+
+	"github.com/supportbot/supportbot/bot"
+)
+
+//go:embed migration/*.sql
+var migrationFS embed.FS
+
+// Defaults.
+const (
+	DefaultMaxBatch    = 512
+	DefaultReadConns   = 4
+	DefaultBusyTimeout = 10 * time.Second
+)
+
+// Store is the SQLite implementation of supportbot's storage.
+type Store struct {
+	// Path is the database file.
+	Path string
+	// MaxBatch caps the writes committed in one transaction.
+	MaxBatch int
+	// MaxPageCount, when > 0, caps the database size (PRAGMA max_page_count);
+	// used to test a full disk.
+	MaxPageCount int64
+	// Now returns the current time; tests replace it.
+	Now    func() time.Time
+	Logger *slog.Logger
+
+	w, r   *sql.DB
+	writes chan *writeReq
+
+	// notify is signalled after a commit that queued jobs.
+	notifyMu sync.Mutex
+	notify   []chan struct{}
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+// NewStore returns a store for the database file at path; call Open.
+func NewStore(path string) *Store {
+	return &Store{Path: path, Now: time.Now, Logger: slog.Default()}
+}
+
+func (s *Store) now() time.Time { return s.Now().UTC() }
+
+func ms(t time.Time) int64 { return t.UnixMilli() }
+
+func fromMS(v int64) time.Time { return time.UnixMilli(v).UTC() }
+
+// Open creates the directory and the database if needed, checks that the
+// file is a healthy SQLite database, applies migrations and starts the writer.
+// A file that is not a database is an error; it is never overwritten.
+func (s *Store) Open() (err error) {
+	s.MaxBatch = cmp.Or(s.MaxBatch, DefaultMaxBatch)
+	if s.Logger == nil {
+		s.Logger = slog.Default()
+	}
+	if s.Now == nil {
+		s.Now = time.Now
+	}
+	if dir := filepath.Dir(s.Path); dir != "" {
+		if err := os.MkdirAll(dir, 0o750); err != nil {
+			return fmt.Errorf("create data directory: %w", err)
+		}
+	}
+	q := url.Values{}
+	q.Set("_journal_mode", "WAL")
+	// FULL: a 202 means the event survives power loss, not only a crash.
+	q.Set("_synchronous", "FULL")
+	q.Set("_busy_timeout", fmt.Sprint(DefaultBusyTimeout.Milliseconds()))
+	q.Set("_foreign_keys", "on")
+	// IMMEDIATE takes the write lock at BEGIN so the busy handler can wait,
+	// instead of failing on a read-to-write upgrade.
+	q.Set("_txlock", "immediate")
+	w, err := sql.Open("sqlite3", "file:"+s.Path+"?"+q.Encode())
+	if err != nil {
+		return fmt.Errorf("open database: %w", err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	w.SetConnMaxIdleTime(0)
+	defer func() {
+		if err != nil {
+			_ = w.Close()
+		}
+	}()
+	if err := checkIntegrity(w); err != nil {
+		return err
+	}
+	if s.MaxPageCount > 0 {
+		if _, err := w.Exec(fmt.Sprintf("PRAGMA max_page_count = %d", s.MaxPageCount)); err != nil {
+			return fmt.Errorf("set max_page_count: %w", err)
+		}
+	}
+	if err := migrate(w, s.now()); err != nil {
+		return err
+	}
+	rq := url.Values{}
+	rq.Set("_busy_timeout", fmt.Sprint(DefaultBusyTimeout.Milliseconds()))
+	rq.Set("_foreign_keys", "on")
+	rq.Set("_query_only", "true")
+	r, err := sql.Open("sqlite3", "file:"+s.Path+"?"+rq.Encode())
+	if err != nil {
+		return fmt.Errorf("open read pool: %w", err)
+	}
+	r.SetMaxOpenConns(DefaultReadConns)
+	r.SetMaxIdleConns(DefaultReadConns)
+	s.w, s.r = w, r
+	s.writes = make(chan *writeReq, s.MaxBatch*4)
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.wg.Add(1)
+	go s.writer()
+	return nil
+}
+
+// checkIntegrity fails with a clear error when the file is not a database or
+// is damaged, rather than letting migrations touch it.
+func checkIntegrity(db *sql.DB) error {
+	var res string
+	if err := db.QueryRow("PRAGMA quick_check").Scan(&res); err != nil {
+		return fmt.Errorf("check database: %w", err)
+	}
+	if res != "ok" {
+		return fmt.Errorf("check database: integrity check says %q", res)
+	}
+	return nil
+}
+
+// Close stops the writer after it has committed what was queued, and closes
+// both pools.
+func (s *Store) Close() error {
+	if s.cancel == nil {
+		return nil
+	}
+	s.cancel()
+	s.wg.Wait()
+	err := errors.Join(s.r.Close(), s.w.Close())
+	s.cancel = nil
+	return err
+}
+
+// Ping checks that the store is writable: it runs a write through the
+// writer goroutine.
+func (s *Store) Ping(ctx context.Context) error {
+	return s.write(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, "UPDATE schema_migrations SET applied_at = applied_at WHERE version = 0")
+		return err
+	})
+}
+
+func migrate(db *sql.DB, now time.Time) error {
+	if _, err := db.Exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+		version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`); err != nil {
+		return fmt.Errorf("create schema_migrations: %w", err)
+	}
+	names, err := fs.Glob(migrationFS, "migration/*.sql")
+	if err != nil {
+		return fmt.Errorf("list migrations: %w", err)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		base := filepath.Base(name)
+		var version int
+		if _, err := fmt.Sscanf(base, "%04d_", &version); err != nil {
+			return fmt.Errorf("migration %s: name must start with a 4-digit version", base)
+		}
+		if err := applyMigration(db, version, name, now); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func applyMigration(db *sql.DB, version int, name string, now time.Time) error {
+	tx, err := db.Begin()
+	if err != nil {
+		return fmt.Errorf("migrate %s: %w", name, err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	var n int
+	if err := tx.QueryRow("SELECT COUNT(*) FROM schema_migrations WHERE version = ?", version).Scan(&n); err != nil {
+		return fmt.Errorf("migrate %s: %w", name, err)
+	}
+	if n > 0 {
+		return nil
+	}
+	body, err := migrationFS.ReadFile(name)
+	if err != nil {
+		return fmt.Errorf("migrate %s: %w", name, err)
+	}
+	if _, err := tx.Exec(string(body)); err != nil {
+		return fmt.Errorf("migrate %s: %w", name, err)
+	}
+	if _, err := tx.Exec("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+		version, filepath.Base(name), ms(now)); err != nil {
+		return fmt.Errorf("migrate %s: %w", name, err)
+	}
+	return tx.Commit()
+}
+
+// writeReq is one write waiting for the group commit.
+type writeReq struct {
+	fn     func(tx *sql.Tx) error
+	done   chan error // nil: nobody waits (audit of rejected requests)
+	notify bool       // signal job listeners after commit
+}
+
+// write runs fn in the next group commit and returns once it is durable.
+func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	return s.submit(ctx, &writeReq{fn: fn, done: make(chan error, 1)})
+}
+
+// writeNotify is write, and wakes job listeners after the commit.
+func (s *Store) writeNotify(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	return s.submit(ctx, &writeReq{fn: fn, done: make(chan error, 1), notify: true})
+}
+
+func (s *Store) submit(ctx context.Context, req *writeReq) error {
+	if s.ctx == nil {
+		return bot.ErrClosed
+	}
+	select {
+	case s.writes <- req:
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-s.ctx.Done():
+		return bot.ErrClosed
+	}
+	if req.done == nil {
+		return nil
+	}
+	// Once queued, the write is committed or fails as a whole; wait for the
+	// outcome even if ctx ends, so a caller never reports a stored event as lost.
+	return <-req.done
+}
+
+func (s *Store) writer() {
+	defer s.wg.Done()
+	batch := make([]*writeReq, 0, s.MaxBatch)
+	for {
+		select {
+		case req := <-s.writes:
+			batch = append(batch[:0], req)
+		case <-s.ctx.Done():
+			// Drain what was queued before Close so no waiter hangs.
+			for {
+				select {
+				case req := <-s.writes:
+					s.commit([]*writeReq{req})
+				default:
+					return
+				}
+			}
+		}
+	fill:
+		for len(batch) < s.MaxBatch {
+			select {
+			case req := <-s.writes:
+				batch = append(batch, req)
+			default:
+				break fill
+			}
+		}
+		s.commit(batch)
+	}
+}
+
+// commit runs a batch in one transaction, each write in a savepoint.
+func (s *Store) commit(batch []*writeReq) {
+	errs := make([]error, len(batch))
+	err := func() error {
+		tx, err := s.w.Begin()
+		if err != nil {
+			return fmt.Errorf("begin: %w", err)
+		}
+		defer func() { _ = tx.Rollback() }()
+		for i, req := range batch {
+			if _, err := tx.Exec("SAVEPOINT w"); err != nil {
+				return fmt.Errorf("savepoint: %w", err)
+			}
+			if errs[i] = req.fn(tx); errs[i] != nil {
+				if _, err := tx.Exec("ROLLBACK TO w"); err != nil {
+					return fmt.Errorf("rollback to savepoint: %w", err)
+				}
+			}
+			if _, err := tx.Exec("RELEASE w"); err != nil {
+				return fmt.Errorf("release savepoint: %w", err)
+			}
+		}
+		if err := tx.Commit(); err != nil {
+			return fmt.Errorf("commit: %w", err)
+		}
+		return nil
+	}()
+	if err != nil {
+		err = classify(err)
+		s.Logger.Error("group commit", "err", err, "writes", len(batch))
+	}
+	notify := false
+	for i, req := range batch {
+		e := errs[i]
+		if err != nil {
+			e = err
+		}
+		if e == nil && req.notify {
+			notify = true
+		}
+		if req.done != nil {
+			req.done <- classify(e)
+		}
+	}
+	if notify {
+		s.signal()
+	}
+}
+
+// classify maps SQLite's "database or disk is full" to bot.ErrStoreFull.
+func classify(err error) error {
+	if err == nil {
+		return nil
+	}
+	var se sqlite3.Error
+	if errors.As(err, &se) && se.Code == sqlite3.ErrFull {
+		return fmt.Errorf("%w: %w", bot.ErrStoreFull, err)
+	}
+	if strings.Contains(err.Error(), "database or disk is full") && !errors.Is(err, bot.ErrStoreFull) {
+		return fmt.Errorf("%w: %w", bot.ErrStoreFull, err)
+	}
+	return err
+}
+
+// Notify returns a channel that receives a value (coalesced) after each
+// commit that queued or released jobs.
+func (s *Store) Notify() <-chan struct{} {
+	s.notifyMu.Lock()
+	defer s.notifyMu.Unlock()
+	ch := make(chan struct{}, 1)
+	s.notify = append(s.notify, ch)
+	return ch
+}
+
+func (s *Store) signal() {
+	s.notifyMu.Lock()
+	defer s.notifyMu.Unlock()
+	for _, ch := range s.notify {
+		select {
+		case ch <- struct{}{}:
+		default:
+		}
+	}
+}
+
+func isUnique(err error) bool {
+	var se sqlite3.Error
+	return errors.As(err, &se) && se.ExtendedCode == sqlite3.ErrConstraintUnique
+}

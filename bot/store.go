@@ -1,0 +1,42 @@
+package bot
+
+import "time"
+
+// Receipt is the intake's answer for a stored event.
+type Receipt struct {
+	ID        string `json:"id"`
+	Duplicate bool   `json:"duplicate"`
+}
+
+// AuditEntry records one request to the intake, accepted or not. It never
+// holds a secret or a payload.
+type AuditEntry struct {
+	ID       int64         `json:"id"`
+	At       time.Time     `json:"at"`
+	Trigger  string        `json:"trigger"`
+	Remote   string        `json:"remote"`
+	Method   string        `json:"method"`
+	Status   int           `json:"status"`
+	EventID  string        `json:"event_id,omitempty"`
+	Error    string        `json:"error,omitempty"`
+	Bytes    int64         `json:"bytes"`
+	Duration time.Duration `json:"duration_us"`
+}
+
+// AuditFilter selects audit entries.
+type AuditFilter struct {
+	Trigger  string
+	Rejected bool
+	Limit    int
+}
+
+// IngestOptions are the per-trigger settings of an accepted event.
+type IngestOptions struct {
+	// Burst delays a message.created event's processing so that the
+	// messages of one burst are answered as one turn.
+	Burst time.Duration
+	// MaxAttempts of the event's process job (0: default).
+	MaxAttempts int
+	// Audit, when set, is written with the event in the same transaction.
+	Audit *AuditEntry
+}

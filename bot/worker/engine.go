@@ -1,0 +1,248 @@
+package worker
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/supportbot/supportbot/bot"
+)
+
+// Store is the part of the store the engine's handlers need.
+type Store interface {
+	RecordInbound(ctx context.Context, inboxID int64, burst time.Duration) (*bot.Inbound, error)
+	ApplyDecision(ctx context.Context, o bot.Outcome) error
+	QueueMirror(ctx context.Context, jobID int64, key string, messageID int64, maxAttempts int) error
+	PrepareReply(ctx context.Context, id string) (bot.Reply, bool, error)
+	MarkReplySent(ctx context.Context, jobID int64, id string) error
+	Escalation(ctx context.Context, id int64) (bot.StoredEscalation, error)
+	MarkAnnounced(ctx context.Context, jobID, escalationID int64, t bot.Thread) error
+	Message(ctx context.Context, id int64) (bot.Message, error)
+	Conversation(ctx context.Context, key string) (*bot.Conversation, error)
+}
+
+// DefaultHandoffText is sent to the customer when a conversation is escalated.
+const DefaultHandoffText = "Thanks for your message. A person from our team will reply here."
+
+// Engine is the conversation engine: the job handlers that record messages,
+// decide, reply, escalate and deliver.
+type Engine struct {
+	Store     Store
+	Decider   bot.Decider
+	Deliverer bot.Deliverer
+	Escalator bot.Escalator
+	// HandoffText is the reply sent when a conversation is escalated.
+	HandoffText string
+	// MaxAttempts for the jobs the engine queues (0: store default).
+	MaxAttempts int
+	// OnDecision, when set, observes every applied decision (metrics).
+	OnDecision func(d bot.Decision)
+	NewID      func() string
+	Logger     *slog.Logger
+}
+
+// ProcessPayload is the payload of a process job.
+type ProcessPayload struct {
+	InboxID int64 `json:"inbox_id"`
+	BurstMS int64 `json:"burst_ms,omitempty"`
+}
+
+// Handlers returns the engine's handlers by job kind.
+func (e *Engine) Handlers() map[string]bot.Handler {
+	if e.Logger == nil {
+		e.Logger = slog.Default()
+	}
+	if e.NewID == nil {
+		e.NewID = func() string { return "rpl_" + uuid.Must(uuid.NewV7()).String() }
+	}
+	if e.Escalator == nil {
+		e.Escalator = LogEscalator{Logger: e.Logger}
+	}
+	return map[string]bot.Handler{
+		bot.JobProcess:  bot.HandlerFunc(e.process),
+		bot.JobDeliver:  bot.HandlerFunc(e.deliver),
+		bot.JobEscalate: bot.HandlerFunc(e.escalate),
+		bot.JobMirror:   bot.HandlerFunc(e.mirror),
+	}
+}
+
+func decode(j *bot.Job, v any) error {
+	if err := json.Unmarshal(j.Payload, v); err != nil {
+		return bot.Permanent(fmt.Errorf("decode %s payload: %w", j.Kind, err))
+	}
+	return nil
+}
+
+func (e *Engine) process(ctx context.Context, j *bot.Job) (bot.JobOutcome, error) {
+	var p ProcessPayload
+	if err := decode(j, &p); err != nil {
+		return bot.JobOutcome{}, err
+	}
+	in, err := e.Store.RecordInbound(ctx, p.InboxID, time.Duration(p.BurstMS)*time.Millisecond)
+	if err != nil {
+		return bot.JobOutcome{}, err
+	}
+	log := e.Logger.With("trigger", in.Event.Trigger, "event_id", in.Event.ID, "conversation", in.Conversation.Key, "job_id", j.ID)
+	switch {
+	case in.Conversation.State == bot.StateEscalated || in.Conversation.State == bot.StateAgent:
+		// People own the conversation: show them the message, never answer it.
+		err := e.Store.QueueMirror(ctx, j.ID, in.Conversation.Key, in.MessageID, e.MaxAttempts)
+		return bot.JobOutcome{Completed: err == nil}, err
+	case in.Deferred:
+		log.Debug("message joins a burst answered by a later job")
+		return bot.JobOutcome{}, nil
+	case len(in.Pending) == 0:
+		return bot.JobOutcome{}, nil // answered by an earlier run
+	}
+	texts := make([]string, len(in.Pending))
+	ids := make([]int64, len(in.Pending))
+	for i, m := range in.Pending {
+		texts[i], ids[i] = m.Text, m.ID
+	}
+	q := bot.Query{
+		ConversationKey: in.Conversation.Key,
+		Text:            strings.Join(texts, "\n"),
+		Subject:         in.Event.Conversation.Subject,
+		Priority:        in.Event.Conversation.Priority,
+		Tags:            in.Event.Conversation.Tags,
+		History:         in.History,
+		FailedTurns:     in.Conversation.FailedTurns,
+	}
+	d, err := e.Decider.Decide(ctx, q)
+	if err != nil {
+		return bot.JobOutcome{}, fmt.Errorf("decide: %w", err)
+	}
+	if d.Action == bot.ActionAnswer && strings.TrimSpace(d.Answer) == "" {
+		d = bot.Decision{Action: bot.ActionEscalate, Reason: bot.ReasonOutOfScope, Detail: "empty answer", Candidates: d.Candidates, Source: "policy"}
+	}
+	c := in.Conversation
+	o := bot.Outcome{JobID: j.ID, ConversationKey: c.Key, MessageIDs: ids, Decision: d, MaxAttempts: e.MaxAttempts}
+	reply := bot.Reply{
+		ID: e.NewID(), Trigger: c.Trigger, ConversationKey: c.Key, ConversationID: c.ExternalID,
+		Author: bot.AuthorBot, CreatedAt: time.Now().UTC(),
+	}
+	if d.Action == bot.ActionAnswer {
+		reply.Kind, reply.Text, reply.State = bot.ReplyAnswer, d.Answer, bot.StateBot
+	} else {
+		reply.Kind, reply.Text, reply.State = bot.ReplyHandoff, cmp.Or(e.HandoffText, DefaultHandoffText), bot.StateEscalated
+		recent := append(append([]bot.Turn{}, in.History...), bot.Turn{Author: bot.AuthorCustomer, Text: q.Text})
+		if len(recent) > 6 {
+			recent = recent[len(recent)-6:]
+		}
+		o.Escalation = &bot.Escalation{
+			ConversationKey: c.Key, Trigger: c.Trigger, ConversationID: c.ExternalID,
+			Subject: c.Subject, URL: c.URL, Customer: c.Customer,
+			Reason: d.Reason, Detail: d.Detail, Summary: cmp.Or(d.Summary, truncate(q.Text, 500)),
+			Candidates: d.Candidates, Draft: d.Draft, Recent: recent, CreatedAt: time.Now().UTC(),
+		}
+	}
+	o.Replies = []bot.Reply{reply}
+	err = e.Store.ApplyDecision(ctx, o)
+	if errors.Is(err, bot.ErrConflict) {
+		log.Info("decision dropped: conversation changed meanwhile", "err", err)
+		return bot.JobOutcome{}, nil
+	} else if err != nil {
+		return bot.JobOutcome{}, err
+	}
+	log.Info("decided", "action", d.Action, "reason", d.Reason, "confidence", d.Confidence, "source", d.Source)
+	if e.OnDecision != nil {
+		e.OnDecision(d)
+	}
+	return bot.JobOutcome{Completed: true}, nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !isRuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
+}
+
+func isRuneStart(b byte) bool { return b&0xC0 != 0x80 }
+
+type deliverPayload struct {
+	ReplyID string `json:"reply_id"`
+}
+
+func (e *Engine) deliver(ctx context.Context, j *bot.Job) (bot.JobOutcome, error) {
+	var p deliverPayload
+	if err := decode(j, &p); err != nil {
+		return bot.JobOutcome{}, err
+	}
+	r, send, err := e.Store.PrepareReply(ctx, p.ReplyID)
+	if err != nil || !send {
+		return bot.JobOutcome{}, err
+	}
+	if err := e.Deliverer.Deliver(ctx, r); err != nil {
+		return bot.JobOutcome{}, fmt.Errorf("deliver reply %s: %w", r.ID, err)
+	}
+	err = e.Store.MarkReplySent(ctx, j.ID, r.ID)
+	return bot.JobOutcome{Completed: err == nil}, err
+}
+
+type escalatePayload struct {
+	EscalationID int64 `json:"escalation_id"`
+}
+
+func (e *Engine) escalate(ctx context.Context, j *bot.Job) (bot.JobOutcome, error) {
+	var p escalatePayload
+	if err := decode(j, &p); err != nil {
+		return bot.JobOutcome{}, err
+	}
+	esc, err := e.Store.Escalation(ctx, p.EscalationID)
+	if err != nil {
+		return bot.JobOutcome{}, err
+	}
+	t, err := e.Escalator.Escalate(ctx, esc.Escalation)
+	if err != nil {
+		return bot.JobOutcome{}, fmt.Errorf("escalate: %w", err)
+	}
+	err = e.Store.MarkAnnounced(ctx, j.ID, p.EscalationID, t)
+	return bot.JobOutcome{Completed: err == nil}, err
+}
+
+type mirrorPayload struct {
+	MessageID int64 `json:"message_id"`
+}
+
+func (e *Engine) mirror(ctx context.Context, j *bot.Job) (bot.JobOutcome, error) {
+	var p mirrorPayload
+	if err := decode(j, &p); err != nil {
+		return bot.JobOutcome{}, err
+	}
+	m, err := e.Store.Message(ctx, p.MessageID)
+	if err != nil {
+		return bot.JobOutcome{}, err
+	}
+	c, err := e.Store.Conversation(ctx, m.ConversationKey)
+	if err != nil {
+		return bot.JobOutcome{}, err
+	}
+	err = e.Escalator.Mirror(ctx, bot.Thread{Channel: c.SlackChannel, TS: c.SlackThreadTS}, bot.Turn{Author: m.Author, Text: m.Text})
+	return bot.JobOutcome{}, err
+}
+
+// LogEscalator is the Escalator used when Slack is off: escalations are only
+// stored (and listed by `supportbot escalations`), and logged here.
+type LogEscalator struct{ Logger *slog.Logger }
+
+var _ bot.Escalator = LogEscalator{}
+
+// Escalate logs the escalation and returns an empty thread.
+func (l LogEscalator) Escalate(_ context.Context, e bot.Escalation) (bot.Thread, error) {
+	l.Logger.Info("escalation stored (slack off)", "conversation", e.ConversationKey, "reason", e.Reason)
+	return bot.Thread{}, nil
+}
+
+// Mirror does nothing: with Slack off the transcript is the record.
+func (l LogEscalator) Mirror(context.Context, bot.Thread, bot.Turn) error { return nil }

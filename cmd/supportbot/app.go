@@ -1,0 +1,210 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/supportbot/supportbot/bot"
+	"github.com/supportbot/supportbot/bot/deliver"
+	"github.com/supportbot/supportbot/bot/metrics"
+	"github.com/supportbot/supportbot/bot/policy"
+	"github.com/supportbot/supportbot/bot/server"
+	"github.com/supportbot/supportbot/bot/sqlite"
+	"github.com/supportbot/supportbot/bot/worker"
+	"github.com/supportbot/supportbot/triggers"
+	"github.com/supportbot/supportbot/triggers/kinds"
+)
+
+// Main is the running service: everything serve wires together. Tests build
+// it with a temporary database and a :0 address.
+type Main struct {
+	Config Config
+	Logger *slog.Logger
+	// HTTPClient, when set, is used for outbound replies (tests).
+	HTTPClient *http.Client
+
+	Store    *sqlite.Store
+	Triggers *triggers.Set
+	Runner   *worker.Runner
+	Server   *server.Server
+	FAQ      *faqService
+	Metrics  *metrics.Metrics
+}
+
+// NewMain returns a Main for cfg.
+func NewMain(cfg Config, logger *slog.Logger) *Main {
+	return &Main{Config: cfg, Logger: logger}
+}
+
+// Open starts the store, the FAQ index build, the workers and the HTTP server.
+func (m *Main) Open(ctx context.Context) (err error) {
+	cfg := &m.Config
+	defer func() {
+		if err != nil {
+			_ = m.Close()
+		}
+	}()
+	made, err := fillSecrets(cfg)
+	if err != nil {
+		return err
+	}
+	for _, k := range made {
+		m.Logger.Info("generated secret", "key", k, "file", secretsPath(cfg.Storage.Path))
+	}
+	m.Triggers = triggers.NewSet()
+	ks := kinds.Default()
+	for i, tc := range cfg.Triggers {
+		e, err := ks.Build(tc)
+		if err != nil {
+			return &ConfigError{fmt.Errorf("triggers[%d] (%s).%w", i, tc.Name, err)}
+		}
+		m.Triggers.Put(e)
+	}
+	router, err := m.deliverers()
+	if err != nil {
+		return err
+	}
+	m.Store = sqlite.NewStore(cfg.Storage.Path)
+	m.Store.Logger = m.Logger.With("component", "store")
+	if err := m.Store.Open(); err != nil {
+		return fmt.Errorf("open store %s: %w", cfg.Storage.Path, err)
+	}
+	m.FAQ, err = openFAQ(ctx, cfg.FAQ, filepath.Join(filepath.Dir(cfg.Storage.Path), "faq-cache"), m.Logger)
+	if err != nil {
+		return &ConfigError{fmt.Errorf("faq.path: %w", err)}
+	}
+	m.Metrics = metrics.New(m.Store, func(name string) bool { _, ok := m.Triggers.Get(name); return ok })
+	pol := &policy.Policy{Retriever: m.FAQ, TopK: cfg.FAQ.TopK}
+	if err := pol.Init(); err != nil {
+		return err
+	}
+	if cfg.Slack.BotToken == "" {
+		m.Logger.Warn("slack is off: escalations are stored and listed by `supportbot escalations`")
+	}
+	eng := &worker.Engine{
+		Store: m.Store, Decider: pol, Deliverer: router,
+		HandoffText: cfg.Bot.HandoffText, MaxAttempts: cfg.Workers.MaxAttempts,
+		Logger:     m.Logger.With("component", "engine"),
+		OnDecision: m.Metrics.ObserveDecision,
+	}
+	m.Runner = &worker.Runner{
+		Queue: m.Store, Handlers: eng.Handlers(), Workers: cfg.Workers.Count, Lease: cfg.Workers.Lease,
+		Backoff:         worker.Backoff{Base: cfg.Workers.BackoffBase, Max: cfg.Workers.BackoffMax},
+		ShutdownTimeout: cfg.Server.ShutdownTimeout, Logger: m.Logger, OnFinish: m.Metrics.ObserveJob,
+	}
+	if err := m.Runner.Open(); err != nil {
+		return err
+	}
+	m.Server = &server.Server{
+		Addr: cfg.Server.Addr, Triggers: m.Triggers, Intake: m.Store, MaxAttempts: cfg.Workers.MaxAttempts,
+		Version: version, Logger: m.Logger, Observer: m.Metrics,
+		Mounts: map[string]http.Handler{"GET /metrics": m.Metrics.Handler()},
+		Ready: func(ctx context.Context) error {
+			if !m.Runner.Running() {
+				return errors.New("workers are not running")
+			}
+			return m.Store.Ping(ctx)
+		},
+	}
+	if err := m.Server.Open(); err != nil {
+		return err
+	}
+	m.Logger.Info("supportbot started", "addr", m.Server.URL(), "version", version,
+		"triggers", len(cfg.Triggers), "llm", cfg.LLM.Mode, "db", cfg.Storage.Path)
+	return nil
+}
+
+// deliverers builds the reply channel of every trigger.
+func (m *Main) deliverers() (bot.Deliverer, error) {
+	deliver.UserAgent = "supportbot/" + version
+	client := m.HTTPClient
+	if client == nil {
+		timeout := deliver.DefaultTimeout
+		for _, tc := range m.Config.Triggers {
+			timeout = max(timeout, tc.Reply.Timeout)
+		}
+		client = deliver.NewHTTPClient(deliver.ClientOptions{
+			AllowPrivateNetworks: m.Config.Outbound.AllowPrivateNetworks, Timeout: timeout,
+		})
+	}
+	byTrigger := map[string]bot.Deliverer{}
+	for i, tc := range m.Config.Triggers {
+		key := fmt.Sprintf("triggers[%d] (%s).reply", i, tc.Name)
+		switch tc.Reply.Kind {
+		case "webhook":
+			w, err := deliver.NewWebhook(deliver.WebhookConfig{URL: tc.Reply.URL, Secret: tc.Reply.Secret, Timeout: tc.Reply.Timeout})
+			if err != nil {
+				return nil, &ConfigError{fmt.Errorf("%s.%w", key, trimKey(err))}
+			}
+			w.HTTPClient = client
+			w.Logger = m.Logger
+			byTrigger[tc.Name] = w
+		case "none":
+			byTrigger[tc.Name] = bot.DelivererFunc(func(context.Context, bot.Reply) error { return nil })
+		}
+	}
+	return bot.DelivererFunc(func(ctx context.Context, r bot.Reply) error {
+		d, ok := byTrigger[r.Trigger]
+		if !ok {
+			return bot.Permanent(fmt.Errorf("trigger %q has no reply channel", r.Trigger))
+		}
+		return d.Deliver(ctx, r)
+	}), nil
+}
+
+// trimKey drops a leading "reply." from an adapter's error so the key is
+// not repeated.
+func trimKey(err error) error {
+	msg := strings.TrimPrefix(err.Error(), "reply.")
+	return errors.New(msg)
+}
+
+// Close shuts down in order: stop HTTP intake, stop claiming and drain the
+// workers, stop the FAQ builder, then close the store.
+func (m *Main) Close() error {
+	var errs []error
+	if m.Server != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), m.Config.Server.ShutdownTimeout)
+		errs = append(errs, m.Server.Close(ctx))
+		cancel()
+	}
+	if m.Runner != nil {
+		errs = append(errs, m.Runner.Close())
+	}
+	if m.FAQ != nil {
+		errs = append(errs, m.FAQ.Close())
+	}
+	if m.Store != nil {
+		errs = append(errs, m.Store.Close())
+	}
+	return errors.Join(errs...)
+}
+
+func newLogger(cfg LogConfig, w io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.Level))
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+func waitFor(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}
+
+var _ = os.Getenv

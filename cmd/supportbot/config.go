@@ -1,0 +1,313 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"reflect"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/go-viper/mapstructure/v2"
+	"github.com/spf13/viper"
+
+	"github.com/supportbot/supportbot/bot/deliver"
+	"github.com/supportbot/supportbot/triggers"
+)
+
+// Config is the whole configuration, decoded from config.yaml, defaults and
+// SUPPORTBOT_* environment variables.
+type Config struct {
+	Server   ServerConfig      `mapstructure:"server"`
+	Storage  StorageConfig     `mapstructure:"storage"`
+	FAQ      FAQConfig         `mapstructure:"faq"`
+	LLM      LLMConfig         `mapstructure:"llm"`
+	Slack    SlackConfig       `mapstructure:"slack"`
+	Outbound OutboundConfig    `mapstructure:"outbound"`
+	Workers  WorkersConfig     `mapstructure:"workers"`
+	Bot      BotConfig         `mapstructure:"bot"`
+	Log      LogConfig         `mapstructure:"log"`
+	Triggers []triggers.Config `mapstructure:"triggers"`
+}
+
+// ServerConfig is the HTTP server.
+type ServerConfig struct {
+	Addr            string        `mapstructure:"addr"`
+	PublicURL       string        `mapstructure:"public_url"`
+	AdminToken      string        `mapstructure:"admin_token"`
+	ShutdownTimeout time.Duration `mapstructure:"shutdown_timeout"`
+}
+
+// StorageConfig is the database.
+type StorageConfig struct {
+	Path string `mapstructure:"path"`
+}
+
+// FAQConfig is the knowledge base and the local matcher.
+type FAQConfig struct {
+	Path      string  `mapstructure:"path"`
+	Threshold float64 `mapstructure:"threshold"`
+	TopK      int     `mapstructure:"top_k"`
+}
+
+// LLMConfig is the OpenAI-compatible model.
+type LLMConfig struct {
+	Mode    string        `mapstructure:"mode"`
+	BaseURL string        `mapstructure:"base_url"`
+	Model   string        `mapstructure:"model"`
+	APIKey  string        `mapstructure:"api_key"`
+	Timeout time.Duration `mapstructure:"timeout"`
+}
+
+// SlackConfig is the agents' side.
+type SlackConfig struct {
+	BotToken      string `mapstructure:"bot_token"`
+	SigningSecret string `mapstructure:"signing_secret"`
+	AppToken      string `mapstructure:"app_token"`
+	Channel       string `mapstructure:"channel"`
+	APIURL        string `mapstructure:"api_url"`
+}
+
+// OutboundConfig governs outbound calls.
+type OutboundConfig struct {
+	AllowPrivateNetworks bool `mapstructure:"allow_private_networks"`
+}
+
+// WorkersConfig is the job runner.
+type WorkersConfig struct {
+	Count       int           `mapstructure:"count"`
+	MaxAttempts int           `mapstructure:"max_attempts"`
+	BackoffBase time.Duration `mapstructure:"backoff_base"`
+	BackoffMax  time.Duration `mapstructure:"backoff_max"`
+	Lease       time.Duration `mapstructure:"lease"`
+}
+
+// BotConfig is the engine's wording and policy.
+type BotConfig struct {
+	HandoffText string `mapstructure:"handoff_text"`
+}
+
+// LogConfig is the log output.
+type LogConfig struct {
+	Level  string `mapstructure:"level"`
+	Format string `mapstructure:"format"`
+}
+
+// defaults lists every scalar key with its default: viper only applies
+// environment overrides to keys it knows.
+var defaults = map[string]any{
+	"server.addr":                     ":8080",
+	"server.public_url":               "http://localhost:8080",
+	"server.admin_token":              "",
+	"server.shutdown_timeout":         "10s",
+	"storage.path":                    "data/supportbot.db",
+	"faq.path":                        "faq/kb",
+	"faq.threshold":                   0.0,
+	"faq.top_k":                       3,
+	"llm.mode":                        "off",
+	"llm.base_url":                    "https://api.openai.com/v1",
+	"llm.model":                       "gpt-4o-mini",
+	"llm.api_key":                     "",
+	"llm.timeout":                     "30s",
+	"slack.bot_token":                 "",
+	"slack.signing_secret":            "",
+	"slack.app_token":                 "",
+	"slack.channel":                   "",
+	"slack.api_url":                   "",
+	"outbound.allow_private_networks": false,
+	"workers.count":                   8,
+	"workers.max_attempts":            10,
+	"workers.backoff_base":            "1s",
+	"workers.backoff_max":             "1h",
+	"workers.lease":                   "5m",
+	"bot.handoff_text":                "",
+	"log.level":                       "info",
+	"log.format":                      "text",
+}
+
+// ConfigError is a configuration problem; the CLI exits with status 2.
+type ConfigError struct{ Err error }
+
+func (e *ConfigError) Error() string { return "config: " + e.Err.Error() }
+func (e *ConfigError) Unwrap() error { return e.Err }
+
+// LoadConfig reads path (optional when empty or missing and not explicit),
+// applies defaults and SUPPORTBOT_* overrides, and validates the result.
+func LoadConfig(path string, explicit bool) (Config, error) {
+	v := viper.New()
+	for k, d := range defaults {
+		v.SetDefault(k, d)
+	}
+	v.SetEnvPrefix("SUPPORTBOT")
+	v.SetEnvKeyReplacer(strings.NewReplacer(".", "_"))
+	v.AutomaticEnv()
+	if path != "" {
+		v.SetConfigFile(path)
+		v.SetConfigType("yaml")
+		if err := v.ReadInConfig(); err != nil {
+			if !errors.Is(err, fs.ErrNotExist) || explicit {
+				return Config{}, &ConfigError{fmt.Errorf("read %s: %w", path, err)}
+			}
+		}
+	}
+	var cfg Config
+	err := v.UnmarshalExact(&cfg, viper.DecodeHook(mapstructure.ComposeDecodeHookFunc(
+		mapstructure.StringToTimeDurationHookFunc(),
+		mapstructure.StringToSliceHookFunc(","),
+		durationPtrHook,
+	)))
+	if err != nil {
+		return Config{}, &ConfigError{cleanDecodeError(err)}
+	}
+	if err := cfg.Validate(); err != nil {
+		return Config{}, &ConfigError{err}
+	}
+	return cfg, nil
+}
+
+// durationPtrHook decodes "1.5s" into a *time.Duration.
+func durationPtrHook(from, to reflect.Type, data any) (any, error) {
+	if to != reflect.TypeOf((*time.Duration)(nil)) {
+		return data, nil
+	}
+	switch d := data.(type) {
+	case string:
+		v, err := time.ParseDuration(d)
+		if err != nil {
+			return nil, err
+		}
+		return &v, nil
+	case int:
+		v := time.Duration(d) * time.Second
+		return &v, nil
+	}
+	return data, nil
+}
+
+var decodeNoise = regexp.MustCompile(`(?s)^decoding failed due to the following error\(s\):\s*`)
+
+func cleanDecodeError(err error) error {
+	msg := decodeNoise.ReplaceAllString(err.Error(), "")
+	msg = strings.ReplaceAll(msg, "\n\n", "; ")
+	msg = strings.ReplaceAll(msg, "'", "")
+	return errors.New(strings.TrimSpace(msg))
+}
+
+// Validate checks every key and names the one that is wrong.
+func (c *Config) Validate() error {
+	var errs []error
+	add := func(key, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", key, fmt.Sprintf(format, args...)))
+	}
+	if c.Server.Addr == "" {
+		add("server.addr", "required")
+	}
+	if err := checkURL(c.Server.PublicURL, false); err != nil {
+		add("server.public_url", "%v", err)
+	}
+	if c.Server.ShutdownTimeout <= 0 {
+		add("server.shutdown_timeout", "must be positive")
+	}
+	if c.Storage.Path == "" {
+		add("storage.path", "required")
+	}
+	if c.FAQ.Threshold < 0 || c.FAQ.Threshold > 1 {
+		add("faq.threshold", "must be between 0 and 1 (0: the matcher's default)")
+	}
+	if c.FAQ.TopK < 1 || c.FAQ.TopK > 20 {
+		add("faq.top_k", "must be between 1 and 20")
+	}
+	switch c.LLM.Mode {
+	case "off":
+	case "fallback", "always":
+		if err := checkURL(c.LLM.BaseURL, false); err != nil {
+			add("llm.base_url", "%v", err)
+		}
+		if c.LLM.Model == "" {
+			add("llm.model", "required when llm.mode is %s", c.LLM.Mode)
+		}
+	default:
+		add("llm.mode", "%q is not one of off, fallback, always", c.LLM.Mode)
+	}
+	if c.LLM.Timeout <= 0 {
+		add("llm.timeout", "must be positive")
+	}
+	if c.Slack.BotToken != "" {
+		if c.Slack.Channel == "" {
+			add("slack.channel", "required when slack.bot_token is set")
+		}
+		if c.Slack.AppToken == "" && c.Slack.SigningSecret == "" {
+			add("slack.signing_secret", "required when slack.bot_token is set without slack.app_token")
+		}
+	}
+	if c.Slack.APIURL != "" {
+		if err := checkURL(c.Slack.APIURL, false); err != nil {
+			add("slack.api_url", "%v", err)
+		}
+	}
+	if c.Workers.Count < 1 || c.Workers.Count > 256 {
+		add("workers.count", "must be between 1 and 256")
+	}
+	if c.Workers.MaxAttempts < 1 {
+		add("workers.max_attempts", "must be at least 1")
+	}
+	if c.Workers.BackoffBase <= 0 {
+		add("workers.backoff_base", "must be positive")
+	}
+	if c.Workers.BackoffMax < c.Workers.BackoffBase {
+		add("workers.backoff_max", "must be at least workers.backoff_base")
+	}
+	if c.Workers.Lease < 10*time.Second {
+		add("workers.lease", "must be at least 10s")
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		add("log.level", "%q is not one of debug, info, warn, error", c.Log.Level)
+	}
+	switch c.Log.Format {
+	case "text", "json":
+	default:
+		add("log.format", "%q is not one of text, json", c.Log.Format)
+	}
+	seen := map[string]bool{}
+	for i, t := range c.Triggers {
+		key := fmt.Sprintf("triggers[%d]", i)
+		if t.Name != "" {
+			key = fmt.Sprintf("triggers[%d] (%s)", i, t.Name)
+		}
+		if seen[t.Name] {
+			add(key+".name", "duplicate trigger name")
+		}
+		seen[t.Name] = true
+		switch t.Reply.Kind {
+		case "none":
+		case "webhook":
+			if err := checkURL(t.Reply.URL, false); err != nil {
+				add(key+".reply.url", "%v", err)
+			}
+		case "":
+			add(key+".reply.kind", "required (webhook or none)")
+		default:
+			add(key+".reply.kind", "%q is not one of webhook, none", t.Reply.Kind)
+		}
+		if t.Reply.Timeout < 0 {
+			add(key+".reply.timeout", "must be positive")
+		}
+		if t.Burst != nil && (*t.Burst < 0 || *t.Burst > time.Minute) {
+			add(key+".burst", "must be between 0s and 1m")
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// checkURL validates an http(s) URL without repeating it in the error
+// (a URL may carry a token).
+func checkURL(raw string, _ bool) error { return deliver.CheckURL(raw) }
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}

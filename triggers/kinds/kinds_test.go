@@ -1,0 +1,58 @@
+package kinds_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/supportbot/supportbot/triggers"
+	"github.com/supportbot/supportbot/triggers/kinds"
+)
+
+func TestDefault(t *testing.T) {
+	if diff := cmp.Diff([]string{"hmac", "standard", "token"}, kinds.Default().Names()); diff != "" {
+		t.Fatalf("Default().Names() mismatch (-want +got):\n%s", diff)
+	}
+}
+
+func TestBuild(t *testing.T) {
+	tests := []struct {
+		name    string
+		cfg     triggers.Config
+		wantErr string // "" = builds
+	}{
+		{name: "standard", cfg: triggers.Config{Name: "chat", Kind: "standard", Secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}},
+		{name: "hmac", cfg: triggers.Config{Name: "github", Kind: "hmac", Secret: "hmac-secret", HMAC: triggers.HMACConfig{Header: "X-Hub-Signature-256", Prefix: "sha256="}}},
+		{name: "token", cfg: triggers.Config{Name: "desk", Kind: "token", Token: "t"}},
+		{name: "standard without secret", cfg: triggers.Config{Name: "chat", Kind: "standard"}, wantErr: "secret: required"},
+		{name: "standard with prefix only", cfg: triggers.Config{Name: "chat", Kind: "standard", Secret: "whsec_"}, wantErr: "secret: required"},
+		{name: "standard with a raw secret", cfg: triggers.Config{Name: "chat", Kind: "standard", Secret: "whsec_p@ssw0rd!"}, wantErr: "secret: not valid base64 after the whsec_ prefix"},
+		{name: "hmac with md5", cfg: triggers.Config{Name: "x", Kind: "hmac", Secret: "hmac-secret", HMAC: triggers.HMACConfig{Algorithm: "md5"}}, wantErr: `hmac.algorithm: "md5" is not one of sha1, sha256, sha512`},
+		{name: "token without token", cfg: triggers.Config{Name: "desk", Kind: "token"}, wantErr: "token: required"},
+		{name: "unknown kind", cfg: triggers.Config{Name: "z", Kind: "zendesk"}, wantErr: `kind: "zendesk" is not one of [hmac standard token]`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e, err := kinds.Default().Build(tt.cfg)
+			if tt.wantErr != "" {
+				if err == nil || err.Error() != tt.wantErr {
+					t.Fatalf("Build()=%v, want %q", err, tt.wantErr)
+				}
+				if s := strings.TrimPrefix(tt.cfg.Secret, "whsec_"); s != "" && strings.Contains(err.Error(), s) {
+					t.Fatalf("Build()=%q echoes the secret", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Build()=%v", err)
+			}
+			if got, want := e.Kind(), tt.cfg.Kind; got != want {
+				t.Fatalf("Kind()=%q, want %q", got, want)
+			}
+			if got, want := e.Name(), tt.cfg.Name; got != want {
+				t.Fatalf("Name()=%q, want %q", got, want)
+			}
+		})
+	}
+}
