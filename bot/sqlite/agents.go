@@ -33,7 +33,7 @@ func (e *ClaimError) Unwrap() error { return bot.ErrConflict }
 // *ClaimError (which wraps bot.ErrConflict). The first claim wins.
 func (s *Store) Claim(ctx context.Context, key, agent string) error {
 	now := s.now()
-	return s.writeNotify(ctx, func(tx *sql.Tx) error {
+	return s.writeNotify(ctx, func(tx *wtx) error {
 		c, err := getConversation(tx, key)
 		if err != nil {
 			return err
@@ -71,7 +71,7 @@ func (s *Store) CloseConversation(ctx context.Context, key string, to bot.State,
 	if to == bot.StateBot {
 		status = "returned"
 	}
-	return s.writeNotify(ctx, func(tx *sql.Tx) error {
+	return s.writeNotify(ctx, func(tx *wtx) error {
 		c, err := getConversation(tx, key)
 		if err != nil {
 			return err
@@ -113,7 +113,7 @@ func (s *Store) CloseConversation(ctx context.Context, key string, to bot.State,
 func (s *Store) QueueAgentReply(ctx context.Context, dedupeKey string, r bot.Reply) (bool, error) {
 	now := s.now()
 	var queued bool
-	err := s.writeNotify(ctx, func(tx *sql.Tx) error {
+	err := s.writeNotify(ctx, func(tx *wtx) error {
 		queued = false
 		res, err := tx.Exec(`INSERT INTO inbox (trigger, event_id, conversation_key, type, payload, received_at)
 			VALUES ('agent', ?, ?, 'agent.reply', '{}', ?) ON CONFLICT (trigger, event_id) DO NOTHING`,

@@ -31,9 +31,7 @@ func scanConversation(sc scanner) (*bot.Conversation, error) {
 	return &c, nil
 }
 
-func getConversation(q interface {
-	QueryRow(string, ...any) *sql.Row
-}, key string) (*bot.Conversation, error) {
+func getConversation(q *wtx, key string) (*bot.Conversation, error) {
 	c, err := scanConversation(q.QueryRow("SELECT "+convColumns+" FROM conversations WHERE key = ?", key))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("conversation %q: %w", key, bot.ErrNotFound)
@@ -94,7 +92,7 @@ func (s *Store) ListConversations(ctx context.Context, f bot.ConversationFilter)
 func (s *Store) RecordInbound(ctx context.Context, inboxID int64, burst time.Duration) (*bot.Inbound, error) {
 	now := s.now()
 	var in *bot.Inbound
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx *wtx) error {
 		in = &bot.Inbound{}
 		var payload []byte
 		var receivedAt int64
@@ -166,8 +164,11 @@ func (s *Store) RecordInbound(ctx context.Context, inboxID int64, burst time.Dur
 		}
 		// A later message of the same burst is queued: let its job answer the turn.
 		var later int
-		err = tx.QueryRow(`SELECT COUNT(*) FROM jobs j JOIN inbox i ON i.id = json_extract(j.payload, '$.inbox_id')
-			WHERE j.queue_key = ? AND j.kind = 'process' AND j.state = 'queued' AND i.id > ? AND i.received_at <= ?`,
+		// CROSS JOIN keeps the lane index (whose WHERE the state terms repeat,
+		// so that SQLite may use it) as the outer loop.
+		err = tx.QueryRow(`SELECT COUNT(*) FROM jobs j CROSS JOIN inbox i ON i.id = json_extract(j.payload, '$.inbox_id')
+			WHERE j.queue_key = ? AND j.state IN ('queued', 'running') AND j.state = 'queued' AND j.kind = 'process'
+			  AND i.id > ? AND i.received_at <= ?`,
 			key+LaneIn, inboxID, receivedAt+burst.Milliseconds()).Scan(&later)
 		if err != nil {
 			return fmt.Errorf("check burst: %w", err)
@@ -225,7 +226,7 @@ func scanMessages(rows *sql.Rows, key string) ([]bot.Message, error) {
 	return out, rows.Err()
 }
 
-func transition(tx *sql.Tx, key string, from, to bot.State, actor, reason string, now time.Time) error {
+func transition(tx *wtx, key string, from, to bot.State, actor, reason string, now time.Time) error {
 	res, err := tx.Exec("UPDATE conversations SET state = ?, updated_at = ? WHERE key = ? AND state = ?",
 		string(to), ms(now), key, string(from))
 	if err != nil {
@@ -248,16 +249,19 @@ func transition(tx *sql.Tx, key string, from, to bot.State, actor, reason string
 	return nil
 }
 
-func suppressQueuedAnswers(tx *sql.Tx, key string, now time.Time) error {
-	if _, err := tx.Exec(`UPDATE jobs SET state = 'completed', last_error = 'suppressed: conversation left bot state',
-			updated_at = ?, finalized_at = ?
-		WHERE state = 'queued' AND id IN (SELECT job_id FROM replies WHERE conversation_key = ? AND kind = 'answer' AND status = 'queued')`,
-		ms(now), ms(now), key); err != nil {
-		return fmt.Errorf("suppress answers: %w", err)
-	}
+func suppressQueuedAnswers(tx *wtx, key string, now time.Time) error {
+	// Only jobs still queued are suppressed here; one already running is
+	// checked again by PrepareReply before it sends.
 	if _, err := tx.Exec(`UPDATE replies SET status = 'suppressed'
 		WHERE conversation_key = ? AND kind = 'answer' AND status = 'queued'
-		  AND job_id IN (SELECT id FROM jobs WHERE state = 'completed')`, key); err != nil {
+		  AND EXISTS (SELECT 1 FROM jobs WHERE jobs.id = replies.job_id AND jobs.state = 'queued')`, key); err != nil {
+		return fmt.Errorf("suppress answers: %w", err)
+	}
+	if _, err := tx.Exec(`UPDATE jobs SET state = 'completed', last_error = 'suppressed: conversation left bot state',
+			updated_at = ?, finalized_at = ?
+		WHERE state = 'queued' AND id IN (SELECT job_id FROM replies
+			WHERE conversation_key = ? AND kind = 'answer' AND status = 'suppressed')`,
+		ms(now), ms(now), key); err != nil {
 		return fmt.Errorf("suppress answers: %w", err)
 	}
 	return nil
@@ -269,7 +273,7 @@ func suppressQueuedAnswers(tx *sql.Tx, key string, now time.Time) error {
 // conversation left the bot state or the turn was answered meanwhile.
 func (s *Store) ApplyDecision(ctx context.Context, o bot.Outcome) error {
 	now := s.now()
-	return s.writeNotify(ctx, func(tx *sql.Tx) error {
+	return s.writeNotify(ctx, func(tx *wtx) error {
 		c, err := getConversation(tx, o.ConversationKey)
 		if err != nil {
 			return err
@@ -321,7 +325,7 @@ func (s *Store) ApplyDecision(ctx context.Context, o bot.Outcome) error {
 	})
 }
 
-func insertEscalation(tx *sql.Tx, key string, e bot.Escalation, maxAttempts int, now time.Time) error {
+func insertEscalation(tx *wtx, key string, e bot.Escalation, maxAttempts int, now time.Time) error {
 	ep, _ := json.Marshal(e)
 	var id int64
 	if err := tx.QueryRow(`INSERT INTO escalations (conversation_key, reason, payload, created_at) VALUES (?, ?, ?, ?) RETURNING id`,
@@ -343,7 +347,7 @@ type deliverPayload struct {
 
 // queueReply stores a reply and its deliver job; the reply's text is also
 // added to the transcript.
-func queueReply(tx *sql.Tx, r bot.Reply, maxAttempts int, now time.Time) (int64, error) {
+func queueReply(tx *wtx, r bot.Reply, maxAttempts int, now time.Time) (int64, error) {
 	jp, _ := json.Marshal(deliverPayload{ReplyID: r.ID})
 	jobID, err := insertJob(tx, bot.JobDeliver, r.ConversationKey+LaneOut, jp, maxAttempts, now, now)
 	if err != nil {
@@ -365,7 +369,7 @@ func queueReply(tx *sql.Tx, r bot.Reply, maxAttempts int, now time.Time) (int64,
 // conversation's escalation thread, and completes the process job.
 func (s *Store) QueueMirror(ctx context.Context, jobID int64, key string, messageID int64, maxAttempts int) error {
 	now := s.now()
-	return s.writeNotify(ctx, func(tx *sql.Tx) error {
+	return s.writeNotify(ctx, func(tx *wtx) error {
 		jp, _ := json.Marshal(map[string]int64{"message_id": messageID})
 		if _, err := insertJob(tx, bot.JobMirror, key+LaneSlack, jp, maxAttempts, now, now); err != nil {
 			return err
@@ -381,7 +385,7 @@ func (s *Store) PrepareReply(ctx context.Context, id string) (bot.Reply, bool, e
 	now := s.now()
 	var r bot.Reply
 	var send bool
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx *wtx) error {
 		var status, state, convState string
 		var created int64
 		err := tx.QueryRow(`SELECT r.id, r.conversation_key, r.kind, r.author, r.agent_name, r.text, r.state, r.status,
@@ -418,7 +422,7 @@ func (s *Store) PrepareReply(ctx context.Context, id string) (bot.Reply, bool, e
 // MarkReplySent records a delivered reply and completes its job.
 func (s *Store) MarkReplySent(ctx context.Context, jobID int64, id string) error {
 	now := s.now()
-	return s.writeNotify(ctx, func(tx *sql.Tx) error {
+	return s.writeNotify(ctx, func(tx *wtx) error {
 		if _, err := tx.Exec("UPDATE replies SET status = 'sent', sent_at = ? WHERE id = ?", ms(now), id); err != nil {
 			return fmt.Errorf("mark reply sent: %w", err)
 		}
@@ -431,7 +435,7 @@ func (s *Store) MarkReplySent(ctx context.Context, jobID int64, id string) error
 // is not in from (use "" for any state that may move to to).
 func (s *Store) Transition(ctx context.Context, key string, from, to bot.State, actor, reason string) error {
 	now := s.now()
-	return s.writeNotify(ctx, func(tx *sql.Tx) error {
+	return s.writeNotify(ctx, func(tx *wtx) error {
 		c, err := getConversation(tx, key)
 		if err != nil {
 			return err
@@ -563,7 +567,7 @@ func (s *Store) ListEscalations(ctx context.Context, status string, n int) ([]bo
 // MarkAnnounced records where an escalation was posted and completes its job.
 func (s *Store) MarkAnnounced(ctx context.Context, jobID, escalationID int64, t bot.Thread) error {
 	now := s.now()
-	return s.writeNotify(ctx, func(tx *sql.Tx) error {
+	return s.writeNotify(ctx, func(tx *wtx) error {
 		var key string
 		if err := tx.QueryRow("UPDATE escalations SET announced_at = ? WHERE id = ? RETURNING conversation_key",
 			ms(now), escalationID).Scan(&key); err != nil {

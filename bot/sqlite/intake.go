@@ -36,7 +36,7 @@ func (s *Store) Ingest(ctx context.Context, ev bot.Event, opt bot.IngestOptions)
 		runAt = runAt.Add(opt.Burst)
 	}
 	var rc bot.Receipt
-	err = s.writeNotify(ctx, func(tx *sql.Tx) error {
+	err = s.submit(ctx, &writeReq{intake: true, notify: true, done: make(chan error, 1), fn: func(tx *wtx) error {
 		rc = bot.Receipt{}
 		var id int64
 		err := tx.QueryRow(`INSERT INTO inbox (trigger, event_id, conversation_key, type, payload, received_at)
@@ -65,7 +65,7 @@ func (s *Store) Ingest(ctx context.Context, ev bot.Event, opt bot.IngestOptions)
 			return insertAudit(tx, a)
 		}
 		return nil
-	})
+	}})
 	if err != nil {
 		return bot.Receipt{}, fmt.Errorf("ingest: %w", err)
 	}
@@ -95,10 +95,10 @@ type processPayload struct {
 // Audit records a request that was not ingested (rejected, ignored). It
 // does not wait for the commit: a rejection is answered at once.
 func (s *Store) Audit(ctx context.Context, a bot.AuditEntry) error {
-	return s.submit(ctx, &writeReq{fn: func(tx *sql.Tx) error { return insertAudit(tx, a) }})
+	return s.submit(ctx, &writeReq{fn: func(tx *wtx) error { return insertAudit(tx, a) }})
 }
 
-func insertAudit(tx *sql.Tx, a bot.AuditEntry) error {
+func insertAudit(tx *wtx, a bot.AuditEntry) error {
 	_, err := tx.Exec(`INSERT INTO audit (at, trigger, remote, method, status, event_id, error, bytes, duration_us)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		ms(a.At), a.Trigger, a.Remote, a.Method, a.Status, a.EventID, a.Error, a.Bytes, a.Duration.Microseconds())

@@ -15,7 +15,7 @@ const DefaultMaxAttempts = 10
 
 const jobColumns = "id, kind, queue_key, payload, state, attempt, max_attempts, run_at, COALESCE(locked_until, 0), COALESCE(last_error, ''), created_at, updated_at"
 
-func insertJob(tx *sql.Tx, kind, queueKey string, payload []byte, maxAttempts int, runAt, now time.Time) (int64, error) {
+func insertJob(tx *wtx, kind, queueKey string, payload []byte, maxAttempts int, runAt, now time.Time) (int64, error) {
 	if maxAttempts <= 0 {
 		maxAttempts = DefaultMaxAttempts
 	}
@@ -53,7 +53,7 @@ func scanJob(sc scanner) (*bot.Job, error) {
 func (s *Store) ClaimJobs(ctx context.Context, n int, lease time.Duration) ([]*bot.Job, error) {
 	now := s.now()
 	var jobs []*bot.Job
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx *wtx) error {
 		jobs = jobs[:0]
 		rows, err := tx.Query(`UPDATE jobs SET state = 'running', attempt = attempt + 1, locked_until = ?, updated_at = ?
 			WHERE id IN (
@@ -98,10 +98,10 @@ func (s *Store) NextRunAt(ctx context.Context) (time.Time, error) {
 
 // CompleteJob marks a running job completed.
 func (s *Store) CompleteJob(ctx context.Context, id int64) error {
-	return s.writeNotify(ctx, func(tx *sql.Tx) error { return completeJob(tx, id, s.now()) })
+	return s.writeNotify(ctx, func(tx *wtx) error { return completeJob(tx, id, s.now()) })
 }
 
-func completeJob(tx *sql.Tx, id int64, now time.Time) error {
+func completeJob(tx *wtx, id int64, now time.Time) error {
 	_, err := tx.Exec(`UPDATE jobs SET state = 'completed', locked_until = NULL, updated_at = ?, finalized_at = ?
 		WHERE id = ? AND state = 'running'`, ms(now), ms(now), id)
 	if err != nil {
@@ -114,7 +114,7 @@ func completeJob(tx *sql.Tx, id int64, now time.Time) error {
 // the error; DiscardJob dead-letters it.
 func (s *Store) RetryJob(ctx context.Context, id int64, runAt time.Time, lastErr string) error {
 	now := s.now()
-	return s.writeNotify(ctx, func(tx *sql.Tx) error {
+	return s.writeNotify(ctx, func(tx *wtx) error {
 		_, err := tx.Exec(`UPDATE jobs SET state = 'queued', run_at = ?, locked_until = NULL, last_error = ?, updated_at = ?
 			WHERE id = ? AND state = 'running'`, ms(runAt), lastErr, ms(now), id)
 		if err != nil {
@@ -127,7 +127,7 @@ func (s *Store) RetryJob(ctx context.Context, id int64, runAt time.Time, lastErr
 // DiscardJob moves a running job to the dead-letter state with its error.
 func (s *Store) DiscardJob(ctx context.Context, id int64, lastErr string) error {
 	now := s.now()
-	return s.writeNotify(ctx, func(tx *sql.Tx) error {
+	return s.writeNotify(ctx, func(tx *wtx) error {
 		_, err := tx.Exec(`UPDATE jobs SET state = 'discarded', locked_until = NULL, last_error = ?, updated_at = ?, finalized_at = ?
 			WHERE id = ? AND state = 'running'`, lastErr, ms(now), ms(now), id)
 		if err != nil {
@@ -141,7 +141,7 @@ func (s *Store) DiscardJob(ctx context.Context, id int64, lastErr string) error 
 // (shutdown interrupted it, or it snoozes until runAt).
 func (s *Store) ReleaseJob(ctx context.Context, id int64, runAt time.Time) error {
 	now := s.now()
-	return s.writeNotify(ctx, func(tx *sql.Tx) error {
+	return s.writeNotify(ctx, func(tx *wtx) error {
 		_, err := tx.Exec(`UPDATE jobs SET state = 'queued', attempt = MAX(attempt - 1, 0), run_at = ?, locked_until = NULL, updated_at = ?
 			WHERE id = ? AND state = 'running'`, ms(runAt), ms(now), id)
 		if err != nil {
@@ -157,7 +157,7 @@ func (s *Store) ReleaseJob(ctx context.Context, id int64, runAt time.Time) error
 func (s *Store) RescueJobs(ctx context.Context, all bool) (int64, error) {
 	now := s.now()
 	var n int64
-	err := s.writeNotify(ctx, func(tx *sql.Tx) error {
+	err := s.writeNotify(ctx, func(tx *wtx) error {
 		cut := ms(now)
 		if all {
 			cut = 1<<62 - 1
@@ -215,7 +215,7 @@ func (s *Store) ListJobs(ctx context.Context, f bot.JobFilter) ([]*bot.Job, erro
 // It returns bot.ErrNotFound if no discarded job has this id.
 func (s *Store) ReplayJob(ctx context.Context, id int64) error {
 	now := s.now()
-	return s.writeNotify(ctx, func(tx *sql.Tx) error {
+	return s.writeNotify(ctx, func(tx *wtx) error {
 		res, err := tx.Exec(`UPDATE jobs SET state = 'queued', attempt = 0, run_at = ?, updated_at = ?, finalized_at = NULL
 			WHERE id = ? AND state = 'discarded'`, ms(now), ms(now), id)
 		if err != nil {
@@ -232,7 +232,7 @@ func (s *Store) ReplayJob(ctx context.Context, id int64) error {
 func (s *Store) ReplayAll(ctx context.Context) (int64, error) {
 	now := s.now()
 	var n int64
-	err := s.writeNotify(ctx, func(tx *sql.Tx) error {
+	err := s.writeNotify(ctx, func(tx *wtx) error {
 		res, err := tx.Exec(`UPDATE jobs SET state = 'queued', attempt = 0, run_at = ?, updated_at = ?, finalized_at = NULL
 			WHERE state = 'discarded'`, ms(now), ms(now))
 		if err != nil {

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -32,6 +33,7 @@ type benchOptions struct {
 	Rate        int // events per second; 0: as fast as the senders go
 	FAQPath     string
 	Burst       time.Duration
+	CPUProfile  string
 }
 
 // benchResult is one side of a run (baseline or service).
@@ -67,6 +69,7 @@ time until every accepted event was answered, and the ratio to the baseline.`,
 	cmd.Flags().IntVar(&o.Rate, "rate", 0, "events per second (0: as fast as possible)")
 	cmd.Flags().StringVar(&o.FAQPath, "faq", "faq/kb", "knowledge base for the service")
 	cmd.Flags().DurationVar(&o.Burst, "burst", 0, "burst window of the service's trigger")
+	cmd.Flags().StringVar(&o.CPUProfile, "cpuprofile", "", "write a CPU profile of the service side to this file")
 	return cmd
 }
 
@@ -156,6 +159,17 @@ func runBench(ctx context.Context, o benchOptions, w io.Writer) error {
 	fmt.Fprintf(w, "supportbot bench: %d events per side, concurrency %d, rate %s, %s, GOMAXPROCS %d\n",
 		o.Events, o.Concurrency, rateString(o.Rate), runtime.Version(), runtime.GOMAXPROCS(0))
 	baseRes := drive(ctx, "no-op baseline", "http://"+bl.Addr().String()+"/hooks/bench", o, "base")
+	if o.CPUProfile != "" {
+		f, err := os.Create(o.CPUProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	start := time.Now()
 	svcRes := drive(ctx, "supportbot", m.Server.URL()+"/hooks/bench", o, "svc")
 	target.Store(int64(svcRes.Accepted))

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 
@@ -76,8 +77,138 @@ func (s *faqService) WaitReady(ctx context.Context) error {
 // Close stops a build in progress.
 func (s *faqService) Close() error { return s.live.Close() }
 
-func (c *cli) evalCmd() *cobra.Command { return &cobra.Command{Use: "eval", Hidden: true} }
+// matcherRetriever serves one built matcher to the policy (eval, ask).
+type matcherRetriever struct{ m *faq.Matcher }
 
-func (c *cli) askCmd() *cobra.Command { return &cobra.Command{Use: "ask", Hidden: true} }
+func (r matcherRetriever) Retrieve(text string, k int) ([]policy.Hit, float64, bool) {
+	ms := r.m.Match(text, k)
+	hits := make([]policy.Hit, len(ms))
+	for i, x := range ms {
+		hits[i] = policy.Hit{ID: x.Entry.ID, Question: x.Entry.Question, Answer: x.Entry.Answer, Tags: x.Entry.Tags, Score: x.Score}
+	}
+	return hits, r.m.Threshold(), true
+}
 
-var _ = bot.ActionAnswer
+// offlinePolicy builds the matcher for path and the policy the service
+// would run with the current config, for eval and ask.
+func (c *cli) offlinePolicy(ctx context.Context, path string, threshold float64) (*faq.Matcher, *policy.Policy, error) {
+	cfg, err := c.config()
+	if err != nil {
+		return nil, nil, err
+	}
+	if path == "" {
+		path = cfg.FAQ.Path
+	}
+	if threshold == 0 {
+		threshold = cfg.FAQ.Threshold
+	}
+	kb, usedDefault, err := faq.LoadOrDefault(path)
+	if err != nil {
+		return nil, nil, &usageError{fmt.Errorf("--faq: %w", err)}
+	}
+	if usedDefault {
+		fmt.Fprintf(c.stderr, "supportbot: %s not found: using the embedded default knowledge base\n", path)
+	}
+	m, err := faq.Build(ctx, kb, faq.Options{Threshold: threshold})
+	if err != nil {
+		return nil, nil, err
+	}
+	p := &policy.Policy{Retriever: matcherRetriever{m}, TopK: cfg.FAQ.TopK}
+	if err := p.Init(); err != nil {
+		return nil, nil, err
+	}
+	return m, p, nil
+}
+
+func (c *cli) evalCmd() *cobra.Command {
+	var faqPath, casesPath string
+	var asJSON, sweep bool
+	var threshold float64
+	cmd := &cobra.Command{
+		Use:   "eval --faq FILE --cases FILE",
+		Short: "Measure the answer-or-escalate decision on labelled questions",
+		Long: `eval builds the local matcher for the knowledge base, runs the decision the
+service makes (with llm.mode off) on each case, and prints in-scope accuracy,
+out-of-scope recall and precision, and latency percentiles. Cases are JSON
+Lines {"q": "...", "faq": "<id>"}, with "faq": "" for a question that must be
+escalated. --sweep prints the trade-off over thresholds.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cases, err := faq.LoadCases(casesPath)
+			if err != nil {
+				return &usageError{fmt.Errorf("--cases: %w", err)}
+			}
+			m, p, err := c.offlinePolicy(cmd.Context(), faqPath, threshold)
+			if err != nil {
+				return err
+			}
+			if err := faq.CheckCases(m.KB(), cases); err != nil {
+				return &usageError{fmt.Errorf("--cases: %w", err)}
+			}
+			if sweep {
+				rows := faq.Sweep(m, cases, nil)
+				if asJSON {
+					return json.NewEncoder(c.stdout).Encode(rows)
+				}
+				return faq.WriteSweep(c.stdout, rows)
+			}
+			ctx := cmd.Context()
+			r := faq.EvaluateFunc(func(q string) (string, bool) {
+				d, err := p.Decide(ctx, bot.Query{Text: q})
+				if err != nil || d.Action != bot.ActionAnswer || len(d.FAQIDs) == 0 {
+					return "", true
+				}
+				return d.FAQIDs[0], false
+			}, cases)
+			r.Threshold = m.Threshold()
+			if asJSON {
+				return json.NewEncoder(c.stdout).Encode(r)
+			}
+			return r.WriteText(c.stdout)
+		},
+	}
+	cmd.Flags().StringVar(&faqPath, "faq", "", "knowledge base file or directory (default faq.path)")
+	cmd.Flags().StringVar(&casesPath, "cases", "", "eval cases, JSON Lines (required)")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "one JSON object")
+	cmd.Flags().BoolVar(&sweep, "sweep", false, "print accuracy and out-of-scope recall over thresholds")
+	cmd.Flags().Float64Var(&threshold, "threshold", 0, "confidence threshold (default faq.threshold, else the matcher's)")
+	_ = cmd.MarkFlagRequired("cases")
+	return cmd
+}
+
+func (c *cli) askCmd() *cobra.Command {
+	var faqPath string
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "ask \"question\"",
+		Short: "Show the decision for one question, with the entries considered",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			_, p, err := c.offlinePolicy(cmd.Context(), faqPath, 0)
+			if err != nil {
+				return err
+			}
+			d, err := p.Decide(cmd.Context(), bot.Query{Text: args[0]})
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return json.NewEncoder(c.stdout).Encode(d)
+			}
+			fmt.Fprintf(c.stdout, "decision:   %s\n", d.Action)
+			if d.Action == bot.ActionAnswer {
+				fmt.Fprintf(c.stdout, "entry:      %s (confidence %.3f)\nanswer:     %s\n", d.FAQIDs[0], d.Confidence, d.Answer)
+			} else {
+				fmt.Fprintf(c.stdout, "reason:     %s (%s)\n", d.Reason, bot.ReasonText(d.Reason))
+			}
+			fmt.Fprintln(c.stdout, "considered:")
+			for _, cand := range d.Candidates {
+				fmt.Fprintf(c.stdout, "  %.3f  %-30s %s\n", cand.Score, cand.ID, oneLine(cand.Question, 60))
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&faqPath, "faq", "", "knowledge base file or directory (default faq.path)")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "JSON output")
+	return cmd
+}

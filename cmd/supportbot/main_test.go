@@ -420,3 +420,5 @@ func signedRequest(url, id string, body []byte) (*http.Request, error) {
 	req.Header.Set("webhook-signature", sig)
 	return req, nil
 }
+
+func discardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }

@@ -1,0 +1,132 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/supportbot/supportbot/bot"
+)
+
+// TestDeadLetterReplay: a callback that always fails dead-letters the reply
+// after the configured attempts; once the callback is back, `supportbot dlq
+// replay --all` delivers it, once.
+func TestDeadLetterReplay(t *testing.T) {
+	rc := newReceiver(t)
+	var down atomic.Bool
+	var attempts atomic.Int32
+	down.Store(true)
+	rc.status = func() int {
+		attempts.Add(1)
+		if down.Load() {
+			return http.StatusInternalServerError
+		}
+		return 0
+	}
+	dir := t.TempDir()
+	cfgPath := writeConfig(t, dir, "127.0.0.1:0", rc.URL)
+	cfg, err := LoadConfig(cfgPath, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Workers.MaxAttempts = 3
+	m := mustOpenMain(t, cfg)
+	if status, _ := post(t, m.Server.URL()+"/hooks/chat", "msg_dlq", nativeEvent("c-dlq", "How do I reset my password?"), nil); status != http.StatusAccepted {
+		t.Fatalf("post = %d", status)
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		dead, err := m.Store.ListJobs(context.Background(), bot.JobFilter{State: bot.JobDiscarded})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(dead) == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("reply never dead-lettered")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if got, want := attempts.Load(), int32(3); got != want {
+		t.Fatalf("callback attempts = %d, want %d", got, want)
+	}
+	var out bytes.Buffer
+	if code := run(context.Background(), []string{"dlq", "list", "--config", cfgPath}, nil, &out, io.Discard); code != 0 {
+		t.Fatalf("dlq list exit %d", code)
+	}
+	if !strings.Contains(out.String(), "deliver") || !strings.Contains(out.String(), "500") {
+		t.Fatalf("dlq list output:\n%s", out.String())
+	}
+	down.Store(false)
+	out.Reset()
+	if code := run(context.Background(), []string{"dlq", "replay", "--all", "--config", cfgPath}, nil, &out, io.Discard); code != 0 {
+		t.Fatalf("dlq replay exit %d: %s", code, out.String())
+	}
+	ev := rc.next(t)
+	if ev.Conversation.ID != "c-dlq" {
+		t.Fatalf("replayed reply = %+v", ev)
+	}
+	select {
+	case ev := <-rc.ch:
+		t.Fatalf("second reply %+v", ev)
+	case <-time.After(300 * time.Millisecond):
+	}
+}
+
+// TestGracefulShutdownLosesNothing: replies in flight when the service is
+// closed are finished or released, and a restart on the same database
+// delivers everything that was acknowledged.
+func TestGracefulShutdownLosesNothing(t *testing.T) {
+	rc := newReceiver(t)
+	var slow atomic.Bool
+	slow.Store(true)
+	gate := make(chan struct{})
+	rc.status = func() int {
+		if slow.Load() {
+			<-gate // hold deliveries until shutdown has begun
+			return http.StatusServiceUnavailable
+		}
+		return 0
+	}
+	dir := t.TempDir()
+	cfgPath := writeConfig(t, dir, "127.0.0.1:0", rc.URL)
+	cfg, err := LoadConfig(cfgPath, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Server.ShutdownTimeout = 200 * time.Millisecond
+	m := NewMain(cfg, discardLogger())
+	if err := m.Open(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.FAQ.WaitReady(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	const n = 20
+	for i := range n {
+		conv := "g-" + string(rune('a'+i))
+		if status, _ := post(t, m.Server.URL()+"/hooks/chat", "msg_g"+conv, nativeEvent(conv, "Where is my invoice?"), nil); status != http.StatusAccepted {
+			t.Fatalf("post %d = %d", i, status)
+		}
+	}
+	closed := make(chan error, 1)
+	go func() { closed <- m.Close() }()
+	time.Sleep(50 * time.Millisecond)
+	close(gate)
+	if err := <-closed; err != nil {
+		t.Fatalf("close: %v", err)
+	}
+	slow.Store(false)
+	m2 := mustOpenMain(t, cfg)
+	_ = m2
+	got := map[string]bool{}
+	for len(got) < n {
+		got[rc.next(t).Conversation.ID] = true
+	}
+}
