@@ -378,45 +378,49 @@ func (s *Store) QueueMirror(ctx context.Context, jobID int64, key string, messag
 	})
 }
 
-// Reply returns a stored reply with the conversation's source id, and whether it
-// may still be sent. A bot answer whose conversation has left the bot state
-// is marked suppressed and not sent.
+// PrepareReply returns a stored reply with the conversation's source id, and
+// whether it may still be sent. A bot answer whose conversation has left the
+// bot state is marked suppressed and not sent. The common case is a read.
 func (s *Store) PrepareReply(ctx context.Context, id string) (bot.Reply, bool, error) {
-	now := s.now()
 	var r bot.Reply
-	var send bool
-	err := s.write(ctx, func(tx *wtx) error {
-		var status, state, convState string
-		var created int64
-		err := tx.QueryRow(`SELECT r.id, r.conversation_key, r.kind, r.author, r.agent_name, r.text, r.state, r.status,
-				r.created_at, c.trigger, c.external_id, c.state
-			FROM replies r JOIN conversations c ON c.key = r.conversation_key WHERE r.id = ?`, id).
-			Scan(&r.ID, &r.ConversationKey, &r.Kind, &r.Author, &r.AgentName, &r.Text, &state, &status, &created,
-				&r.Trigger, &r.ConversationID, &convState)
-		if errors.Is(err, sql.ErrNoRows) {
-			return bot.Permanent(fmt.Errorf("reply %s: %w", id, bot.ErrNotFound))
-		} else if err != nil {
-			return fmt.Errorf("load reply: %w", err)
-		}
-		r.State, r.CreatedAt = bot.State(state), fromMS(created)
-		switch {
-		case status == "suppressed":
-			send = false
-		case r.Kind == bot.ReplyAnswer && bot.State(convState) != bot.StateBot:
-			if _, err := tx.Exec("UPDATE replies SET status = 'suppressed' WHERE id = ?", id); err != nil {
-				return fmt.Errorf("suppress reply: %w", err)
-			}
-			send = false
-		default:
-			send = true
-		}
-		_ = now
-		return nil
-	})
-	if err != nil {
-		return bot.Reply{}, false, fmt.Errorf("prepare reply: %w", err)
+	var status, state, convState string
+	var created int64
+	err := s.r.QueryRowContext(ctx, `SELECT r.id, r.conversation_key, r.kind, r.author, r.agent_name, r.text, r.state, r.status,
+			r.created_at, c.trigger, c.external_id, c.state
+		FROM replies r JOIN conversations c ON c.key = r.conversation_key WHERE r.id = ?`, id).
+		Scan(&r.ID, &r.ConversationKey, &r.Kind, &r.Author, &r.AgentName, &r.Text, &state, &status, &created,
+			&r.Trigger, &r.ConversationID, &convState)
+	if errors.Is(err, sql.ErrNoRows) {
+		return r, false, bot.Permanent(fmt.Errorf("reply %s: %w", id, bot.ErrNotFound))
+	} else if err != nil {
+		return r, false, fmt.Errorf("prepare reply: %w", err)
 	}
-	return r, send, nil
+	r.State, r.CreatedAt = bot.State(state), fromMS(created)
+	switch {
+	case status == "suppressed":
+		return r, false, nil
+	case r.Kind == bot.ReplyAnswer && bot.State(convState) != bot.StateBot:
+		// Checked again under the write lock: people own the conversation,
+		// so the bot's answer is never sent.
+		send := false
+		err := s.write(ctx, func(tx *wtx) error {
+			var cur string
+			if err := tx.QueryRow(`SELECT c.state FROM replies r JOIN conversations c ON c.key = r.conversation_key
+				WHERE r.id = ?`, id).Scan(&cur); err != nil {
+				return fmt.Errorf("recheck reply: %w", err)
+			}
+			if send = bot.State(cur) == bot.StateBot; send {
+				return nil
+			}
+			_, err := tx.Exec("UPDATE replies SET status = 'suppressed' WHERE id = ?", id)
+			return err
+		})
+		if err != nil {
+			return r, false, fmt.Errorf("suppress reply: %w", err)
+		}
+		return r, send, nil
+	}
+	return r, true, nil
 }
 
 // MarkReplySent records a delivered reply and completes its job.

@@ -330,3 +330,34 @@ func TestShutdownReleasesInterruptedJobs(t *testing.T) {
 		t.Fatalf("claim = %+v, %v", jobs, err)
 	}
 }
+
+func TestBlockedConversationDoesNotHoldOthers(t *testing.T) {
+	t.Parallel()
+	release := make(chan struct{})
+	d := bot.DeciderFunc(func(ctx context.Context, q bot.Query) (bot.Decision, error) {
+		if q.ConversationKey == "chat/slow" {
+			select {
+			case <-release:
+			case <-ctx.Done():
+				return bot.Decision{}, ctx.Err()
+			}
+		}
+		return echoDecider(ctx, q)
+	})
+	b := setup(t, d, nil)
+	ingest(t, b.store, "slow", "s1", "first", 0)
+	ingest(t, b.store, "slow", "s2", "second", 0)
+	for i := range 10 {
+		ingest(t, b.store, fmt.Sprintf("fast-%d", i), fmt.Sprintf("f%d", i), "hi", 0)
+	}
+	for _, r := range b.sink.wait(t, 10) {
+		if r.ConversationID == "slow" {
+			t.Fatalf("slow conversation answered before release: %+v", r)
+		}
+	}
+	close(release)
+	got := b.sink.wait(t, 2)
+	if got[0].Text != "re: first" || got[1].Text != "re: second" {
+		t.Fatalf("slow conversation replies = %q, %q; want first then second", got[0].Text, got[1].Text)
+	}
+}

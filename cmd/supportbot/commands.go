@@ -22,6 +22,7 @@ import (
 	"github.com/supportbot/supportbot/bot"
 	"github.com/supportbot/supportbot/bot/sqlite"
 	"github.com/supportbot/supportbot/triggers"
+	"github.com/supportbot/supportbot/triggers/hmac"
 	"github.com/supportbot/supportbot/triggers/standard"
 )
 
@@ -201,8 +202,15 @@ func signRequest(req *http.Request, tc triggers.Config, id string, body []byte, 
 			req.Header.Set("Authorization", "Bearer "+tok)
 		}
 		req.Header.Set("webhook-id", id)
+	case "hmac":
+		t, err := hmac.New(tc)
+		if err != nil {
+			return &ConfigError{fmt.Errorf("trigger %s: %w", tc.Name, err)}
+		}
+		t.(*hmac.Trigger).Sign(req.Header, body, now)
+		req.Header.Set("webhook-id", id)
 	default:
-		return &usageError{fmt.Errorf("send does not sign for trigger kind %q yet", tc.Kind)}
+		return &usageError{fmt.Errorf("send signs for trigger kinds standard, hmac and token, not %q", tc.Kind)}
 	}
 	return nil
 }

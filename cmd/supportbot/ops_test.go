@@ -5,6 +5,8 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -128,5 +130,59 @@ func TestGracefulShutdownLosesNothing(t *testing.T) {
 	got := map[string]bool{}
 	for len(got) < n {
 		got[rc.next(t).Conversation.ID] = true
+	}
+}
+
+// TestSendCommand signs with the trigger's secret the way the service
+// verifies it, for each kind send supports.
+func TestSendCommand(t *testing.T) {
+	rc := newReceiver(t)
+	dir := t.TempDir()
+	cfgPath := writeConfig(t, dir, "127.0.0.1:0", rc.URL)
+	extra := `  - name: gh
+    kind: hmac
+    secret: "It's a Secret to Everybody"
+    hmac: {header: X-Hub-Signature-256, prefix: "sha256="}
+    reply: {kind: webhook, url: "` + rc.URL + `", secret: "` + testOutSecret + `"}
+  - name: tok
+    kind: token
+    token: "t0ken"
+    reply: {kind: webhook, url: "` + rc.URL + `", secret: "` + testOutSecret + `"}
+`
+	appendFile(t, cfgPath, extra)
+	cfg, err := LoadConfig(cfgPath, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := mustOpenMain(t, cfg)
+	for _, name := range []string{"chat", "gh", "tok"} {
+		file := filepath.Join(dir, name+".json")
+		if err := os.WriteFile(file, nativeEvent("send-"+name, "How do I reset my password?"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		var out, errOut bytes.Buffer
+		code := run(context.Background(), []string{"send", "--config", cfgPath, "--trigger", name, "--file", file, "--url", m.Server.URL()}, nil, &out, &errOut)
+		if code != 0 || !strings.HasPrefix(out.String(), "202 ") {
+			t.Fatalf("send %s: exit %d, out %q, err %q", name, code, out.String(), errOut.String())
+		}
+		if ev := rc.next(t); ev.Conversation.ID != "send-"+name {
+			t.Fatalf("reply for %s = %+v", name, ev)
+		}
+	}
+	var errOut bytes.Buffer
+	if code := run(context.Background(), []string{"send", "--config", cfgPath, "--trigger", "nope", "--file", "x"}, nil, io.Discard, &errOut); code != 2 {
+		t.Fatalf("unknown trigger: exit %d, want 2 (%s)", code, errOut.String())
+	}
+}
+
+func appendFile(t *testing.T, path, text string) {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.WriteString(text); err != nil {
+		t.Fatal(err)
 	}
 }

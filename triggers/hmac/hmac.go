@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"hash"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -312,4 +313,21 @@ func asciiLower(s string) []byte {
 		}
 	}
 	return b
+}
+
+// Sign sets the signature header (and the timestamp header, when one is
+// configured) on h for body, with the trigger's first secret: what a sender
+// does. `supportbot send` and tests use it.
+func (t *Trigger) Sign(h http.Header, body []byte, now time.Time) {
+	var ts string
+	if t.tsHeader != "" {
+		ts = strconv.FormatInt(now.Unix(), 10)
+		h.Set(t.tsHeader, ts)
+	}
+	mac := t.mac(t.secrets[0], ts, body)
+	sig := hex.EncodeToString(mac)
+	if t.base64 {
+		sig = base64.StdEncoding.EncodeToString(mac)
+	}
+	h.Set(t.header, t.prefix+sig)
 }

@@ -332,3 +332,25 @@ func cmpOr(a, b string) string {
 	}
 	return b
 }
+
+func TestSignRoundTrip(t *testing.T) {
+	for _, cfg := range []triggers.HMACConfig{
+		{},
+		{Header: "X-Hub-Signature-256", Prefix: "sha256="},
+		{Header: "X-Sig", Algorithm: "sha1", Encoding: "base64", TimestampHeader: "X-Ts", Signed: "{timestamp}:{body}"},
+	} {
+		tr, err := hmactrigger.New(triggers.Config{Name: "h", Kind: "hmac", Secret: "s3cret", HMAC: cfg})
+		if err != nil {
+			t.Fatal(err)
+		}
+		body := []byte(`{"type":"message.created"}`)
+		req := httptest.NewRequest(http.MethodPost, "/hooks/h", nil)
+		tr.(*hmactrigger.Trigger).Sign(req.Header, body, time.Now())
+		if err := tr.Verify(req, body); err != nil {
+			t.Fatalf("%+v: signed request does not verify: %v", cfg, err)
+		}
+		if err := tr.Verify(req, append(body, ' ')); err == nil {
+			t.Fatalf("%+v: tampered body verified", cfg)
+		}
+	}
+}
