@@ -478,3 +478,15 @@ func isUnique(err error) bool {
 func (s *Store) CommitStats() (batches, writes int64) {
 	return s.stats.batches.Load(), s.stats.writes.Load()
 }
+
+// SetMaxPageCount changes the database's size cap at run time (0 lifts it to
+// SQLite's maximum); used to simulate a full disk and its recovery.
+func (s *Store) SetMaxPageCount(ctx context.Context, n int64) error {
+	if n <= 0 {
+		n = 4294967294
+	}
+	return s.write(ctx, func(tx *wtx) error {
+		_, err := tx.Tx.Exec(fmt.Sprintf("PRAGMA max_page_count = %d", n))
+		return err
+	})
+}

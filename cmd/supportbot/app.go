@@ -30,6 +30,8 @@ type Main struct {
 	Logger *slog.Logger
 	// HTTPClient, when set, is used for outbound replies (tests).
 	HTTPClient *http.Client
+	// StoreOptions, when set, adjusts the store before it opens (tests).
+	StoreOptions func(*sqlite.Store)
 
 	Store    *sqlite.Store
 	Triggers *triggers.Set
@@ -74,6 +76,9 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	}
 	m.Store = sqlite.NewStore(cfg.Storage.Path)
 	m.Store.Logger = m.Logger.With("component", "store")
+	if m.StoreOptions != nil {
+		m.StoreOptions(m.Store)
+	}
 	if err := m.Store.Open(); err != nil {
 		return fmt.Errorf("open store %s: %w", cfg.Storage.Path, err)
 	}
