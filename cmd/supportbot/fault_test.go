@@ -63,7 +63,6 @@ func TestDiskFull(t *testing.T) {
 	}
 }
 
-
 // TestCorruptDatabase: a file that is not a database stops start-up with a
 // clear error, and the file is left as it was.
 func TestCorruptDatabase(t *testing.T) {
