@@ -327,10 +327,7 @@ func TestIntakeStatuses(t *testing.T) {
 	if len(convs) > 1 {
 		t.Fatalf("%d conversations stored, want at most the accepted one", len(convs))
 	}
-	audit, err := m.Store.ListAudit(context.Background(), bot.AuditFilter{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	audit := waitAudit(t, m, bot.AuditFilter{}, len(tests))
 	if len(audit) != len(tests) {
 		t.Fatalf("audit has %d entries, want %d (every request)", len(audit), len(tests))
 	}
@@ -439,4 +436,21 @@ func (s *syncWriter) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.w.String()
+}
+
+// waitAudit waits until n audit entries match f (rejections are audited
+// without holding up the response) and returns them.
+func waitAudit(t *testing.T, m *Main, f bot.AuditFilter, n int) []bot.AuditEntry {
+	t.Helper()
+	f.Limit = 1000
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		audit, err := m.Store.ListAudit(context.Background(), f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(audit) >= n || time.Now().After(deadline) {
+			return audit
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
