@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -17,6 +18,7 @@ import (
 	"github.com/supportbot/supportbot/bot/metrics"
 	"github.com/supportbot/supportbot/bot/policy"
 	"github.com/supportbot/supportbot/bot/server"
+	"github.com/supportbot/supportbot/bot/slack"
 	"github.com/supportbot/supportbot/bot/sqlite"
 	"github.com/supportbot/supportbot/bot/worker"
 	"github.com/supportbot/supportbot/triggers"
@@ -39,6 +41,9 @@ type Main struct {
 	Server   *server.Server
 	FAQ      *faqService
 	Metrics  *metrics.Metrics
+	Slack    *slack.Escalator
+	// SlackHTTPClient, when set, is used for Slack API calls (tests).
+	SlackHTTPClient *http.Client
 }
 
 // NewMain returns a Main for cfg.
@@ -91,17 +96,39 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	if err := pol.Init(); err != nil {
 		return err
 	}
+	mounts := map[string]http.Handler{"GET /metrics": m.Metrics.Handler()}
+	var escalator bot.Escalator
 	if cfg.Slack.BotToken == "" {
 		m.Logger.Warn("slack is off: escalations are stored and listed by `supportbot escalations`")
+	} else {
+		sc := slack.Config{
+			BotToken: cfg.Slack.BotToken, SigningSecret: cfg.Slack.SigningSecret, AppToken: cfg.Slack.AppToken,
+			Channel: cfg.Slack.Channel, APIURL: cfg.Slack.APIURL, NotePrefix: cfg.Slack.NotePrefix,
+			Relay: cfg.Slack.Relay, RelayPrefix: cfg.Slack.RelayPrefix, ClosingText: cfg.Slack.ClosingText,
+			PublicURL: cfg.Server.PublicURL,
+		}
+		if err := sc.Validate(); err != nil {
+			return &ConfigError{err}
+		}
+		m.Slack = slack.New(sc, m.Store, m.SlackHTTPClient, m.Logger.With("component", "slack"))
+		escalator = m.Slack
+		if cfg.Slack.AppToken == "" {
+			mounts["POST /slack/events"] = m.Slack.EventsHandler()
+			mounts["POST /slack/interactions"] = m.Slack.InteractionsHandler()
+		}
 	}
 	eng := &worker.Engine{
-		Store: m.Store, Decider: pol, Deliverer: router,
+		Store: m.Store, Decider: pol, Deliverer: router, Escalator: escalator,
 		HandoffText: cfg.Bot.HandoffText, MaxAttempts: cfg.Workers.MaxAttempts,
 		Logger:     m.Logger.With("component", "engine"),
 		OnDecision: m.Metrics.ObserveDecision,
 	}
+	handlers := eng.Handlers()
+	if m.Slack != nil {
+		maps.Copy(handlers, m.Slack.Handlers())
+	}
 	m.Runner = &worker.Runner{
-		Queue: m.Store, Handlers: eng.Handlers(), Workers: cfg.Workers.Count, Lease: cfg.Workers.Lease,
+		Queue: m.Store, Handlers: handlers, Workers: cfg.Workers.Count, Lease: cfg.Workers.Lease,
 		Backoff:         worker.Backoff{Base: cfg.Workers.BackoffBase, Max: cfg.Workers.BackoffMax},
 		ShutdownTimeout: cfg.Server.ShutdownTimeout, Logger: m.Logger, OnFinish: m.Metrics.ObserveJob,
 	}
@@ -111,7 +138,7 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	m.Server = &server.Server{
 		Addr: cfg.Server.Addr, Triggers: m.Triggers, Intake: m.Store, MaxAttempts: cfg.Workers.MaxAttempts,
 		Version: version, Logger: m.Logger, Observer: m.Metrics,
-		Mounts: map[string]http.Handler{"GET /metrics": m.Metrics.Handler()},
+		Mounts: mounts,
 		Ready: func(ctx context.Context) error {
 			if !m.Runner.Running() {
 				return errors.New("workers are not running")
@@ -121,6 +148,11 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	}
 	if err := m.Server.Open(); err != nil {
 		return err
+	}
+	if m.Slack != nil {
+		if err := m.Slack.Open(); err != nil {
+			return fmt.Errorf("open slack: %w", err)
+		}
 	}
 	m.Logger.Info("supportbot started", "addr", m.Server.URL(), "version", version,
 		"triggers", len(cfg.Triggers), "llm", cfg.LLM.Mode, "db", cfg.Storage.Path)
@@ -180,6 +212,9 @@ func (m *Main) Close() error {
 		ctx, cancel := context.WithTimeout(context.Background(), m.Config.Server.ShutdownTimeout)
 		errs = append(errs, m.Server.Close(ctx))
 		cancel()
+	}
+	if m.Slack != nil {
+		errs = append(errs, m.Slack.Close())
 	}
 	if m.Runner != nil {
 		errs = append(errs, m.Runner.Close())

@@ -68,6 +68,10 @@ type SlackConfig struct {
 	AppToken      string `mapstructure:"app_token"`
 	Channel       string `mapstructure:"channel"`
 	APIURL        string `mapstructure:"api_url"`
+	NotePrefix    string `mapstructure:"note_prefix"`
+	Relay         string `mapstructure:"relay"`
+	RelayPrefix   string `mapstructure:"relay_prefix"`
+	ClosingText   string `mapstructure:"closing_text"`
 }
 
 // OutboundConfig governs outbound calls.
@@ -116,6 +120,10 @@ var defaults = map[string]any{
 	"slack.app_token":                 "",
 	"slack.channel":                   "",
 	"slack.api_url":                   "",
+	"slack.note_prefix":               "//",
+	"slack.relay":                     "all",
+	"slack.relay_prefix":              ">>",
+	"slack.closing_text":              "",
 	"outbound.allow_private_networks": false,
 	"workers.count":                   8,
 	"workers.max_attempts":            10,

@@ -1,0 +1,302 @@
+package slack
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	slackapi "github.com/slack-go/slack"
+
+	"github.com/supportbot/supportbot/bot"
+)
+
+// Defaults of Config and of the Escalator.
+const (
+	DefaultNotePrefix  = "//"
+	DefaultRelayPrefix = ">>"
+	DefaultCallTimeout = 15 * time.Second
+	// DefaultNameTTL is how long an agent's display name is cached.
+	DefaultNameTTL = time.Hour
+	// MaxBody caps the body of an inbound Slack request.
+	MaxBody = 1 << 20
+)
+
+// Relay modes: which agent messages in a thread reach the customer.
+const (
+	RelayAll      = "all"      // every message but internal notes
+	RelayExplicit = "explicit" // only messages that start with RelayPrefix
+)
+
+// Job kinds of the Slack intake; register Handlers for them with the runner.
+const (
+	JobEvent  = "slack_event"  // an Events API event (an agent's thread reply)
+	JobAction = "slack_action" // a block_actions interaction (a button click)
+)
+
+// Action ids of the hand-off message's buttons; each button's value is the
+// conversation key.
+const (
+	ActionClaim     = "claim"
+	ActionResolve   = "resolve"
+	ActionHandBack  = "hand_back"
+	ActionSendDraft = "send_draft"
+)
+
+// Config is the Slack side of supportbot (config keys slack.*).
+type Config struct {
+	BotToken      string // xoxb-…; chat:write, users:read, channels:history (groups:history)
+	SigningSecret string // verifies the HTTP endpoints
+	AppToken      string // xapp-…; set: Socket Mode
+	Channel       string // where hand-offs are posted (an id, or a name the bot may post to)
+	APIURL        string // empty: Slack's own; tests point it at a fake
+	// NotePrefix marks an agent's thread message as an internal note that is
+	// never relayed (default "//").
+	NotePrefix string
+	// Relay is RelayAll (default) or RelayExplicit.
+	Relay string
+	// RelayPrefix marks the messages relayed in RelayExplicit mode; it is
+	// stripped before relaying (default ">>").
+	RelayPrefix string
+	// ClosingText, when set, is sent to the customer as the agent's reply
+	// when a conversation is resolved.
+	ClosingText string
+	// PublicURL is supportbot's external base URL, for links in Slack.
+	PublicURL string
+}
+
+func (c Config) withDefaults() Config {
+	c.NotePrefix = cmp.Or(c.NotePrefix, DefaultNotePrefix)
+	c.RelayPrefix = cmp.Or(c.RelayPrefix, DefaultRelayPrefix)
+	c.Relay = cmp.Or(strings.ToLower(strings.TrimSpace(c.Relay)), RelayAll)
+	return c
+}
+
+// Validate reports the first invalid setting, naming its config key.
+func (c Config) Validate() error {
+	d := c.withDefaults()
+	switch {
+	case c.BotToken == "":
+		return bot.Invalid("slack.bot_token", "required")
+	case c.Channel == "":
+		return bot.Invalid("slack.channel", "required when slack.bot_token is set")
+	case c.SigningSecret == "" && c.AppToken == "":
+		return bot.Invalid("slack.signing_secret", "required when slack.app_token is not set")
+	case d.Relay != RelayAll && d.Relay != RelayExplicit:
+		return bot.Invalid("slack.relay", "must be %q or %q", RelayAll, RelayExplicit)
+	case d.NotePrefix == d.RelayPrefix:
+		return bot.Invalid("slack.relay_prefix", "must differ from slack.note_prefix")
+	}
+	if c.APIURL != "" {
+		if u, err := url.Parse(c.APIURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return bot.Invalid("slack.api_url", "must be an http(s) URL")
+		}
+	}
+	return nil
+}
+
+// Store is what the Slack side needs from the store; *sqlite.Store
+// implements it.
+type Store interface {
+	// IngestSlack stores a verified delivery and its job; a redelivered id
+	// returns duplicate = true and stores nothing.
+	IngestSlack(ctx context.Context, id, kind, queueKey string, payload []byte) (duplicate bool, err error)
+	// ConversationByThread returns bot.ErrNotFound for a thread that is not
+	// a conversation's current hand-off.
+	ConversationByThread(ctx context.Context, channel, ts string) (*bot.Conversation, error)
+	Conversation(ctx context.Context, key string) (*bot.Conversation, error)
+	// LatestEscalation returns bot.ErrNotFound if there is none.
+	LatestEscalation(ctx context.Context, key string) (bot.StoredEscalation, error)
+	// Claim returns an error wrapping bot.ErrConflict when another agent
+	// holds the conversation (with a Holder() string method) or it is not
+	// escalated; claiming twice is a no-op.
+	Claim(ctx context.Context, key, agent string) error
+	// CloseConversation moves to bot.StateResolved or bot.StateBot; closing
+	// a closed conversation is a no-op.
+	CloseConversation(ctx context.Context, key string, to bot.State, actor, reason string, closing *bot.Reply) error
+	// QueueAgentReply relays once per dedupeKey; false: relayed before.
+	QueueAgentReply(ctx context.Context, dedupeKey string, r bot.Reply) (bool, error)
+	// Transitions lists a conversation's state changes, oldest first.
+	Transitions(ctx context.Context, key string) ([]bot.Transition, error)
+}
+
+// Escalator is bot.Escalator on Slack, plus the inbound side: HTTP handlers,
+// Socket Mode, and the job handlers for agents' replies and clicks.
+type Escalator struct {
+	// Now returns the current time (name cache expiry); tests replace it.
+	Now func() time.Time
+	// CallTimeout bounds each Slack API call.
+	CallTimeout time.Duration
+	// NameTTL is how long display names are cached.
+	NameTTL time.Duration
+	// ConversationURLFunc, when set, returns a link to a conversation's page
+	// (shown in the hand-off); by default PublicURL + "/admin/conversations/KEY"
+	// when PublicURL is set.
+	ConversationURLFunc func(key string) string
+
+	cfg    Config
+	store  Store
+	api    *slackapi.Client
+	hc     *http.Client
+	logger *slog.Logger
+
+	names directory
+
+	mu     sync.Mutex // guards the Socket Mode lifecycle below
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+var _ bot.Escalator = (*Escalator)(nil)
+
+// New returns an Escalator for cfg (call cfg.Validate first). hc is the HTTP
+// client of every Slack API call (nil: one with a 30 s timeout); slack-go's
+// own retries stay off, since the job queue retries. Call Open to start
+// Socket Mode when cfg.AppToken is set.
+func New(cfg Config, st Store, hc *http.Client, logger *slog.Logger) *Escalator {
+	cfg = cfg.withDefaults()
+	if hc == nil {
+		hc = &http.Client{Timeout: 30 * time.Second}
+	}
+	if logger == nil {
+		logger = slog.Default()
+	}
+	e := &Escalator{
+		Now:         time.Now,
+		CallTimeout: DefaultCallTimeout,
+		NameTTL:     DefaultNameTTL,
+		cfg:         cfg,
+		store:       st,
+		hc:          hc,
+		logger:      logger.With("component", "slack"),
+	}
+	e.api = slackapi.New(cfg.BotToken, e.clientOptions()...)
+	e.names = directory{e: e, names: map[string]cachedName{}}
+	return e
+}
+
+func (e *Escalator) clientOptions() []slackapi.Option {
+	opts := []slackapi.Option{slackapi.OptionHTTPClient(e.hc)}
+	if e.cfg.APIURL != "" {
+		u := e.cfg.APIURL
+		if !strings.HasSuffix(u, "/") {
+			u += "/"
+		}
+		opts = append(opts, slackapi.OptionAPIURL(u))
+	}
+	if e.cfg.AppToken != "" {
+		opts = append(opts, slackapi.OptionAppLevelToken(e.cfg.AppToken))
+	}
+	return opts
+}
+
+// call bounds one Slack API call with CallTimeout.
+func (e *Escalator) call(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, cmp.Or(e.CallTimeout, DefaultCallTimeout))
+}
+
+// Escalate posts the hand-off packet to the configured channel and returns
+// its thread. Errors follow the job classes (see the package doc).
+func (e *Escalator) Escalate(ctx context.Context, esc bot.Escalation) (bot.Thread, error) {
+	blocks, text := renderHandoff(esc, handoffView{
+		State: bot.StateEscalated, Hint: handoffHint(e.cfg), ConversationURL: e.conversationURL(esc.ConversationKey),
+	})
+	cctx, cancel := e.call(ctx)
+	defer cancel()
+	ch, ts, err := e.api.PostMessageContext(cctx, e.cfg.Channel,
+		slackapi.MsgOptionText(text, false),
+		slackapi.MsgOptionBlocks(blocks...),
+		slackapi.MsgOptionDisableLinkUnfurl(),
+		slackapi.MsgOptionDisableMediaUnfurl(),
+	)
+	if err != nil {
+		return bot.Thread{}, classify("post hand-off", err)
+	}
+	if ts == "" {
+		return bot.Thread{}, errors.New("post hand-off: slack returned no ts")
+	}
+	e.logger.Info("hand-off posted", "conversation", esc.ConversationKey, "reason", esc.Reason, "channel", ch, "ts", ts)
+	return bot.Thread{Channel: cmp.Or(ch, e.cfg.Channel), TS: ts}, nil
+}
+
+// Mirror posts a customer's follow-up into the hand-off thread. A
+// conversation escalated while Slack was off has no thread: the message is
+// then only in the transcript, and Mirror returns nil.
+func (e *Escalator) Mirror(ctx context.Context, t bot.Thread, m bot.Turn) error {
+	if t.TS == "" {
+		e.logger.Warn("mirror skipped: conversation has no slack thread")
+		return nil
+	}
+	cctx, cancel := e.call(ctx)
+	defer cancel()
+	_, _, err := e.api.PostMessageContext(cctx, cmp.Or(t.Channel, e.cfg.Channel),
+		slackapi.MsgOptionText(renderMirror(m), false),
+		slackapi.MsgOptionTS(t.TS),
+		slackapi.MsgOptionDisableLinkUnfurl(),
+		slackapi.MsgOptionDisableMediaUnfurl(),
+	)
+	if err != nil {
+		return classify("mirror message", err)
+	}
+	return nil
+}
+
+func (e *Escalator) conversationURL(key string) string {
+	if e.ConversationURLFunc != nil {
+		return e.ConversationURLFunc(key)
+	}
+	if e.cfg.PublicURL == "" {
+		return ""
+	}
+	return strings.TrimRight(e.cfg.PublicURL, "/") + "/admin/conversations/" + url.PathEscape(key)
+}
+
+// Handlers returns the job handlers of the Slack intake by kind, for the
+// runner: JobEvent and JobAction.
+func (e *Escalator) Handlers() map[string]bot.Handler {
+	return map[string]bot.Handler{
+		JobEvent:  bot.HandlerFunc(e.handleEventJob),
+		JobAction: bot.HandlerFunc(e.handleActionJob),
+	}
+}
+
+// Open starts Socket Mode in the background when an app token is set; with
+// none it does nothing (the HTTP endpoints are the transport). Close stops it.
+func (e *Escalator) Open() error {
+	if e.cfg.AppToken == "" {
+		return nil
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.cancel != nil {
+		return errors.New("slack: already open")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	e.cancel = cancel
+	e.wg.Add(1)
+	go func() {
+		defer e.wg.Done()
+		if err := e.Run(ctx); err != nil && ctx.Err() == nil {
+			e.logger.Error("socket mode stopped", "err", err)
+		}
+	}()
+	return nil
+}
+
+// Close stops Socket Mode and waits for its goroutines.
+func (e *Escalator) Close() error {
+	e.mu.Lock()
+	cancel := e.cancel
+	e.cancel = nil
+	e.mu.Unlock()
+	if cancel != nil {
+		cancel()
+	}
+	e.wg.Wait()
+	return nil
+}
