@@ -16,6 +16,8 @@ const (
 	JobEscalate = "escalate"
 	// JobMirror posts a customer message into an open escalation thread.
 	JobMirror = "mirror"
+	// JobReannounce reminds agents of an escalation nobody has claimed.
+	JobReannounce = "reannounce"
 )
 
 // JobState is where a job is in its life.

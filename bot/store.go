@@ -40,3 +40,19 @@ type IngestOptions struct {
 	// Audit, when set, is written with the event in the same transaction.
 	Audit *AuditEntry
 }
+
+// FollowUpOptions says which unclaimed escalations need a follow-up now.
+type FollowUpOptions struct {
+	// ReannounceBefore: open escalations announced and created before this
+	// are re-announced to agents once (zero: off).
+	ReannounceBefore time.Time
+	// NoticeBefore: open escalations created before this get the notice
+	// reply once (zero: off). NoticeNow sends it for every open escalation
+	// (outside business hours).
+	NoticeBefore time.Time
+	NoticeNow    bool
+	// Notice is the reply sent to the customer; NewID names it.
+	Notice      string
+	NewID       func() string
+	MaxAttempts int
+}

@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/supportbot/supportbot/bot"
+	"github.com/supportbot/supportbot/bot/policy"
 )
 
 // QueueReader reads the queue's state at scrape time.
@@ -30,6 +31,9 @@ type Metrics struct {
 	jobs      *prometheus.CounterVec
 	jobTime   *prometheus.HistogramVec
 	decisions *prometheus.CounterVec
+	llmCalls  *prometheus.CounterVec
+	llmTime   prometheus.Histogram
+	llmTokens *prometheus.CounterVec
 	// known reports whether a trigger name is configured, so that unknown
 	// names (404s) do not create unbounded label values.
 	known func(string) bool
@@ -55,7 +59,17 @@ func New(q QueueReader, known func(string) bool) *Metrics {
 	m.decisions = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "supportbot_decisions_total", Help: "Answer-or-escalate decisions by action, escalation reason and source.",
 	}, []string{"action", "reason", "source"})
-	m.Registry.MustRegister(m.hooks, m.hookTime, m.jobs, m.jobTime, m.decisions,
+	m.llmCalls = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "supportbot_llm_calls_total", Help: "LLM calls by outcome (ok, invalid, rate_limited, timeout, rejected, error, breaker_open).",
+	}, []string{"outcome"})
+	m.llmTime = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name: "supportbot_llm_duration_seconds", Help: "LLM call latency.",
+		Buckets: prometheus.ExponentialBuckets(0.05, 2, 10),
+	})
+	m.llmTokens = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "supportbot_llm_tokens_total", Help: "LLM tokens by kind (prompt, completion).",
+	}, []string{"kind"})
+	m.Registry.MustRegister(m.hooks, m.hookTime, m.jobs, m.jobTime, m.decisions, m.llmCalls, m.llmTime, m.llmTokens,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		&queueCollector{q: q})
 	return m
@@ -110,4 +124,14 @@ func (c *queueCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(queueDepth, prometheus.GaugeValue, float64(st.Running), "running")
 	ch <- prometheus.MustNewConstMetric(queueDepth, prometheus.GaugeValue, float64(st.Discarded), "discarded")
 	ch <- prometheus.MustNewConstMetric(queueAge, prometheus.GaugeValue, st.OldestDue.Seconds())
+}
+
+// ObserveLLM counts one LLM call.
+func (m *Metrics) ObserveLLM(c policy.LLMCall) {
+	m.llmCalls.WithLabelValues(c.Outcome).Inc()
+	if c.Latency > 0 {
+		m.llmTime.Observe(c.Latency.Seconds())
+	}
+	m.llmTokens.WithLabelValues("prompt").Add(float64(c.PromptTokens))
+	m.llmTokens.WithLabelValues("completion").Add(float64(c.CompletionTokens))
 }

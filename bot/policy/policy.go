@@ -1,15 +1,26 @@
-// Package policy is supportbot's answer-or-escalate decision: it retrieves
-// the closest FAQ entries, applies the escalation rules (a request for a
-// person, sensitive topics and priorities, repeated questions, an unsure
-// matcher), and answers only from an entry it is confident in.
+// Package policy is supportbot's answer-or-escalate decision. For each
+// customer turn it retrieves the closest FAQ entries, applies the escalation
+// rules (a request for a person, sensitive topics, tags and priorities, a
+// repeated question, too many failed turns), and then answers only from an
+// entry it is confident in: the local matcher's, or, when an LLM is
+// configured, the model's answer after the policy has checked it. On any
+// LLM failure it falls back to the local matcher or escalates; it never
+// sends an unchecked answer.
 package policy
 
 import (
+	"cmp"
 	"context"
+	"errors"
+	"fmt"
+	"log/slog"
 	"regexp"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/supportbot/supportbot/bot"
+	"github.com/supportbot/supportbot/prompts"
 )
 
 // Hit is one retrieved FAQ entry with its calibrated confidence in [0, 1].
@@ -21,44 +32,178 @@ type Hit struct {
 	Score    float64
 }
 
-// Retriever returns the top-k FAQ entries for a text. ready is false while
-// the index is being built; the policy then escalates rather than guess.
+// Retriever returns the top-k FAQ entries for a text, best first, and the
+// confidence at or above which the best one may be sent. ready is false
+// while the index is being built; the policy then escalates rather than guess.
 type Retriever interface {
 	Retrieve(text string, k int) (hits []Hit, threshold float64, ready bool)
 }
 
-// Policy implements bot.Decider over a Retriever.
+// Mode says when the policy asks the LLM.
+type Mode string
+
+// Modes of the LLM.
+const (
+	// ModeOff decides with the local matcher only.
+	ModeOff Mode = "off"
+	// ModeFallback asks the LLM only when the matcher is unsure: its best
+	// score is below the threshold, or less than UnsureBand above it.
+	ModeFallback Mode = "fallback"
+	// ModeAlways asks the LLM about every turn that no rule escalates.
+	ModeAlways Mode = "always"
+)
+
+// Defaults for Policy's zero values.
+const (
+	DefaultTopK             = 3
+	DefaultMaxFailedTurns   = 3
+	DefaultRepeatSimilarity = 0.6
+	DefaultMinConfidence    = 0.6
+	DefaultUnsureBand       = 0.15
+	DefaultLLMTimeout       = 30 * time.Second
+	DefaultMaxRetries       = 2
+	DefaultRetryBase        = 250 * time.Millisecond
+	DefaultRetryMax         = 2 * time.Second
+	DefaultMaxRetryAfter    = 5 * time.Second
+	DefaultBreakerFailures  = 5
+	DefaultBreakerCooldown  = 30 * time.Second
+	DefaultHistoryTurns     = 6
+	DefaultMaxTokens        = 600
+)
+
+// Policy implements bot.Decider over a Retriever and, optionally, an LLM.
+// Set the fields, then call Init (Decide calls it on first use otherwise).
+// For the numeric knobs, zero means the default and a negative value turns
+// the rule off (MaxFailedTurns, RepeatSimilarity, UnsureBand, MaxRetries,
+// BreakerFailures).
 type Policy struct {
 	Retriever Retriever
-	// TopK entries are considered and shown to agents (default 3).
+	// TopK entries are considered, given to the LLM and shown to agents
+	// (default DefaultTopK).
 	TopK int
-	// SensitiveTopics are words or phrases that always go to a person.
+	// SensitiveTopics are words or phrases that always go to a person when
+	// the customer's turn (or, on the first turn, the subject) mentions one.
 	SensitiveTopics []string
 	// SensitiveTags are ticket tags, and EscalatePriorities ticket
 	// priorities, that always go to a person.
 	SensitiveTags      []string
 	EscalatePriorities []string
+	// MaxFailedTurns escalates once the bot has failed this many turns in a
+	// row (bot.Query.FailedTurns); default DefaultMaxFailedTurns.
+	MaxFailedTurns int
+	// RepeatSimilarity is the token overlap (see Similarity) at or above
+	// which a turn repeats the customer's question that the bot answered
+	// last; default DefaultRepeatSimilarity.
+	RepeatSimilarity float64
 
+	// Mode says when to ask the LLM (default ModeOff).
+	Mode Mode
+	// Answerer is the LLM; required unless Mode is off.
+	Answerer bot.Answerer
+	// Prompts renders the LLM's prompts (default prompts.Default()).
+	Prompts *prompts.Set
+	// MinConfidence is the LLM confidence below which its answer goes to an
+	// agent as a draft instead of to the customer (default DefaultMinConfidence).
+	MinConfidence float64
+	// UnsureBand widens, in ModeFallback, the range of matcher scores the
+	// LLM is asked about to [0, threshold+UnsureBand) (default DefaultUnsureBand).
+	UnsureBand float64
+	// LLMTimeout bounds all of one turn's LLM calls, retries and waits
+	// included (default DefaultLLMTimeout).
+	LLMTimeout time.Duration
+	// MaxRetries is the number of quick retries after a retryable failure
+	// (default DefaultMaxRetries). Backoff starts at RetryBase and doubles up
+	// to RetryMax, with jitter; a Retry-After longer than MaxRetryAfter, or
+	// than the time left, ends the retries.
+	MaxRetries    int
+	RetryBase     time.Duration
+	RetryMax      time.Duration
+	MaxRetryAfter time.Duration
+	// BreakerFailures consecutive failed turns open the circuit breaker for
+	// BreakerCooldown: no LLM calls are made meanwhile, then one trial call
+	// decides whether it closes (defaults DefaultBreakerFailures and
+	// DefaultBreakerCooldown); a negative BreakerFailures never opens it.
+	BreakerFailures int
+	BreakerCooldown time.Duration
+	// HistoryTurns is how many earlier turns the LLM sees (default DefaultHistoryTurns).
+	HistoryTurns int
+	// MaxTokens caps the LLM's reply (default DefaultMaxTokens).
+	MaxTokens int
+
+	// Observer, when set, is told about every LLM call.
+	Observer Observer
+	Logger   *slog.Logger
+	// Now is the clock of the circuit breaker (default time.Now).
+	Now func() time.Time
+	// SleepFunc waits between retries (default: a timer that stops when ctx is done).
+	SleepFunc func(ctx context.Context, d time.Duration) error
+
+	once      sync.Once
+	initErr   error
 	sensitive *regexp.Regexp
+	breaker   breaker
 }
 
 var _ bot.Decider = (*Policy)(nil)
 
-// humanRequest matches a customer asking for a person.
-var humanRequest = regexp.MustCompile(`(?i)\b(` +
-	`(talk|speak|chat|connect|transfer|put)( me)? (to|with) (a |an |some |your )?(real |live |actual )?(human|person|agent|representative|rep|someone|somebody|operator|staff|support team)` +
-	`|(real|live|actual) (human|person|agent)` +
-	`|human (agent|being|please)` +
-	`|(need|want) (a |an )?(human|person|agent|representative|operator)` +
-	`|customer (service|support) (agent|representative|rep)` +
-	`|^\s*(agent|human|operator|representative)\s*[.!?]*\s*$` +
-	`)\b`)
-
-// Init compiles the configured topic list; call it after setting fields.
+// Init checks the configuration, fills in defaults and compiles the topic
+// list. It is safe to call more than once; only the first call counts.
 func (p *Policy) Init() error {
-	if p.TopK == 0 {
-		p.TopK = 3
+	p.once.Do(func() { p.initErr = p.init() })
+	return p.initErr
+}
+
+func (p *Policy) init() error {
+	if p.Retriever == nil {
+		return errors.New("init policy: no retriever")
 	}
+	p.TopK = cmp.Or(p.TopK, DefaultTopK)
+	p.MaxFailedTurns = cmp.Or(p.MaxFailedTurns, DefaultMaxFailedTurns)
+	p.RepeatSimilarity = cmp.Or(p.RepeatSimilarity, DefaultRepeatSimilarity)
+	p.Mode = cmp.Or(Mode(strings.ToLower(strings.TrimSpace(string(p.Mode)))), ModeOff)
+	p.MinConfidence = cmp.Or(p.MinConfidence, DefaultMinConfidence)
+	p.UnsureBand = cmp.Or(p.UnsureBand, DefaultUnsureBand)
+	p.LLMTimeout = cmp.Or(p.LLMTimeout, DefaultLLMTimeout)
+	p.MaxRetries = cmp.Or(p.MaxRetries, DefaultMaxRetries)
+	p.RetryBase = cmp.Or(p.RetryBase, DefaultRetryBase)
+	p.RetryMax = cmp.Or(p.RetryMax, DefaultRetryMax)
+	p.MaxRetryAfter = cmp.Or(p.MaxRetryAfter, DefaultMaxRetryAfter)
+	p.BreakerFailures = cmp.Or(p.BreakerFailures, DefaultBreakerFailures)
+	p.BreakerCooldown = cmp.Or(p.BreakerCooldown, DefaultBreakerCooldown)
+	p.HistoryTurns = cmp.Or(p.HistoryTurns, DefaultHistoryTurns)
+	p.MaxTokens = cmp.Or(p.MaxTokens, DefaultMaxTokens)
+	if p.Logger == nil {
+		p.Logger = slog.Default()
+	}
+	if p.Now == nil {
+		p.Now = time.Now
+	}
+	if p.SleepFunc == nil {
+		p.SleepFunc = sleep
+	}
+	if p.Prompts == nil {
+		p.Prompts = prompts.Default()
+	}
+	switch {
+	case p.TopK < 0:
+		return fmt.Errorf("init policy: top k %d is negative", p.TopK)
+	case p.MinConfidence < 0 || p.MinConfidence > 1:
+		return fmt.Errorf("init policy: min confidence %v is not in [0, 1]", p.MinConfidence)
+	case p.RepeatSimilarity > 1:
+		return fmt.Errorf("init policy: repeat similarity %v is above 1", p.RepeatSimilarity)
+	case p.LLMTimeout < 0 || p.BreakerCooldown < 0 || p.RetryBase < 0 || p.RetryMax < 0 || p.MaxRetryAfter < 0:
+		return errors.New("init policy: negative duration")
+	}
+	switch p.Mode {
+	case ModeOff:
+	case ModeFallback, ModeAlways:
+		if p.Answerer == nil {
+			return fmt.Errorf("init policy: llm mode %q needs an answerer", p.Mode)
+		}
+	default:
+		return fmt.Errorf("init policy: unknown llm mode %q (want off, fallback or always)", p.Mode)
+	}
+	p.breaker = breaker{threshold: p.BreakerFailures, cooldown: p.BreakerCooldown}
 	var alts []string
 	for _, t := range p.SensitiveTopics {
 		if t = strings.TrimSpace(t); t != "" {
@@ -68,7 +213,7 @@ func (p *Policy) Init() error {
 	if len(alts) > 0 {
 		re, err := regexp.Compile(`(?i)\b(` + strings.Join(alts, "|") + `)`)
 		if err != nil {
-			return err
+			return fmt.Errorf("init policy: sensitive topics: %w", err)
 		}
 		p.sensitive = re
 	}
@@ -76,64 +221,159 @@ func (p *Policy) Init() error {
 }
 
 // Decide makes the decision for one turn. It never fails except on a
-// cancelled context.
+// cancelled context: every other problem becomes an escalation.
 func (p *Policy) Decide(ctx context.Context, q bot.Query) (bot.Decision, error) {
 	if err := ctx.Err(); err != nil {
 		return bot.Decision{}, err
 	}
+	if err := p.Init(); err != nil {
+		return bot.Decision{Action: bot.ActionEscalate, Reason: bot.ReasonNotReady, Detail: err.Error(), Source: "policy"}, nil
+	}
 	hits, threshold, ready := p.Retriever.Retrieve(q.Text, p.TopK)
-	cands := make([]bot.Candidate, len(hits))
+	t := turn{p: p, q: q, hits: hits, threshold: threshold}
+	t.cands = make([]bot.Candidate, len(hits))
 	for i, h := range hits {
-		cands[i] = bot.Candidate{ID: h.ID, Question: h.Question, Score: h.Score}
+		t.cands[i] = bot.Candidate{ID: h.ID, Question: h.Question, Score: h.Score}
 	}
-	esc := func(reason, detail string) (bot.Decision, error) {
-		d := bot.Decision{Action: bot.ActionEscalate, Reason: reason, Detail: detail, Candidates: cands, Source: "policy"}
-		if len(hits) > 0 {
-			d.Confidence = hits[0].Score
-			if hits[0].Score >= threshold/2 {
-				d.Draft = hits[0].Answer
-			}
-		}
-		return d, nil
-	}
-	switch {
-	case humanRequest.MatchString(q.Text):
-		return esc(bot.ReasonHumanRequested, "the customer asked for a person")
-	case p.sensitive != nil && p.sensitive.MatchString(q.Text):
-		return esc(bot.ReasonSensitiveTopic, "mentions "+strings.ToLower(p.sensitive.FindString(q.Text)))
-	case contains(p.EscalatePriorities, q.Priority):
-		return esc(bot.ReasonPriority, "priority "+q.Priority)
-	}
-	for _, t := range q.Tags {
-		if contains(p.SensitiveTags, t) {
-			return esc(bot.ReasonSensitiveTopic, "tagged "+t)
-		}
+	if reason, detail := p.rules(q); reason != "" {
+		return t.escalate(reason, detail), nil
 	}
 	if !ready {
-		return esc(bot.ReasonNotReady, "the FAQ index is still being built")
+		return t.escalate(bot.ReasonNotReady, "the FAQ index is still being built"), nil
 	}
-	if len(hits) == 0 || hits[0].Score < threshold {
-		return esc(bot.ReasonOutOfScope, "no FAQ entry is confident enough")
+	if !p.wantLLM(hits, threshold) {
+		return t.local(bot.ReasonOutOfScope, "no FAQ entry is confident enough"), nil
 	}
-	best := hits[0]
-	if repeated(q.History, best.Answer) {
-		return esc(bot.ReasonRepeatedQuestion, "the bot already sent this answer")
+	out, err := p.ask(ctx, q, hits)
+	if ctx.Err() != nil {
+		return bot.Decision{}, ctx.Err()
 	}
-	return bot.Decision{
-		Action: bot.ActionAnswer, Answer: best.Answer, FAQIDs: []string{best.ID},
-		Confidence: best.Score, Candidates: cands, Source: "matcher",
-	}, nil
+	if err != nil {
+		p.Logger.Warn("llm unavailable: deciding locally", "conversation", q.ConversationKey, "err", clip(err.Error(), 500))
+		return t.local(bot.ReasonLLMUnavailable, "llm unavailable: "+clip(err.Error(), 300)), nil
+	}
+	return t.fromLLM(out), nil
 }
 
-// repeated reports whether the bot already gave this answer in the recent
-// history: the customer is asking again because it did not help.
-func repeated(history []bot.Turn, answer string) bool {
-	for _, t := range history {
-		if t.Author == bot.AuthorBot && t.Text == answer {
-			return true
+// rules applies the escalation rules that need neither the matcher's
+// scores nor the LLM, in priority order.
+func (p *Policy) rules(q bot.Query) (reason, detail string) {
+	if asksForHuman(q.Text) {
+		return bot.ReasonHumanRequested, "the customer asked for a person"
+	}
+	if p.sensitive != nil {
+		if m := p.sensitive.FindString(q.Text); m != "" {
+			return bot.ReasonSensitiveTopic, "mentions " + strings.ToLower(m)
+		}
+		// The subject belongs to the whole ticket: it counts on the first
+		// turn only, or a conversation handed back to the bot would bounce.
+		if m := p.sensitive.FindString(q.Subject); m != "" && len(q.History) == 0 {
+			return bot.ReasonSensitiveTopic, "subject mentions " + strings.ToLower(m)
 		}
 	}
+	if contains(p.EscalatePriorities, q.Priority) {
+		return bot.ReasonPriority, "priority " + q.Priority
+	}
+	for _, tag := range q.Tags {
+		if contains(p.SensitiveTags, tag) {
+			return bot.ReasonSensitiveTopic, "tagged " + tag
+		}
+	}
+	if p.MaxFailedTurns > 0 && q.FailedTurns >= p.MaxFailedTurns {
+		return bot.ReasonFailedTurns, fmt.Sprintf("the bot failed %d turns in a row", q.FailedTurns)
+	}
+	if p.RepeatSimilarity > 0 {
+		if prev := previousQuestion(q.History); len(contentWords(prev)) >= minRepeatTokens {
+			if s := Similarity(prev, q.Text); s >= p.RepeatSimilarity {
+				return bot.ReasonRepeatedQuestion, fmt.Sprintf("the customer asked the answered question again (similarity %.2f)", s)
+			}
+		}
+	}
+	return "", ""
+}
+
+// wantLLM reports whether to ask the LLM, given the matcher's hits.
+func (p *Policy) wantLLM(hits []Hit, threshold float64) bool {
+	if p.Answerer == nil || len(hits) == 0 {
+		return false // nothing to answer from: out of scope as it stands
+	}
+	switch p.Mode {
+	case ModeAlways:
+		return true
+	case ModeFallback:
+		return hits[0].Score < threshold+max(p.UnsureBand, 0)
+	}
 	return false
+}
+
+// turn is one Decide call's state.
+type turn struct {
+	p         *Policy
+	q         bot.Query
+	hits      []Hit
+	threshold float64
+	cands     []bot.Candidate
+}
+
+// escalate returns an escalation with the matcher's candidates and, when
+// its best entry is at least half-way to confident, that entry as a draft.
+func (t *turn) escalate(reason, detail string) bot.Decision {
+	d := bot.Decision{Action: bot.ActionEscalate, Reason: reason, Detail: detail, Candidates: t.cands, Source: "policy"}
+	if len(t.hits) > 0 {
+		d.Confidence = t.hits[0].Score
+		if t.hits[0].Score >= t.threshold/2 {
+			d.Draft = t.hits[0].Answer
+		}
+	}
+	return d
+}
+
+// local is the matcher's decision: its best entry when it is confident,
+// otherwise an escalation for reason.
+func (t *turn) local(reason, detail string) bot.Decision {
+	if len(t.hits) == 0 || t.hits[0].Score < t.threshold {
+		return t.escalate(reason, detail)
+	}
+	best := t.hits[0]
+	if repeatedAnswer(t.q.History, best.Answer) {
+		return t.escalate(bot.ReasonRepeatedQuestion, "the bot already sent this answer")
+	}
+	d := bot.Decision{
+		Action: bot.ActionAnswer, Answer: best.Answer, FAQIDs: []string{best.ID},
+		Confidence: best.Score, Candidates: t.cands, Source: "matcher",
+	}
+	if reason == bot.ReasonLLMUnavailable {
+		d.Detail = detail
+	}
+	return d
+}
+
+// fromLLM turns the LLM's checked output into a decision.
+func (t *turn) fromLLM(out Output) bot.Decision {
+	if out.Action == bot.ActionEscalate {
+		d := t.escalate(bot.ReasonLLMEscalated, cmp.Or(out.Reason, "the language model escalated"))
+		d.Summary, d.Source = out.Summary, "llm"
+		if out.Answer != "" {
+			d.Draft = out.Answer
+		}
+		return d
+	}
+	if out.Confidence < t.p.MinConfidence {
+		d := t.escalate(bot.ReasonLLMLowConfidence,
+			fmt.Sprintf("confidence %.2f is below %.2f: %s", out.Confidence, t.p.MinConfidence, out.Reason))
+		d.Draft, d.Summary, d.FAQIDs, d.Confidence, d.Source = out.Answer, out.Summary, out.CitedFAQIDs, out.Confidence, "llm"
+		return d
+	}
+	if repeatedAnswer(t.q.History, out.Answer) {
+		d := t.escalate(bot.ReasonRepeatedQuestion, "the bot already sent this answer")
+		d.Draft, d.Summary, d.Source = out.Answer, out.Summary, "llm"
+		return d
+	}
+	return bot.Decision{
+		Action: bot.ActionAnswer, Answer: out.Answer, FAQIDs: out.CitedFAQIDs,
+		Confidence: out.Confidence, Detail: out.Reason, Summary: out.Summary,
+		Candidates: t.cands, Source: "llm",
+	}
 }
 
 func contains(list []string, v string) bool {
@@ -141,9 +381,31 @@ func contains(list []string, v string) bool {
 		return false
 	}
 	for _, s := range list {
-		if strings.EqualFold(s, v) {
+		if strings.EqualFold(strings.TrimSpace(s), v) {
 			return true
 		}
 	}
 	return false
+}
+
+// clip shortens s to at most n bytes on a rune boundary.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && s[n]&0xC0 == 0x80 {
+		n--
+	}
+	return s[:n] + "…"
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }

@@ -397,6 +397,11 @@ func (s *Store) commit(batch []*writeReq) {
 				return fmt.Errorf("savepoint: %w", err)
 			}
 			if errs[i] = req.fn(tx); errs[i] != nil {
+				if errs[i] = classify(errs[i]); errors.Is(errs[i], bot.ErrStoreFull) {
+					// SQLite may have rolled back the whole transaction
+					// (and its savepoint) on a full disk: fail the batch.
+					return errs[i]
+				}
 				if _, err := tx.Exec(qRollbackTo); err != nil {
 					return fmt.Errorf("rollback to savepoint: %w", err)
 				}

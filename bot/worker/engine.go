@@ -42,6 +42,8 @@ type Engine struct {
 	HandoffText string
 	// MaxAttempts for the jobs the engine queues (0: store default).
 	MaxAttempts int
+	// Mention is added to re-announcements (a Slack user group id, or "here").
+	Mention string
 	// OnDecision, when set, observes every applied decision (metrics).
 	OnDecision func(d bot.Decision)
 	NewID      func() string
@@ -60,17 +62,45 @@ func (e *Engine) Handlers() map[string]bot.Handler {
 		e.Logger = slog.Default()
 	}
 	if e.NewID == nil {
-		e.NewID = func() string { return "rpl_" + uuid.Must(uuid.NewV7()).String() }
+		e.NewID = e.defaultID
 	}
 	if e.Escalator == nil {
 		e.Escalator = LogEscalator{Logger: e.Logger}
 	}
 	return map[string]bot.Handler{
-		bot.JobProcess:  bot.HandlerFunc(e.process),
-		bot.JobDeliver:  bot.HandlerFunc(e.deliver),
-		bot.JobEscalate: bot.HandlerFunc(e.escalate),
-		bot.JobMirror:   bot.HandlerFunc(e.mirror),
+		bot.JobProcess:    bot.HandlerFunc(e.process),
+		bot.JobDeliver:    bot.HandlerFunc(e.deliver),
+		bot.JobEscalate:   bot.HandlerFunc(e.escalate),
+		bot.JobMirror:     bot.HandlerFunc(e.mirror),
+		bot.JobReannounce: bot.HandlerFunc(e.reannounce),
 	}
+}
+
+func (e *Engine) defaultID() string { return "rpl_" + uuid.Must(uuid.NewV7()).String() }
+
+// reannounce reminds agents of an escalation that is still unclaimed.
+func (e *Engine) reannounce(ctx context.Context, j *bot.Job) (bot.JobOutcome, error) {
+	var p escalatePayload
+	if err := decode(j, &p); err != nil {
+		return bot.JobOutcome{}, err
+	}
+	ra, ok := e.Escalator.(Reannouncer)
+	if !ok {
+		return bot.JobOutcome{}, nil
+	}
+	esc, err := e.Store.Escalation(ctx, p.EscalationID)
+	if err != nil {
+		return bot.JobOutcome{}, err
+	}
+	if esc.Status != "open" {
+		return bot.JobOutcome{}, nil // claimed meanwhile
+	}
+	c, err := e.Store.Conversation(ctx, esc.ConversationKey)
+	if err != nil {
+		return bot.JobOutcome{}, err
+	}
+	err = ra.Reannounce(ctx, esc, bot.Thread{Channel: c.SlackChannel, TS: c.SlackThreadTS}, e.Mention)
+	return bot.JobOutcome{}, err
 }
 
 func decode(j *bot.Job, v any) error {

@@ -16,11 +16,13 @@ import (
 	"github.com/supportbot/supportbot/bot"
 	"github.com/supportbot/supportbot/bot/deliver"
 	"github.com/supportbot/supportbot/bot/metrics"
+	"github.com/supportbot/supportbot/bot/openai"
 	"github.com/supportbot/supportbot/bot/policy"
 	"github.com/supportbot/supportbot/bot/server"
 	"github.com/supportbot/supportbot/bot/slack"
 	"github.com/supportbot/supportbot/bot/sqlite"
 	"github.com/supportbot/supportbot/bot/worker"
+	"github.com/supportbot/supportbot/prompts"
 	"github.com/supportbot/supportbot/triggers"
 	"github.com/supportbot/supportbot/triggers/kinds"
 )
@@ -42,6 +44,8 @@ type Main struct {
 	FAQ      *faqService
 	Metrics  *metrics.Metrics
 	Slack    *slack.Escalator
+	// FollowUps re-announces unclaimed escalations and tells waiting customers.
+	FollowUps *worker.FollowUps
 	// SlackHTTPClient, when set, is used for Slack API calls (tests).
 	SlackHTTPClient *http.Client
 }
@@ -92,10 +96,11 @@ func (m *Main) Open(ctx context.Context) (err error) {
 		return &ConfigError{fmt.Errorf("faq.path: %w", err)}
 	}
 	m.Metrics = metrics.New(m.Store, func(name string) bool { _, ok := m.Triggers.Get(name); return ok })
-	pol := &policy.Policy{Retriever: m.FAQ, TopK: cfg.FAQ.TopK}
-	if err := pol.Init(); err != nil {
+	pol, err := newPolicy(cfg, m.FAQ, m.Logger)
+	if err != nil {
 		return err
 	}
+	pol.Observer = m.Metrics
 	mounts := map[string]http.Handler{"GET /metrics": m.Metrics.Handler()}
 	var escalator bot.Escalator
 	if cfg.Slack.BotToken == "" {
@@ -119,7 +124,7 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	}
 	eng := &worker.Engine{
 		Store: m.Store, Decider: pol, Deliverer: router, Escalator: escalator,
-		HandoffText: cfg.Bot.HandoffText, MaxAttempts: cfg.Workers.MaxAttempts,
+		HandoffText: cfg.Bot.HandoffText, MaxAttempts: cfg.Workers.MaxAttempts, Mention: cfg.Slack.Mention,
 		Logger:     m.Logger.With("component", "engine"),
 		OnDecision: m.Metrics.ObserveDecision,
 	}
@@ -135,6 +140,16 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	if err := m.Runner.Open(); err != nil {
 		return err
 	}
+	hours, _ := worker.ParseBusinessHours(cfg.Bot.BusinessHours, cfg.Bot.Timezone) // validated with the config
+	m.FollowUps = &worker.FollowUps{
+		Store: m.Store, NoticeAfter: cfg.Bot.NoAgentAfter, NoAgentText: cfg.Bot.NoAgentText,
+		AfterHoursText: cfg.Bot.AfterHoursText, Hours: hours, MaxAttempts: cfg.Workers.MaxAttempts,
+		Logger: m.Logger.With("component", "followups"),
+	}
+	if m.Slack != nil {
+		m.FollowUps.ReannounceAfter = cfg.Slack.ReannounceAfter
+	}
+	m.FollowUps.Open()
 	m.Server = &server.Server{
 		Addr: cfg.Server.Addr, Triggers: m.Triggers, Intake: m.Store, MaxAttempts: cfg.Workers.MaxAttempts,
 		Version: version, Logger: m.Logger, Observer: m.Metrics,
@@ -216,6 +231,9 @@ func (m *Main) Close() error {
 	if m.Slack != nil {
 		errs = append(errs, m.Slack.Close())
 	}
+	if m.FollowUps != nil {
+		errs = append(errs, m.FollowUps.Close())
+	}
 	if m.Runner != nil {
 		errs = append(errs, m.Runner.Close())
 	}
@@ -248,3 +266,51 @@ func waitFor(ctx context.Context, d time.Duration) {
 }
 
 var _ = os.Getenv
+
+// newPolicy builds the answer-or-escalate policy from the config: the local
+// matcher, the escalation rules, and the LLM when llm.mode is not off.
+func newPolicy(cfg *Config, r policy.Retriever, logger *slog.Logger) (*policy.Policy, error) {
+	set, err := prompts.Load(cfg.Prompts.Dir)
+	if err != nil {
+		return nil, &ConfigError{fmt.Errorf("prompts.dir: %w", err)}
+	}
+	var ans bot.Answerer
+	if cfg.LLM.Mode != "off" {
+		// Not the outbound client: a local model server (Ollama on
+		// localhost) is the common case, and its address is the operator's.
+		ans = openai.NewAnswerer(openai.Config{BaseURL: cfg.LLM.BaseURL, Model: cfg.LLM.Model,
+			APIKey: cfg.LLM.APIKey, Timeout: cfg.LLM.Timeout})
+	}
+	p := &policy.Policy{
+		Retriever: r, TopK: cfg.FAQ.TopK,
+		SensitiveTopics: cfg.Bot.SensitiveTopics, SensitiveTags: cfg.Bot.SensitiveTags,
+		EscalatePriorities: cfg.Bot.EscalatePriorities,
+		MaxFailedTurns:     offIfZero(cfg.Bot.MaxFailedTurns), RepeatSimilarity: offIfZeroF(cfg.Bot.RepeatSimilarity),
+		Mode: policy.Mode(cfg.LLM.Mode), Answerer: ans, Prompts: set,
+		MinConfidence: cfg.LLM.MinConfidence, UnsureBand: offIfZeroF(cfg.LLM.UnsureBand), LLMTimeout: cfg.LLM.Timeout,
+		MaxRetries: offIfZero(cfg.LLM.MaxRetries), MaxRetryAfter: cfg.LLM.MaxRetryAfter,
+		BreakerFailures: offIfZero(cfg.LLM.BreakerFailures), BreakerCooldown: cfg.LLM.BreakerCooldown,
+		MaxTokens: cfg.LLM.MaxTokens, HistoryTurns: cfg.LLM.HistoryTurns,
+		Logger: logger.With("component", "policy"),
+	}
+	if err := p.Init(); err != nil {
+		return nil, &ConfigError{err}
+	}
+	return p, nil
+}
+
+// offIfZero maps an operator's literal 0 ("off") to the policy's -1; the
+// policy reads 0 as "default".
+func offIfZero(n int) int {
+	if n == 0 {
+		return -1
+	}
+	return n
+}
+
+func offIfZeroF(f float64) float64 {
+	if f == 0 {
+		return -1
+	}
+	return f
+}

@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/viper"
 
 	"github.com/supportbot/supportbot/bot/deliver"
+	"github.com/supportbot/supportbot/bot/worker"
 	"github.com/supportbot/supportbot/triggers"
 )
 
@@ -29,6 +30,7 @@ type Config struct {
 	Workers  WorkersConfig     `mapstructure:"workers"`
 	Bot      BotConfig         `mapstructure:"bot"`
 	Log      LogConfig         `mapstructure:"log"`
+	Prompts  PromptsConfig     `mapstructure:"prompts"`
 	Triggers []triggers.Config `mapstructure:"triggers"`
 }
 
@@ -54,11 +56,24 @@ type FAQConfig struct {
 
 // LLMConfig is the OpenAI-compatible model.
 type LLMConfig struct {
-	Mode    string        `mapstructure:"mode"`
-	BaseURL string        `mapstructure:"base_url"`
-	Model   string        `mapstructure:"model"`
-	APIKey  string        `mapstructure:"api_key"`
-	Timeout time.Duration `mapstructure:"timeout"`
+	Mode            string        `mapstructure:"mode"`
+	BaseURL         string        `mapstructure:"base_url"`
+	Model           string        `mapstructure:"model"`
+	APIKey          string        `mapstructure:"api_key"`
+	Timeout         time.Duration `mapstructure:"timeout"`
+	MinConfidence   float64       `mapstructure:"min_confidence"`
+	UnsureBand      float64       `mapstructure:"unsure_band"`
+	MaxRetries      int           `mapstructure:"max_retries"`
+	MaxRetryAfter   time.Duration `mapstructure:"max_retry_after"`
+	BreakerFailures int           `mapstructure:"breaker_failures"`
+	BreakerCooldown time.Duration `mapstructure:"breaker_cooldown"`
+	MaxTokens       int           `mapstructure:"max_tokens"`
+	HistoryTurns    int           `mapstructure:"history_turns"`
+}
+
+// PromptsConfig points at a directory of templates overriding the embedded ones.
+type PromptsConfig struct {
+	Dir string `mapstructure:"dir"`
 }
 
 // SlackConfig is the agents' side.
@@ -72,6 +87,9 @@ type SlackConfig struct {
 	Relay         string `mapstructure:"relay"`
 	RelayPrefix   string `mapstructure:"relay_prefix"`
 	ClosingText   string `mapstructure:"closing_text"`
+	// ReannounceAfter re-posts an unclaimed escalation (0: never), with Mention.
+	ReannounceAfter time.Duration `mapstructure:"reannounce_after"`
+	Mention         string        `mapstructure:"mention"`
 }
 
 // OutboundConfig governs outbound calls.
@@ -90,7 +108,17 @@ type WorkersConfig struct {
 
 // BotConfig is the engine's wording and policy.
 type BotConfig struct {
-	HandoffText string `mapstructure:"handoff_text"`
+	HandoffText        string        `mapstructure:"handoff_text"`
+	MaxFailedTurns     int           `mapstructure:"max_failed_turns"`
+	RepeatSimilarity   float64       `mapstructure:"repeat_similarity"`
+	SensitiveTopics    []string      `mapstructure:"sensitive_topics"`
+	SensitiveTags      []string      `mapstructure:"sensitive_tags"`
+	EscalatePriorities []string      `mapstructure:"escalate_priorities"`
+	NoAgentAfter       time.Duration `mapstructure:"no_agent_after"`
+	NoAgentText        string        `mapstructure:"no_agent_text"`
+	AfterHoursText     string        `mapstructure:"after_hours_text"`
+	BusinessHours      string        `mapstructure:"business_hours"`
+	Timezone           string        `mapstructure:"timezone"`
 }
 
 // LogConfig is the log output.
@@ -115,6 +143,15 @@ var defaults = map[string]any{
 	"llm.model":                       "gpt-4o-mini",
 	"llm.api_key":                     "",
 	"llm.timeout":                     "30s",
+	"llm.min_confidence":              0.6,
+	"llm.unsure_band":                 0.15,
+	"llm.max_retries":                 2,
+	"llm.max_retry_after":             "5s",
+	"llm.breaker_failures":            5,
+	"llm.breaker_cooldown":            "30s",
+	"llm.max_tokens":                  600,
+	"llm.history_turns":               6,
+	"prompts.dir":                     "",
 	"slack.bot_token":                 "",
 	"slack.signing_secret":            "",
 	"slack.app_token":                 "",
@@ -124,6 +161,8 @@ var defaults = map[string]any{
 	"slack.relay":                     "all",
 	"slack.relay_prefix":              ">>",
 	"slack.closing_text":              "",
+	"slack.reannounce_after":          "15m",
+	"slack.mention":                   "",
 	"outbound.allow_private_networks": false,
 	"workers.count":                   8,
 	"workers.max_attempts":            10,
@@ -131,6 +170,16 @@ var defaults = map[string]any{
 	"workers.backoff_max":             "1h",
 	"workers.lease":                   "5m",
 	"bot.handoff_text":                "",
+	"bot.max_failed_turns":            3,
+	"bot.repeat_similarity":           0.6,
+	"bot.sensitive_topics":            []string{},
+	"bot.sensitive_tags":              []string{},
+	"bot.escalate_priorities":         []string{},
+	"bot.no_agent_after":              "10m",
+	"bot.no_agent_text":               "",
+	"bot.after_hours_text":            "",
+	"bot.business_hours":              "",
+	"bot.timezone":                    "UTC",
 	"log.level":                       "info",
 	"log.format":                      "text",
 }
@@ -241,6 +290,24 @@ func (c *Config) Validate() error {
 	}
 	if c.LLM.Timeout <= 0 {
 		add("llm.timeout", "must be positive")
+	}
+	if c.LLM.MinConfidence < 0 || c.LLM.MinConfidence > 1 {
+		add("llm.min_confidence", "must be between 0 and 1")
+	}
+	if c.LLM.UnsureBand < 0 || c.LLM.UnsureBand > 1 {
+		add("llm.unsure_band", "must be between 0 and 1")
+	}
+	if c.Bot.RepeatSimilarity < 0 || c.Bot.RepeatSimilarity > 1 {
+		add("bot.repeat_similarity", "must be between 0 and 1 (0: off)")
+	}
+	if _, err := worker.ParseBusinessHours(c.Bot.BusinessHours, c.Bot.Timezone); err != nil {
+		add("bot.business_hours", "%v", err)
+	}
+	if c.Bot.NoAgentAfter < 0 {
+		add("bot.no_agent_after", "must not be negative (0: off)")
+	}
+	if c.Slack.ReannounceAfter < 0 {
+		add("slack.reannounce_after", "must not be negative (0: off)")
 	}
 	if c.Slack.BotToken != "" {
 		if c.Slack.Channel == "" {

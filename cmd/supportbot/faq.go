@@ -113,8 +113,8 @@ func (c *cli) offlinePolicy(ctx context.Context, path string, threshold float64)
 	if err != nil {
 		return nil, nil, err
 	}
-	p := &policy.Policy{Retriever: matcherRetriever{m}, TopK: cfg.FAQ.TopK}
-	if err := p.Init(); err != nil {
+	p, err := newPolicy(&cfg, matcherRetriever{m}, slog.New(slog.NewTextHandler(c.stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	if err != nil {
 		return nil, nil, err
 	}
 	return m, p, nil

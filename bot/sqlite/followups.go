@@ -1,0 +1,88 @@
+package sqlite
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/supportbot/supportbot/bot"
+)
+
+// QueueFollowUps queues re-announcement jobs and notice replies for open
+// escalations that are due, each at most once, and returns how many of each.
+func (s *Store) QueueFollowUps(ctx context.Context, o bot.FollowUpOptions) (reannounced, noticed int, err error) {
+	now := s.now()
+	err = s.writeNotify(ctx, func(tx *wtx) error {
+		reannounced, noticed = 0, 0
+		if !o.ReannounceBefore.IsZero() {
+			rows, err := tx.Query(`UPDATE escalations SET reannounced_at = ?
+				WHERE status = 'open' AND reannounced_at IS NULL AND announced_at IS NOT NULL AND created_at < ?
+				RETURNING id, conversation_key`, ms(now), ms(o.ReannounceBefore))
+			if err != nil {
+				return fmt.Errorf("due re-announcements: %w", err)
+			}
+			type due struct {
+				id  int64
+				key string
+			}
+			var list []due
+			for rows.Next() {
+				var d due
+				if err := rows.Scan(&d.id, &d.key); err != nil {
+					rows.Close()
+					return fmt.Errorf("due re-announcements: %w", err)
+				}
+				list = append(list, d)
+			}
+			rows.Close()
+			for _, d := range list {
+				jp, _ := json.Marshal(escalatePayload{EscalationID: d.id})
+				if _, err := insertJob(tx, bot.JobReannounce, d.key+LaneSlack, jp, o.MaxAttempts, now, now); err != nil {
+					return err
+				}
+			}
+			reannounced = len(list)
+		}
+		if o.Notice != "" && (o.NoticeNow || !o.NoticeBefore.IsZero()) {
+			before := ms(o.NoticeBefore)
+			if o.NoticeNow {
+				before = ms(now) + 1
+			}
+			rows, err := tx.Query(`UPDATE escalations SET noticed_at = ?
+				WHERE status = 'open' AND noticed_at IS NULL AND created_at < ?
+				RETURNING conversation_key`, ms(now), before)
+			if err != nil {
+				return fmt.Errorf("due notices: %w", err)
+			}
+			var keys []string
+			for rows.Next() {
+				var k string
+				if err := rows.Scan(&k); err != nil {
+					rows.Close()
+					return fmt.Errorf("due notices: %w", err)
+				}
+				keys = append(keys, k)
+			}
+			rows.Close()
+			for _, k := range keys {
+				c, err := getConversation(tx, k)
+				if err != nil {
+					return err
+				}
+				r := bot.Reply{
+					ID: o.NewID(), Trigger: c.Trigger, ConversationKey: k, ConversationID: c.ExternalID,
+					Kind: bot.ReplyNotice, Author: bot.AuthorBot, Text: o.Notice, State: c.State, CreatedAt: now,
+				}
+				if _, err := queueReply(tx, r, o.MaxAttempts, now); err != nil {
+					return err
+				}
+			}
+			noticed = len(keys)
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, 0, fmt.Errorf("queue follow-ups: %w", err)
+	}
+	return reannounced, noticed, nil
+}
