@@ -2,7 +2,11 @@
 // slack-go/slack: it implements bot.Escalator (post the hand-off packet,
 // mirror customer follow-ups into its thread) and takes Slack's side of the
 // conversation back in: agent replies in the thread, internal notes, and the
-// Claim, Resolve, Hand back and Send draft buttons.
+// Claim, Resolve, Hand back and Send draft buttons. Each relayed agent reply
+// gets a "Relayed to the customer" notice in the thread whose Save as FAQ
+// button records the customer's question and the agent's answer as a
+// pending FAQ suggestion (once per reply). Reannounce reminds agents, in the
+// thread and in the channel, of a hand-off nobody has claimed.
 //
 // Inbound traffic arrives either over HTTP (the Events API and interactivity
 // request URLs, verified with the signing secret) or over Socket Mode when an

@@ -94,15 +94,18 @@ func (e *Escalator) ingestEvent(ctx context.Context, raw []byte) (challenge stri
 }
 
 // ingestAction stores a verified interaction for the worker. Only
-// block_actions on the hand-off's buttons are stored.
+// block_actions on supportbot's buttons (the hand-off's, Save as FAQ) are
+// stored.
 func (e *Escalator) ingestAction(ctx context.Context, ic *slackapi.InteractionCallback, raw []byte) error {
-	if ic.Type != slackapi.InteractionTypeBlockActions || !hasHandoffAction(ic) {
+	if ic.Type != slackapi.InteractionTypeBlockActions || !hasKnownAction(ic) {
 		return nil
 	}
 	channel, ts := actionThread(ic)
 	if channel == "" || ts == "" {
 		return fmt.Errorf("interaction: %w: no channel or message", errBadRequest)
 	}
+	// A button on a thread reply (Save as FAQ) runs in its thread's lane.
+	ts = cmp.Or(ic.Container.ThreadTs, ic.Message.ThreadTimestamp, ts)
 	id := "action:" + ic.TriggerID
 	if ic.TriggerID == "" {
 		sum := sha256.Sum256(raw)
@@ -116,9 +119,10 @@ func (e *Escalator) ingestAction(ctx context.Context, ic *slackapi.InteractionCa
 	return nil
 }
 
-func hasHandoffAction(ic *slackapi.InteractionCallback) bool {
+// hasKnownAction reports whether ic clicked one of supportbot's buttons.
+func hasKnownAction(ic *slackapi.InteractionCallback) bool {
 	for _, a := range ic.ActionCallback.BlockActions {
-		if isHandoffAction(a.ActionID) {
+		if isHandoffAction(a.ActionID) || a.ActionID == ActionSaveFAQ {
 			return true
 		}
 	}

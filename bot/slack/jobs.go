@@ -67,16 +67,20 @@ func (e *Escalator) handleEventJob(ctx context.Context, j *bot.Job) (bot.JobOutc
 		return bot.JobOutcome{}, err
 	}
 	dedupe := "slack:" + ev.Channel + ":" + ev.TS
+	rid := replyID(dedupe)
 	queued, err := e.store.QueueAgentReply(ctx, dedupe, bot.Reply{
-		ID: replyID(dedupe), ConversationKey: c.Key, Kind: bot.ReplyAgent,
+		ID: rid, ConversationKey: c.Key, Kind: bot.ReplyAgent,
 		Author: bot.AuthorAgent, AgentName: name, Text: text, CreatedAt: e.Now().UTC(),
 	})
 	if err != nil {
 		return bot.JobOutcome{}, err
 	}
 	if !queued {
+		// Relayed before: by an earlier run of this job that failed after
+		// it, or through another delivery of the same message. Queue the
+		// notice in case that run stopped short of it (a no-op otherwise).
 		log.Debug("agent reply relayed before", "dedupe_key", dedupe)
-		return bot.JobOutcome{}, nil
+		return bot.JobOutcome{}, e.queueRelayNotice(ctx, rid, ev.Channel, ev.ThreadTS)
 	}
 	log.Info("agent reply relayed", "agent", name)
 	if c.State == bot.StateEscalated {
@@ -86,7 +90,47 @@ func (e *Escalator) handleEventJob(ctx context.Context, j *bot.Job) (bot.JobOutc
 			log.Warn("update hand-off after reply", "err", err)
 		}
 	}
-	return bot.JobOutcome{}, nil
+	return bot.JobOutcome{}, e.queueRelayNotice(ctx, rid, ev.Channel, ev.ThreadTS)
+}
+
+// relayNotice is the payload of a JobRelayNotice job.
+type relayNotice struct {
+	ReplyID  string `json:"reply_id"`
+	Channel  string `json:"channel"`
+	ThreadTS string `json:"thread_ts"`
+}
+
+// queueRelayNotice queues the "Relayed to the customer" notice of a reply,
+// once: the Slack inbox is unique on the id, so a retried relay job does
+// not post it twice, and the notice's own job gets the queue's retries
+// without repeating the relay.
+func (e *Escalator) queueRelayNotice(ctx context.Context, rid, channel, threadTS string) error {
+	p, err := json.Marshal(relayNotice{ReplyID: rid, Channel: channel, ThreadTS: threadTS})
+	if err != nil {
+		return bot.Permanent(fmt.Errorf("encode relay notice: %w", err))
+	}
+	if _, err := e.store.IngestSlack(ctx, "relayed:"+rid, JobRelayNotice, lane(channel, threadTS), p); err != nil {
+		return fmt.Errorf("queue relay notice: %w", err)
+	}
+	return nil
+}
+
+// handleRelayNoticeJob posts the notice, with its Save as FAQ button, in
+// the hand-off thread.
+func (e *Escalator) handleRelayNoticeJob(ctx context.Context, j *bot.Job) (bot.JobOutcome, error) {
+	var n relayNotice
+	if err := json.Unmarshal(j.Payload, &n); err != nil || n.ReplyID == "" || n.Channel == "" || n.ThreadTS == "" {
+		return bot.JobOutcome{}, bot.Permanent(fmt.Errorf("decode relay notice: %w", cmp.Or(err, errBadRequest)))
+	}
+	blocks, text := renderRelayNotice(n.ReplyID, nil)
+	cctx, cancel := e.call(ctx)
+	defer cancel()
+	_, _, err := e.api.PostMessageContext(cctx, n.Channel,
+		slackapi.MsgOptionText(text, false),
+		slackapi.MsgOptionBlocks(blocks...),
+		slackapi.MsgOptionTS(n.ThreadTS),
+	)
+	return bot.JobOutcome{}, classify("post relay notice", err)
 }
 
 // relayText returns the customer-facing text of an agent's thread message
@@ -124,14 +168,64 @@ func (e *Escalator) handleActionJob(ctx context.Context, j *bot.Job) (bot.JobOut
 		return bot.JobOutcome{}, nil
 	}
 	for _, a := range ic.ActionCallback.BlockActions {
-		if !isHandoffAction(a.ActionID) {
+		var err error
+		switch {
+		case a.ActionID == ActionSaveFAQ:
+			err = e.saveFAQ(ctx, &ic, a)
+		case isHandoffAction(a.ActionID):
+			err = e.act(ctx, &ic, a)
+		default:
 			continue
 		}
-		if err := e.act(ctx, &ic, a); err != nil {
+		if err != nil {
 			return bot.JobOutcome{}, fmt.Errorf("%s: %w", a.ActionID, err)
 		}
 	}
 	return bot.JobOutcome{}, nil
+}
+
+// saveFAQ records a click on Save as FAQ: the customer's question and the
+// relayed answer become a pending suggestion, once per reply, and the notice
+// shows it in place of the button. A double click, by anyone, finds the
+// suggestion stored and only re-renders the notice.
+func (e *Escalator) saveFAQ(ctx context.Context, ic *slackapi.InteractionCallback, a *slackapi.BlockAction) error {
+	channel, ts := actionThread(ic)
+	threadTS := cmp.Or(ic.Container.ThreadTs, ic.Message.ThreadTimestamp)
+	user, rid := ic.User.ID, a.Value
+	log := e.logger.With("action", a.ActionID, "user", user, "reply_id", rid)
+	sg, err := e.store.SuggestionSource(ctx, rid)
+	if _, invalid := errors.AsType[*bot.ValidationError](err); invalid || errors.Is(err, bot.ErrNotFound) {
+		log.Warn("save as faq: not an agent reply", "err", err)
+		return e.ephemeral(ctx, channel, user, threadTS, "This message cannot be saved as an FAQ entry.")
+	} else if err != nil {
+		return err
+	}
+	if strings.TrimSpace(sg.Question) == "" {
+		return e.ephemeral(ctx, channel, user, threadTS,
+			"No customer question was found before this reply, so it cannot be suggested for the FAQ.")
+	}
+	if sg.SuggestedBy, err = e.names.displayName(ctx, user, cmp.Or(ic.User.Name, ic.User.Username)); err != nil {
+		return err
+	}
+	id, created, err := e.store.SuggestFAQ(ctx, sg)
+	if err != nil {
+		return err
+	}
+	if created {
+		log.Info("faq suggested", "suggestion_id", id, "conversation", sg.ConversationKey, "agent", sg.SuggestedBy)
+	}
+	stored, err := e.store.Suggestion(ctx, id)
+	if err != nil {
+		return err
+	}
+	blocks, text := renderRelayNotice(rid, &stored)
+	cctx, cancel := e.call(ctx)
+	defer cancel()
+	_, _, _, err = e.api.UpdateMessageContext(cctx, channel, ts,
+		slackapi.MsgOptionText(text, false),
+		slackapi.MsgOptionBlocks(blocks...),
+	)
+	return classify("update relay notice", err)
 }
 
 // holder is implemented by the store's claim error (sqlite.ClaimError).

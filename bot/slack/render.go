@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -418,4 +419,53 @@ func plainText(s string, mention func(userID string) string) string {
 		return label + " (" + u + ")"
 	})
 	return unescaper.Replace(s)
+}
+
+// Block id of the relay notice's button.
+const blockRelayActions = "relay_actions"
+
+// renderRelayNotice is the thread message under a relayed agent reply:
+// "Relayed to the customer" with the Save as FAQ button, or, once saved,
+// the suggestion's state in its place.
+func renderRelayNotice(replyID string, sg *bot.FAQSuggestion) ([]slackapi.Block, string) {
+	const relayed = ":white_check_mark: Relayed to the customer."
+	blocks := []slackapi.Block{slackapi.NewContextBlock("", mrkdwn(relayed))}
+	if sg == nil {
+		blocks = append(blocks, slackapi.NewActionBlock(blockRelayActions, button(ActionSaveFAQ, "Save as FAQ", replyID)))
+		return blocks, "Relayed to the customer ✓"
+	}
+	line := fmt.Sprintf(":bookmark: Suggested for the FAQ by @%s (#%d)", oneLine(sg.SuggestedBy, 80), sg.ID)
+	switch sg.Status {
+	case bot.SuggestionApproved:
+		line += ", approved as `" + code(sg.EntryID) + "`."
+	case bot.SuggestionRejected:
+		line += ", rejected."
+	default:
+		line += ", waiting for review."
+	}
+	blocks = append(blocks, slackapi.NewContextBlock("", mrkdwn(line)))
+	return blocks, "Relayed to the customer ✓ · suggested for the FAQ"
+}
+
+// renderReannounce is the reminder of an unclaimed hand-off; mention is
+// Slack markup from MentionMarkup (trusted), everything else is escaped.
+func renderReannounce(e bot.Escalation, waited time.Duration, mention string) string {
+	text := ":alarm_clock: *Still unclaimed*"
+	if waited > 0 {
+		text = fmt.Sprintf(":alarm_clock: *Still unclaimed after %d min*", int(waited/time.Minute))
+	}
+	if mention != "" {
+		text += " — " + mention
+	}
+	who := oneLine(e.Customer.Name, 80)
+	if who == "" {
+		who = oneLine(e.ConversationID, 80)
+	}
+	if s := oneLine(e.Subject, maxField); s != "" {
+		who += " · " + s
+	}
+	if who != "" {
+		text += "\n" + who
+	}
+	return text
 }

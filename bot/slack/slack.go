@@ -4,9 +4,11 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -37,6 +39,9 @@ const (
 const (
 	JobEvent  = "slack_event"  // an Events API event (an agent's thread reply)
 	JobAction = "slack_action" // a block_actions interaction (a button click)
+	// JobRelayNotice posts "Relayed to the customer" with the Save as FAQ
+	// button under a relayed agent reply; queued once per reply.
+	JobRelayNotice = "slack_relay_notice"
 )
 
 // Action ids of the hand-off message's buttons; each button's value is the
@@ -46,6 +51,9 @@ const (
 	ActionResolve   = "resolve"
 	ActionHandBack  = "hand_back"
 	ActionSendDraft = "send_draft"
+	// ActionSaveFAQ is the Save as FAQ button under a relayed agent reply;
+	// its value is the reply's id.
+	ActionSaveFAQ = "save_faq"
 )
 
 // Config is the Slack side of supportbot (config keys slack.*).
@@ -123,6 +131,15 @@ type Store interface {
 	QueueAgentReply(ctx context.Context, dedupeKey string, r bot.Reply) (bool, error)
 	// Transitions lists a conversation's state changes, oldest first.
 	Transitions(ctx context.Context, key string) ([]bot.Transition, error)
+	// SuggestionSource prepares an FAQ suggestion (question and answer)
+	// from a relayed agent reply; bot.ErrNotFound for an unknown reply, a
+	// *bot.ValidationError for one that is not an agent's.
+	SuggestionSource(ctx context.Context, replyID string) (bot.FAQSuggestion, error)
+	// SuggestFAQ records a pending suggestion once per reply; a repeat
+	// returns the first one's id and created = false.
+	SuggestFAQ(ctx context.Context, s bot.FAQSuggestion) (id int64, created bool, err error)
+	// Suggestion returns bot.ErrNotFound for an unknown id.
+	Suggestion(ctx context.Context, id int64) (bot.FAQSuggestion, error)
 }
 
 // Escalator is bot.Escalator on Slack, plus the inbound side: HTTP handlers,
@@ -246,6 +263,80 @@ func (e *Escalator) Mirror(ctx context.Context, t bot.Thread, m bot.Turn) error 
 	return nil
 }
 
+// Reannounce reminds agents of a hand-off nobody has claimed: it posts
+// "Still unclaimed after N min" in the hand-off's thread, broadcast to the
+// channel (reply_broadcast) so that it is seen there, with mention when set
+// (see MentionMarkup: a user group id, a user id, "here" or "channel"). N
+// counts from the escalation's creation. Nothing is posted, and nil
+// returned, when the escalation is no longer open (pass one freshly loaded)
+// or has no thread (escalated while Slack was off). An invalid mention is
+// bot.Permanent; Slack errors follow the job classes.
+func (e *Escalator) Reannounce(ctx context.Context, esc bot.StoredEscalation, t bot.Thread, mention string) error {
+	log := e.logger.With("conversation", esc.ConversationKey, "escalation_id", esc.ID)
+	if esc.Status != "" && esc.Status != "open" {
+		log.Debug("re-announce skipped: escalation not open", "status", esc.Status)
+		return nil
+	}
+	if t.TS == "" {
+		log.Warn("re-announce skipped: conversation has no slack thread")
+		return nil
+	}
+	m, err := MentionMarkup(mention)
+	if err != nil {
+		return bot.Permanent(fmt.Errorf("re-announce: %w", err))
+	}
+	created := esc.CreatedAt
+	if created.IsZero() {
+		created = esc.Escalation.CreatedAt
+	}
+	var waited time.Duration
+	if !created.IsZero() {
+		waited = max(e.Now().Sub(created), time.Minute)
+	}
+	cctx, cancel := e.call(ctx)
+	defer cancel()
+	_, _, err = e.api.PostMessageContext(cctx, cmp.Or(t.Channel, e.cfg.Channel),
+		slackapi.MsgOptionText(renderReannounce(esc.Escalation, waited, m), false),
+		slackapi.MsgOptionTS(t.TS),
+		slackapi.MsgOptionBroadcast(),
+		slackapi.MsgOptionDisableLinkUnfurl(),
+		slackapi.MsgOptionDisableMediaUnfurl(),
+	)
+	if err != nil {
+		return classify("re-announce", err)
+	}
+	log.Info("hand-off re-announced", "waited_min", int(waited/time.Minute))
+	return nil
+}
+
+// mentionID is a Slack user or user group id.
+var mentionID = regexp.MustCompile(`^[A-Z0-9]{2,40}$`)
+
+// MentionMarkup returns the Slack markup that notifies mention: a user group
+// id ("S0123ABC", rendered <!subteam^S0123ABC>), a user id ("U…" or "W…",
+// rendered <@U…>), or "here" / "channel" (<!here>, <!channel>); a leading
+// "@" or "!" is allowed. An empty mention is "" and no error. Use it to
+// validate the configured mention at start-up.
+func MentionMarkup(mention string) (string, error) {
+	m := strings.TrimLeft(strings.TrimSpace(mention), "@!")
+	switch strings.ToLower(m) {
+	case "":
+		return "", nil
+	case "here", "channel":
+		return "<!" + strings.ToLower(m) + ">", nil
+	}
+	m = strings.TrimPrefix(m, "subteam^")
+	if mentionID.MatchString(m) {
+		switch m[0] {
+		case 'S':
+			return "<!subteam^" + m + ">", nil
+		case 'U', 'W':
+			return "<@" + m + ">", nil
+		}
+	}
+	return "", fmt.Errorf("mention %q: want a user group id (S…), a user id (U…), here or channel", mention)
+}
+
 func (e *Escalator) conversationURL(key string) string {
 	if e.ConversationURLFunc != nil {
 		return e.ConversationURLFunc(key)
@@ -257,11 +348,12 @@ func (e *Escalator) conversationURL(key string) string {
 }
 
 // Handlers returns the job handlers of the Slack intake by kind, for the
-// runner: JobEvent and JobAction.
+// runner: JobEvent, JobAction and JobRelayNotice.
 func (e *Escalator) Handlers() map[string]bot.Handler {
 	return map[string]bot.Handler{
-		JobEvent:  bot.HandlerFunc(e.handleEventJob),
-		JobAction: bot.HandlerFunc(e.handleActionJob),
+		JobEvent:       bot.HandlerFunc(e.handleEventJob),
+		JobAction:      bot.HandlerFunc(e.handleActionJob),
+		JobRelayNotice: bot.HandlerFunc(e.handleRelayNoticeJob),
 	}
 }
 

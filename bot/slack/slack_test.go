@@ -52,6 +52,7 @@ var agents = map[string]string{"UALICE": "Alice", "UBOB": "Bob", "UCAROL": "Caro
 type message struct {
 	Channel, TS, ThreadTS, User, Text string
 	Blocks                            string // the blocks JSON as sent
+	Broadcast                         bool   // reply_broadcast: shown in the channel too
 }
 
 // failure is a canned error response for the next call of a method.
@@ -138,7 +139,8 @@ func (f *fakeSlack) nextTS() string {
 
 func (f *fakeSlack) postMessage(w http.ResponseWriter, v url.Values) {
 	f.mu.Lock()
-	m := message{Channel: v.Get("channel"), TS: f.nextTS(), ThreadTS: v.Get("thread_ts"), Text: v.Get("text"), Blocks: v.Get("blocks")}
+	m := message{Channel: v.Get("channel"), TS: f.nextTS(), ThreadTS: v.Get("thread_ts"), Text: v.Get("text"), Blocks: v.Get("blocks"),
+		Broadcast: v.Get("reply_broadcast") == "true"}
 	f.posts = append(f.posts, m)
 	f.mu.Unlock()
 	writeJSON(w, map[string]any{"ok": true, "channel": m.Channel, "ts": m.TS})

@@ -111,6 +111,9 @@ func (s *Store) Open() (err error) {
 	// IMMEDIATE takes the write lock at BEGIN so the busy handler can wait,
 	// instead of failing on a read-to-write upgrade.
 	q.Set("_txlock", "immediate")
+	// A larger page cache than the 2 MiB default: the queue's indexes are
+	// hot, and re-allocating evicted pages cost more than the SQL itself.
+	q.Set("_cache_size", "-32768")
 	w, err := sql.Open("sqlite3", "file:"+s.Path+"?"+q.Encode())
 	if err != nil {
 		return fmt.Errorf("open database: %w", err)
@@ -143,6 +146,7 @@ func (s *Store) Open() (err error) {
 	rq.Set("_busy_timeout", fmt.Sprint(DefaultBusyTimeout.Milliseconds()))
 	rq.Set("_foreign_keys", "on")
 	rq.Set("_query_only", "true")
+	rq.Set("_cache_size", "-8192")
 	r, err := sql.Open("sqlite3", "file:"+s.Path+"?"+rq.Encode())
 	if err != nil {
 		return fmt.Errorf("open read pool: %w", err)

@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/viper"
 
 	"github.com/supportbot/supportbot/bot/deliver"
+	"github.com/supportbot/supportbot/bot/slack"
 	"github.com/supportbot/supportbot/bot/worker"
 	"github.com/supportbot/supportbot/triggers"
 )
@@ -305,6 +306,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Bot.NoAgentAfter < 0 {
 		add("bot.no_agent_after", "must not be negative (0: off)")
+	}
+	if _, err := slack.MentionMarkup(c.Slack.Mention); err != nil {
+		add("slack.mention", "%v", err)
 	}
 	if c.Slack.ReannounceAfter < 0 {
 		add("slack.reannounce_after", "must not be negative (0: off)")

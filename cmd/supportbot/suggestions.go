@@ -1,0 +1,139 @@
+package main
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/supportbot/supportbot/bot"
+	"github.com/supportbot/supportbot/faq"
+)
+
+// faqCmd groups the knowledge-base commands: suggestions saved by agents
+// in Slack, listed and approved or rejected by an operator.
+func (c *cli) faqCmd() *cobra.Command {
+	root := &cobra.Command{Use: "faq", Short: "Manage the knowledge base"}
+	sug := &cobra.Command{Use: "suggestions", Short: "List, approve and reject FAQ entries suggested by agents"}
+	var status string
+	var n int
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List suggestions (pending by default)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			s, err := c.openStore()
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			if status == "all" {
+				status = ""
+			}
+			list, err := s.ListSuggestions(cmd.Context(), status, n)
+			if err != nil {
+				return err
+			}
+			tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "ID\tSTATUS\tCREATED\tAGENT\tQUESTION\tANSWER")
+			for _, x := range list {
+				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", x.ID, x.Status, x.CreatedAt.Format(time.RFC3339),
+					oneLine(x.AgentName, 20), oneLine(x.Question, 50), oneLine(x.Answer, 50))
+			}
+			return tw.Flush()
+		},
+	}
+	list.Flags().StringVar(&status, "status", "pending", "pending, approved, rejected or all")
+	list.Flags().IntVar(&n, "limit", 100, "at most this many")
+
+	var entryID, question, answer, by string
+	var tags []string
+	approve := &cobra.Command{
+		Use:   "approve ID",
+		Short: "Write a suggestion into the knowledge base (faq.path)",
+		Long: `approve appends the suggested entry to the knowledge base (a directory gets
+suggested.yaml) after validating the whole knowledge base with it, and marks
+the suggestion approved. The running service picks it up on SIGHUP.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := strconv.ParseInt(args[0], 10, 64)
+			if err != nil {
+				return &usageError{fmt.Errorf("suggestion id %q is not a number", args[0])}
+			}
+			cfg, err := c.config()
+			if err != nil {
+				return err
+			}
+			s, err := c.openStore()
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			x, err := s.Suggestion(cmd.Context(), id)
+			if err != nil {
+				return err
+			}
+			if x.Status != bot.SuggestionPending {
+				return fmt.Errorf("suggestion %d is already %s: %w", id, x.Status, bot.ErrConflict)
+			}
+			a, err := faq.AppendEntry(cfg.FAQ.Path, faq.Entry{
+				ID: entryID, Question: cmp.Or(question, x.Question), Answer: cmp.Or(answer, x.Answer), Tags: tags,
+			})
+			if err != nil {
+				return err
+			}
+			if err := s.DecideSuggestion(cmd.Context(), id, true, decider(by), a.Entry.ID); err != nil {
+				return err
+			}
+			verb := "wrote"
+			if a.Existed {
+				verb = "found"
+			}
+			fmt.Fprintf(c.stdout, "approved suggestion %d: %s entry %q in %s; reload the service (SIGHUP) to use it\n", id, verb, a.Entry.ID, a.File)
+			return nil
+		},
+	}
+	approve.Flags().StringVar(&entryID, "id", "", "entry id (default: made from the question)")
+	approve.Flags().StringVar(&question, "question", "", "the entry's question, instead of the customer's words")
+	approve.Flags().StringVar(&answer, "answer", "", "the entry's answer, instead of the agent's words")
+	approve.Flags().StringSliceVar(&tags, "tag", nil, "tags of the entry")
+	approve.Flags().StringVar(&by, "by", "", "who approves (default $USER)")
+
+	reject := &cobra.Command{
+		Use:   "reject ID",
+		Short: "Reject a suggestion",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := strconv.ParseInt(args[0], 10, 64)
+			if err != nil {
+				return &usageError{fmt.Errorf("suggestion id %q is not a number", args[0])}
+			}
+			s, err := c.openStore()
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			if err := s.DecideSuggestion(cmd.Context(), id, false, decider(by), ""); err != nil {
+				if errors.Is(err, bot.ErrConflict) {
+					return fmt.Errorf("suggestion %d was already decided: %w", id, err)
+				}
+				return err
+			}
+			fmt.Fprintf(c.stdout, "rejected suggestion %d\n", id)
+			return nil
+		},
+	}
+	reject.Flags().StringVar(&by, "by", "", "who rejects (default $USER)")
+	sug.AddCommand(list, approve, reject)
+	root.AddCommand(sug)
+	return root
+}
+
+func decider(by string) string {
+	return cmp.Or(by, os.Getenv("USER"), "operator")
+}
