@@ -35,41 +35,16 @@ func (s *Store) Ingest(ctx context.Context, ev bot.Event, opt bot.IngestOptions)
 	if ev.Type == bot.EventMessageCreated {
 		runAt = runAt.Add(opt.Burst)
 	}
-	var rc bot.Receipt
-	err = s.submit(ctx, &writeReq{intake: true, notify: true, done: make(chan error, 1), fn: func(tx *wtx) error {
-		rc = bot.Receipt{}
-		var id int64
-		err := tx.QueryRow(`INSERT INTO inbox (trigger, event_id, conversation_key, type, payload, received_at)
-			VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (trigger, event_id) DO NOTHING RETURNING id`,
-			ev.Trigger, ev.ID, ev.ConversationKey(), ev.Type, payload, ms(ev.ReceivedAt)).Scan(&id)
-		if errors.Is(err, sql.ErrNoRows) {
-			if err := tx.QueryRow("SELECT id FROM inbox WHERE trigger = ? AND event_id = ?",
-				ev.Trigger, ev.ID).Scan(&id); err != nil {
-				return fmt.Errorf("find duplicate: %w", err)
-			}
-			rc = bot.Receipt{ID: EventRef(id), Duplicate: true}
-		} else if err != nil {
-			return fmt.Errorf("insert inbox: %w", err)
-		} else {
-			rc = bot.Receipt{ID: EventRef(id)}
-			jp, _ := json.Marshal(processPayload{InboxID: id, BurstMS: opt.Burst.Milliseconds()})
-			if _, err := insertJob(tx, bot.JobProcess, ev.ConversationKey()+LaneIn, jp, opt.MaxAttempts, runAt, s.now()); err != nil {
-				return err
-			}
-		}
-		if opt.Audit != nil {
-			a := *opt.Audit
-			if rc.Duplicate {
-				a.Status = 200
-			}
-			return insertAudit(tx, a)
-		}
-		return nil
-	}})
+	req := &ingestReq{
+		trigger: ev.Trigger, eventID: ev.ID, convKey: ev.ConversationKey(), typ: ev.Type, payload: payload,
+		receivedAt: ev.ReceivedAt, runAt: runAt, burstMS: opt.Burst.Milliseconds(), maxAttempts: opt.MaxAttempts,
+		audit: opt.Audit,
+	}
+	err = s.submit(ctx, &writeReq{intake: true, notify: true, done: make(chan error, 1), ingest: req})
 	if err != nil {
 		return bot.Receipt{}, fmt.Errorf("ingest: %w", err)
 	}
-	return rc, nil
+	return req.receipt, nil
 }
 
 // EventRef is the public id of an inbox row, as returned by the intake.

@@ -263,6 +263,9 @@ type writeReq struct {
 	// runs without a savepoint (its statements cannot fail on their own; a
 	// failing commit fails the whole batch anyway).
 	intake bool
+	// ingest, when set, is an event stored by the batch's multi-row
+	// statements instead of by fn.
+	ingest *ingestReq
 }
 
 // write runs fn in the next group commit and returns once it is durable.
@@ -390,7 +393,21 @@ func (s *Store) commit(batch []*writeReq) {
 		}
 		defer func() { _ = stx.Rollback() }()
 		tx := &wtx{Tx: stx, s: s}
+		var ingests []*ingestReq
+		for _, req := range batch {
+			if req.ingest != nil {
+				ingests = append(ingests, req.ingest)
+			}
+		}
+		if len(ingests) > 0 {
+			if err := ingestBatch(tx, ingests, s.now()); err != nil {
+				return err
+			}
+		}
 		for i, req := range batch {
+			if req.ingest != nil {
+				continue
+			}
 			if req.intake {
 				if errs[i] = req.fn(tx); errs[i] != nil {
 					return errs[i]
