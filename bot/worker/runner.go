@@ -37,7 +37,7 @@ type Queue interface {
 
 // Defaults of the runner.
 const (
-	DefaultWorkers         = 8
+	DefaultWorkers         = 32
 	DefaultLease           = 5 * time.Minute
 	DefaultPollInterval    = time.Second
 	DefaultBackoffBase     = time.Second

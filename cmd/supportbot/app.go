@@ -34,6 +34,9 @@ type Main struct {
 	Logger *slog.Logger
 	// HTTPClient, when set, is used for outbound replies (tests).
 	HTTPClient *http.Client
+	// DeferWorkers leaves the job runner stopped until StartWorkers (bench:
+	// intake measured on its own).
+	DeferWorkers bool
 	// StoreOptions, when set, adjusts the store before it opens (tests).
 	StoreOptions func(*sqlite.Store)
 
@@ -137,8 +140,10 @@ func (m *Main) Open(ctx context.Context) (err error) {
 		Backoff:         worker.Backoff{Base: cfg.Workers.BackoffBase, Max: cfg.Workers.BackoffMax},
 		ShutdownTimeout: cfg.Server.ShutdownTimeout, Logger: m.Logger, OnFinish: m.Metrics.ObserveJob,
 	}
-	if err := m.Runner.Open(); err != nil {
-		return err
+	if !m.DeferWorkers {
+		if err := m.Runner.Open(); err != nil {
+			return err
+		}
 	}
 	hours, _ := worker.ParseBusinessHours(cfg.Bot.BusinessHours, cfg.Bot.Timezone) // validated with the config
 	m.FollowUps = &worker.FollowUps{
@@ -313,4 +318,12 @@ func offIfZeroF(f float64) float64 {
 		return -1
 	}
 	return f
+}
+
+// StartWorkers starts the job runner when Open deferred it.
+func (m *Main) StartWorkers() error {
+	if m.Runner.Running() {
+		return nil
+	}
+	return m.Runner.Open()
 }

@@ -34,6 +34,9 @@ type benchOptions struct {
 	FAQPath     string
 	Burst       time.Duration
 	CPUProfile  string
+	// IntakeOnly holds the workers until every event is acknowledged, so
+	// the acknowledgement rate is measured on its own; processing follows.
+	IntakeOnly bool
 }
 
 // benchResult is one side of a run (baseline or service).
@@ -69,11 +72,16 @@ time until every accepted event was answered, and the ratio to the baseline.`,
 	cmd.Flags().IntVar(&o.Rate, "rate", 0, "events per second (0: as fast as possible)")
 	cmd.Flags().StringVar(&o.FAQPath, "faq", "faq/kb", "knowledge base for the service")
 	cmd.Flags().DurationVar(&o.Burst, "burst", 0, "burst window of the service's trigger")
+	cmd.Flags().BoolVar(&o.IntakeOnly, "intake-only", false, "hold the workers until all events are acknowledged, then process")
 	cmd.Flags().StringVar(&o.CPUProfile, "cpuprofile", "", "write a CPU profile of the service side to this file")
 	return cmd
 }
 
 const benchSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+
+// ackedAt records when each service-side event was acknowledged, by
+// conversation id (one event per conversation).
+var ackedAt sync.Map
 
 func runBench(ctx context.Context, o benchOptions, w io.Writer) error {
 	if o.Concurrency < 1 || o.Events < 1 {
@@ -106,16 +114,29 @@ func runBench(ctx context.Context, o benchOptions, w io.Writer) error {
 	go func() { _ = base.Serve(bl) }()
 	defer base.Close()
 
-	// Reply receiver: counts distinct replies.
+	// Reply receiver: counts distinct replies and measures, per event, the
+	// time from its acknowledgement to its reply.
 	var replies sync.Map
+	var e2eMu sync.Mutex
+	var e2e []time.Duration
 	var answered atomic.Int64
 	allAnswered := make(chan struct{})
 	var closeOnce sync.Once
 	var target atomic.Int64
 	target.Store(-1)
 	recv := &http.Server{Handler: http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
-		_, _ = io.Copy(io.Discard, r.Body)
+		body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 		if _, dup := replies.LoadOrStore(r.Header.Get("webhook-id"), true); !dup {
+			var rb struct {
+				Conversation struct{ ID string } `json:"conversation"`
+			}
+			if json.Unmarshal(body, &rb) == nil {
+				if at, ok := ackedAt.Load(rb.Conversation.ID); ok {
+					e2eMu.Lock()
+					e2e = append(e2e, time.Since(at.(time.Time)))
+					e2eMu.Unlock()
+				}
+			}
 			if n := answered.Add(1); n == target.Load() {
 				closeOnce.Do(func() { close(allAnswered) })
 			}
@@ -148,6 +169,7 @@ func runBench(ctx context.Context, o benchOptions, w io.Writer) error {
 	tc.Reply.Secret = benchSecret
 	cfg.Triggers = []triggers.Config{tc}
 	m := NewMain(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	m.DeferWorkers = o.IntakeOnly
 	if err := m.Open(ctx); err != nil {
 		return err
 	}
@@ -156,8 +178,12 @@ func runBench(ctx context.Context, o benchOptions, w io.Writer) error {
 		return err
 	}
 
-	fmt.Fprintf(w, "supportbot bench: %d events per side, concurrency %d, rate %s, %s, GOMAXPROCS %d\n",
-		o.Events, o.Concurrency, rateString(o.Rate), runtime.Version(), runtime.GOMAXPROCS(0))
+	mode := "workers running"
+	if o.IntakeOnly {
+		mode = "workers held until all are acknowledged"
+	}
+	fmt.Fprintf(w, "supportbot bench: %d events per side, concurrency %d, rate %s, %s, %s, GOMAXPROCS %d\n",
+		o.Events, o.Concurrency, rateString(o.Rate), mode, runtime.Version(), runtime.GOMAXPROCS(0))
 	baseRes := drive(ctx, "no-op baseline", "http://"+bl.Addr().String()+"/hooks/bench", o, "base")
 	if o.CPUProfile != "" {
 		f, err := os.Create(o.CPUProfile)
@@ -172,6 +198,11 @@ func runBench(ctx context.Context, o benchOptions, w io.Writer) error {
 	}
 	start := time.Now()
 	svcRes := drive(ctx, "supportbot", m.Server.URL()+"/hooks/bench", o, "svc")
+	if o.IntakeOnly {
+		if err := m.StartWorkers(); err != nil {
+			return err
+		}
+	}
 	target.Store(int64(svcRes.Accepted))
 	if answered.Load() >= int64(svcRes.Accepted) {
 		closeOnce.Do(func() { close(allAnswered) })
@@ -190,6 +221,11 @@ func runBench(ctx context.Context, o benchOptions, w io.Writer) error {
 			r.Name, r.Accepted, r.Sent, r.Errors, r.PerSec, round(r.P50), round(r.P99), round(r.P999))
 	}
 	fmt.Fprintf(w, "ratio supportbot/baseline: %.2f\n", svcRes.PerSec/baseRes.PerSec)
+	e2eMu.Lock()
+	slices.Sort(e2e)
+	fmt.Fprintf(w, "ack to reply delivered: p50 %s  p99 %s  p99.9 %s  (%d replies)\n",
+		round(pct(e2e, 0.5)), round(pct(e2e, 0.99)), round(pct(e2e, 0.999)), len(e2e))
+	e2eMu.Unlock()
 	if drain < 0 {
 		fmt.Fprintf(w, "answered: %d of %d within 5m\n", answered.Load(), svcRes.Accepted)
 	} else {
@@ -321,6 +357,9 @@ func postOne(ctx context.Context, client *http.Client, url, prefix string, i int
 	}
 	_, _ = io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
+	if resp.StatusCode == http.StatusAccepted && prefix == "svc" {
+		ackedAt.Store(fmt.Sprintf("%s-c%d", prefix, i), time.Now())
+	}
 	return time.Since(t0), resp.StatusCode == http.StatusAccepted
 }
 

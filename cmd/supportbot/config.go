@@ -165,7 +165,7 @@ var defaults = map[string]any{
 	"slack.reannounce_after":          "15m",
 	"slack.mention":                   "",
 	"outbound.allow_private_networks": false,
-	"workers.count":                   8,
+	"workers.count":                   32,
 	"workers.max_attempts":            10,
 	"workers.backoff_base":            "1s",
 	"workers.backoff_max":             "1h",
