@@ -77,6 +77,37 @@ type Config struct {
 	Burst *time.Duration `mapstructure:"burst" json:"burst,omitempty"`
 
 	Reply ReplyConfig `mapstructure:"reply" json:"reply"`
+
+	// Generic kind: how requests authenticate (hmac | token | none), how
+	// event fields are taken from the request, and the filters an event
+	// must pass. Lists, not maps, as viper lower-cases map keys.
+	Auth    string         `mapstructure:"auth" json:"auth,omitempty"`
+	Map     []FieldMapping `mapstructure:"map" json:"map,omitempty"`
+	Filters []FilterConfig `mapstructure:"filters" json:"filters,omitempty"`
+}
+
+// FieldMapping sets one event field of a generic trigger from exactly one
+// source: a JSONPath over the body, a header, a query parameter or a
+// constant value.
+type FieldMapping struct {
+	Field  string `mapstructure:"field" json:"field"`
+	Path   string `mapstructure:"path" json:"path,omitempty"`
+	Header string `mapstructure:"header" json:"header,omitempty"`
+	Query  string `mapstructure:"query" json:"query,omitempty"`
+	Value  string `mapstructure:"value" json:"value,omitempty"`
+	// Default is used when the source yields nothing (or only text that
+	// Strip removes).
+	Default string `mapstructure:"default" json:"default,omitempty"`
+	// Strip is a regular expression whose matches are removed from the
+	// value, like the Generic Webhook Trigger's regexpFilter.
+	Strip string `mapstructure:"strip" json:"strip,omitempty"`
+}
+
+// FilterConfig admits only events whose value at Path matches Regex (a
+// find, so anchor with ^ and $); a generic trigger ignores the others.
+type FilterConfig struct {
+	Path  string `mapstructure:"path" json:"path"`
+	Regex string `mapstructure:"regex" json:"regex"`
 }
 
 // HMACConfig configures the generic HMAC scheme (GitHub-style and most vendors).

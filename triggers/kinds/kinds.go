@@ -5,6 +5,7 @@ package kinds
 
 import (
 	"github.com/supportbot/supportbot/triggers"
+	"github.com/supportbot/supportbot/triggers/generic"
 	"github.com/supportbot/supportbot/triggers/hmac"
 	"github.com/supportbot/supportbot/triggers/standard"
 	"github.com/supportbot/supportbot/triggers/token"
@@ -18,5 +19,6 @@ func Default() triggers.Kinds {
 		standard.Kind: standard.New,
 		hmac.Kind:     hmac.New,
 		token.Kind:    token.New,
+		generic.Kind:  generic.New,
 	}
 }
