@@ -53,29 +53,30 @@ const (
 
 // Conversation is one thread with one customer at one source.
 type Conversation struct {
-	Key        string // Trigger + "/" + ExternalID
-	Trigger    string
-	ExternalID string
-	Subject    string
-	URL        string
-	Customer   Customer
-	State      State
+	Key        string   `json:"key"` // Trigger + "/" + ExternalID
+	Trigger    string   `json:"trigger"`
+	ExternalID string   `json:"external_id"`
+	Subject    string   `json:"subject"`
+	URL        string   `json:"url"`
+	Customer   Customer `json:"customer"`
+	State      State    `json:"state"`
 	// FailedTurns counts consecutive turns the bot could not answer.
-	FailedTurns int
+	FailedTurns int `json:"failed_turns"`
 	// SlackChannel and SlackThreadTS locate the escalation thread, if any.
-	SlackChannel  string
-	SlackThreadTS string
-	CreatedAt     time.Time
-	UpdatedAt     time.Time
+	SlackChannel  string    `json:"slack_channel"`
+	SlackThreadTS string    `json:"slack_thread_ts"`
+	CreatedAt     time.Time `json:"created_at"`
+	UpdatedAt     time.Time `json:"updated_at"`
 }
 
 // Transition is one stored change of state.
 type Transition struct {
-	ConversationKey string
-	From, To        State
-	Actor           string // "bot", "customer", "system", or an agent's name
-	Reason          string
-	At              time.Time
+	ConversationKey string    `json:"conversation_key"`
+	From            State     `json:"from"`
+	To              State     `json:"to"`
+	Actor           string    `json:"actor"` // "bot", "customer", "system", or an agent's name
+	Reason          string    `json:"reason"`
+	At              time.Time `json:"at"`
 }
 
 // Message authors.
@@ -87,15 +88,15 @@ const (
 
 // Message is one line of a conversation's transcript.
 type Message struct {
-	ID              int64
-	ConversationKey string
-	ExternalID      string
-	Author          string // customer | bot | agent
-	AgentName       string
-	Text            string
+	ID              int64  `json:"id"`
+	ConversationKey string `json:"conversation_key"`
+	ExternalID      string `json:"external_id"`
+	Author          string `json:"author"` // customer | bot | agent
+	AgentName       string `json:"agent_name"`
+	Text            string `json:"text"`
 	// Turn groups the customer messages answered by one reply (a burst).
-	Turn int64
-	At   time.Time
+	Turn int64     `json:"turn"`
+	At   time.Time `json:"at"`
 }
 
 // Inbound is what the store knows after recording one customer message.

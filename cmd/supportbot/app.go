@@ -125,6 +125,9 @@ func (m *Main) Open(ctx context.Context) (err error) {
 			mounts["POST /slack/interactions"] = m.Slack.InteractionsHandler()
 		}
 	}
+	if cfg.Server.AdminToken != "" {
+		mounts["/admin/api/"] = (&server.Admin{Store: m.Store, Token: cfg.Server.AdminToken, Logger: m.Logger}).Handler()
+	}
 	eng := &worker.Engine{
 		Store: m.Store, Decider: pol, Deliverer: router, Escalator: escalator,
 		HandoffText: cfg.Bot.HandoffText, MaxAttempts: cfg.Workers.MaxAttempts, Mention: cfg.Slack.Mention,

@@ -1,0 +1,242 @@
+package server
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/supportbot/supportbot/bot"
+)
+
+// AdminStore is the part of the store the admin API reads and changes.
+type AdminStore interface {
+	ListConversations(ctx context.Context, f bot.ConversationFilter) ([]*bot.Conversation, error)
+	Conversation(ctx context.Context, key string) (*bot.Conversation, error)
+	Messages(ctx context.Context, key string) ([]bot.Message, error)
+	Transitions(ctx context.Context, key string) ([]bot.Transition, error)
+	Replies(ctx context.Context, key string) ([]bot.StoredReply, error)
+	ListAudit(ctx context.Context, f bot.AuditFilter) ([]bot.AuditEntry, error)
+	ListJobs(ctx context.Context, f bot.JobFilter) ([]*bot.Job, error)
+	ReplayJob(ctx context.Context, id int64) error
+	ListEscalations(ctx context.Context, status string, n int) ([]bot.StoredEscalation, error)
+	Transition(ctx context.Context, key string, from, to bot.State, actor, reason string) error
+	CloseConversation(ctx context.Context, key string, to bot.State, actor, reason string, closing *bot.Reply) error
+}
+
+// Admin is the operators' JSON API under /admin/api/, behind a bearer token.
+// With an empty token it is not mounted at all.
+type Admin struct {
+	Store  AdminStore
+	Token  string
+	Logger *slog.Logger
+}
+
+// Handler returns the API's routes, each requiring the token.
+func (a *Admin) Handler() http.Handler {
+	if a.Logger == nil {
+		a.Logger = slog.Default()
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /admin/api/conversations", a.listConversations)
+	mux.HandleFunc("GET /admin/api/conversations/{key...}", a.getConversation)
+	mux.HandleFunc("POST /admin/api/conversations/{key...}", a.changeConversation)
+	mux.HandleFunc("GET /admin/api/audit", a.listAudit)
+	mux.HandleFunc("GET /admin/api/dead-letters", a.listDead)
+	mux.HandleFunc("POST /admin/api/dead-letters/{id}/replay", a.replay)
+	mux.HandleFunc("GET /admin/api/escalations", a.listEscalations)
+	return a.auth(mux)
+}
+
+// auth checks "Authorization: Bearer <token>" in constant time.
+func (a *Admin) auth(next http.Handler) http.Handler {
+	want := sha256.Sum256([]byte(a.Token))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		sum := sha256.Sum256([]byte(got))
+		if !ok || a.Token == "" || subtle.ConstantTimeCompare(sum[:], want[:]) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="supportbot admin"`)
+			writeJSON(w, http.StatusUnauthorized, apiError{Error: "missing or wrong admin token"})
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// fail writes the one status each error class maps to; internal errors are
+// logged, and their text is never shown.
+func (a *Admin) fail(w http.ResponseWriter, err error) {
+	var ve *bot.ValidationError
+	switch {
+	case errors.As(err, &ve):
+		writeJSON(w, http.StatusBadRequest, apiError{Error: ve.Error(), Field: ve.Field})
+	case errors.Is(err, bot.ErrNotFound):
+		writeJSON(w, http.StatusNotFound, apiError{Error: "not found"})
+	case errors.Is(err, bot.ErrConflict):
+		writeJSON(w, http.StatusConflict, apiError{Error: err.Error()})
+	default:
+		a.Logger.Error("admin api", "err", err)
+		writeJSON(w, http.StatusInternalServerError, apiError{Error: "internal error"})
+	}
+}
+
+func limitParam(r *http.Request) int {
+	n, _ := strconv.Atoi(r.URL.Query().Get("limit"))
+	return n
+}
+
+func (a *Admin) listConversations(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	st := bot.State(q.Get("state"))
+	if st != "" && !st.Valid() {
+		a.fail(w, bot.Invalid("state", "%q is not a state", st))
+		return
+	}
+	list, err := a.Store.ListConversations(r.Context(), bot.ConversationFilter{
+		State: st, Trigger: q.Get("trigger"), Query: q.Get("q"), Limit: limitParam(r),
+	})
+	if err != nil {
+		a.fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"conversations": nonNil(list)})
+}
+
+func (a *Admin) getConversation(w http.ResponseWriter, r *http.Request) {
+	key := r.PathValue("key")
+	ctx := r.Context()
+	c, err := a.Store.Conversation(ctx, key)
+	if err != nil {
+		a.fail(w, err)
+		return
+	}
+	msgs, err := a.Store.Messages(ctx, key)
+	if err != nil {
+		a.fail(w, err)
+		return
+	}
+	trs, err := a.Store.Transitions(ctx, key)
+	if err != nil {
+		a.fail(w, err)
+		return
+	}
+	replies, err := a.Store.Replies(ctx, key)
+	if err != nil {
+		a.fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"conversation": c, "messages": nonNil(msgs), "transitions": nonNil(trs), "replies": nonNil(replies),
+	})
+}
+
+// changeConversation resolves or reassigns a conversation:
+// {"state": "resolved" | "bot" | "escalated", "actor": "...", "reason": "..."}.
+func (a *Admin) changeConversation(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		State  bot.State `json:"state"`
+		Actor  string    `json:"actor"`
+		Reason string    `json:"reason"`
+	}
+	dec := json.NewDecoder(io.LimitReader(r.Body, 64<<10))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&body); err != nil {
+		a.fail(w, bot.Invalid("body", "%v", err))
+		return
+	}
+	if !body.State.Valid() {
+		a.fail(w, bot.Invalid("state", "%q is not a state", body.State))
+		return
+	}
+	actor := body.Actor
+	if actor == "" {
+		actor = "operator"
+	}
+	key := r.PathValue("key")
+	var err error
+	if body.State == bot.StateResolved || body.State == bot.StateBot {
+		// Also closes the open escalation, as an agent's Resolve or Hand back does.
+		err = a.Store.CloseConversation(r.Context(), key, body.State, actor, body.Reason, nil)
+	} else {
+		err = a.Store.Transition(r.Context(), key, "", body.State, actor, body.Reason)
+	}
+	if err != nil {
+		a.fail(w, err)
+		return
+	}
+	c, err := a.Store.Conversation(r.Context(), key)
+	if err != nil {
+		a.fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"conversation": c})
+}
+
+func (a *Admin) listAudit(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	list, err := a.Store.ListAudit(r.Context(), bot.AuditFilter{
+		Trigger: q.Get("trigger"), Rejected: q.Get("rejected") == "true", Limit: limitParam(r),
+	})
+	if err != nil {
+		a.fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"audit": nonNil(list)})
+}
+
+func (a *Admin) listDead(w http.ResponseWriter, r *http.Request) {
+	list, err := a.Store.ListJobs(r.Context(), bot.JobFilter{State: bot.JobDiscarded, Kind: r.URL.Query().Get("kind"), Limit: limitParam(r)})
+	if err != nil {
+		a.fail(w, err)
+		return
+	}
+	type dead struct {
+		ID        int64  `json:"id"`
+		Kind      string `json:"kind"`
+		QueueKey  string `json:"queue_key"`
+		Attempts  int    `json:"attempts"`
+		LastError string `json:"last_error"`
+		UpdatedAt string `json:"updated_at"`
+	}
+	out := make([]dead, 0, len(list))
+	for _, j := range list {
+		out = append(out, dead{j.ID, j.Kind, j.QueueKey, j.Attempt, j.LastError, j.UpdatedAt.Format("2006-01-02T15:04:05Z")})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"dead_letters": out})
+}
+
+func (a *Admin) replay(w http.ResponseWriter, r *http.Request) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil {
+		a.fail(w, bot.Invalid("id", "not a number"))
+		return
+	}
+	if err := a.Store.ReplayJob(r.Context(), id); err != nil {
+		a.fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"replayed": id})
+}
+
+func (a *Admin) listEscalations(w http.ResponseWriter, r *http.Request) {
+	status := r.URL.Query().Get("status")
+	list, err := a.Store.ListEscalations(r.Context(), status, limitParam(r))
+	if err != nil {
+		a.fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"escalations": nonNil(list)})
+}
+
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
