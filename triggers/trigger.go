@@ -211,6 +211,10 @@ func (k Kinds) Build(cfg Config) (*Entry, error) {
 	if err != nil {
 		return nil, err
 	}
+	// A kind that takes more than JSON (form bodies) says so.
+	if ct, ok := t.(interface{ ContentTypes() []string }); ok {
+		g.ContentTypes = ct.ContentTypes()
+	}
 	return &Entry{Trigger: t, Config: cfg, Guard: g}, nil
 }
 
