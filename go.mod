@@ -16,6 +16,7 @@ require (
 	github.com/theory/jsonpath v0.12.1
 	go.uber.org/goleak v1.3.0
 	go.yaml.in/yaml/v3 v3.0.5
+	golang.org/x/time v0.16.0
 )
 
 require (

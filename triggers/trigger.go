@@ -84,6 +84,19 @@ type Config struct {
 	Auth    string         `mapstructure:"auth" json:"auth,omitempty"`
 	Map     []FieldMapping `mapstructure:"map" json:"map,omitempty"`
 	Filters []FilterConfig `mapstructure:"filters" json:"filters,omitempty"`
+
+	// RateLimit caps the trigger's requests, and PerIP each caller's
+	// (token buckets; zero rate: unlimited). Over the limit: 429 with
+	// Retry-After, before the body is read.
+	RateLimit RateConfig `mapstructure:"rate_limit" json:"rate_limit,omitempty"`
+	PerIP     RateConfig `mapstructure:"per_ip" json:"per_ip,omitempty"`
+}
+
+// RateConfig is a token bucket: Rate requests per second, Burst at once
+// (default: Rate rounded up, at least 1).
+type RateConfig struct {
+	Rate  float64 `mapstructure:"rate" json:"rate,omitempty"`
+	Burst int     `mapstructure:"burst" json:"burst,omitempty"`
 }
 
 // FieldMapping sets one event field of a generic trigger from exactly one
@@ -177,8 +190,9 @@ func (k Kinds) Names() []string {
 // Entry is a trigger with the options every kind shares.
 type Entry struct {
 	Trigger
-	Config Config
-	Guard  *Guard
+	Config  Config
+	Guard   *Guard
+	Limiter *Limiter // nil: no rate limit
 }
 
 // Set holds the live triggers by name. It is safe for concurrent use; run-time
@@ -207,6 +221,10 @@ func (k Kinds) Build(cfg Config) (*Entry, error) {
 	if err != nil {
 		return nil, err
 	}
+	lim, err := NewLimiter(cfg)
+	if err != nil {
+		return nil, err
+	}
 	t, err := f(cfg)
 	if err != nil {
 		return nil, err
@@ -215,7 +233,7 @@ func (k Kinds) Build(cfg Config) (*Entry, error) {
 	if ct, ok := t.(interface{ ContentTypes() []string }); ok {
 		g.ContentTypes = ct.ContentTypes()
 	}
-	return &Entry{Trigger: t, Config: cfg, Guard: g}, nil
+	return &Entry{Trigger: t, Config: cfg, Guard: g, Limiter: lim}, nil
 }
 
 func validName(s string) bool {

@@ -90,6 +90,11 @@ func (s *Server) intake(r *http.Request, name string, start time.Time) (hookResu
 	if err := e.Guard.CheckAddr(r); err != nil {
 		return fail(http.StatusUnauthorized, err, ""), 0
 	}
+	if ok, wait := e.Limiter.Allow(r); !ok {
+		res := fail(http.StatusTooManyRequests, errors.New("rate limit exceeded"), "")
+		res.retryAfter = max(time.Second, wait.Round(time.Second))
+		return res, 0
+	}
 	if r.ContentLength > e.Guard.MaxBodyBytes {
 		return fail(http.StatusRequestEntityTooLarge, fmt.Errorf("body of %d bytes is over the limit of %d", r.ContentLength, e.Guard.MaxBodyBytes), ""), 0
 	}
