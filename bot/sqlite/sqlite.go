@@ -511,8 +511,17 @@ func (s *Store) SetMaxPageCount(ctx context.Context, n int64) error {
 	if n <= 0 {
 		n = 4294967294
 	}
-	return s.write(ctx, func(tx *wtx) error {
-		_, err := tx.Tx.Exec(fmt.Sprintf("PRAGMA max_page_count = %d", n))
-		return err
-	})
+	// Another write of the same group commit may still fail on the full
+	// disk and fail the batch; the pragma itself is not transactional.
+	var err error
+	for range 10 {
+		err = s.write(ctx, func(tx *wtx) error {
+			_, err := tx.Tx.Exec(fmt.Sprintf("PRAGMA max_page_count = %d", n))
+			return err
+		})
+		if !errors.Is(err, bot.ErrStoreFull) {
+			return err
+		}
+	}
+	return err
 }
