@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/supportbot/supportbot/bot"
 )
@@ -85,4 +86,43 @@ func (s *Store) QueueFollowUps(ctx context.Context, o bot.FollowUpOptions) (rean
 		return 0, 0, fmt.Errorf("queue follow-ups: %w", err)
 	}
 	return reannounced, noticed, nil
+}
+
+// ResolveIdle resolves bot-owned conversations whose last customer message
+// is older than before (the bot answered and the customer went quiet), as
+// the system, and returns how many it resolved.
+func (s *Store) ResolveIdle(ctx context.Context, before time.Time) (int, error) {
+	now := s.now()
+	var n int
+	err := s.writeNotify(ctx, func(tx *wtx) error {
+		n = 0
+		rows, err := tx.Query(`SELECT key FROM conversations WHERE state = 'bot' AND last_customer_at < ?
+			AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.conversation_key = conversations.key
+			                AND m.author = 'customer' AND m.turn IS NULL)
+			LIMIT 500`, ms(before))
+		if err != nil {
+			return fmt.Errorf("idle conversations: %w", err)
+		}
+		var keys []string
+		for rows.Next() {
+			var k string
+			if err := rows.Scan(&k); err != nil {
+				rows.Close()
+				return fmt.Errorf("idle conversations: %w", err)
+			}
+			keys = append(keys, k)
+		}
+		rows.Close()
+		for _, k := range keys {
+			if err := transition(tx, k, bot.StateBot, bot.StateResolved, bot.ActorSystem, "idle", now); err != nil {
+				return err
+			}
+		}
+		n = len(keys)
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("resolve idle: %w", err)
+	}
+	return n, nil
 }

@@ -16,6 +16,7 @@ import (
 // FollowUpStore is the part of the store the follow-up loop needs.
 type FollowUpStore interface {
 	QueueFollowUps(ctx context.Context, o bot.FollowUpOptions) (reannounced, noticed int, err error)
+	ResolveIdle(ctx context.Context, before time.Time) (int, error)
 }
 
 // Default texts of the customer notices.
@@ -33,13 +34,16 @@ type FollowUps struct {
 	Interval        time.Duration // default 30s
 	ReannounceAfter time.Duration // 0: off
 	NoticeAfter     time.Duration // 0: off
-	NoAgentText     string
-	AfterHoursText  string
-	Hours           *BusinessHours // nil: always open
-	MaxAttempts     int
-	NewID           func() string
-	Now             func() time.Time
-	Logger          *slog.Logger
+	// ResolveIdleAfter resolves bot-owned conversations whose customer has
+	// been quiet this long after the bot's answer (0: off).
+	ResolveIdleAfter time.Duration
+	NoAgentText      string
+	AfterHoursText   string
+	Hours            *BusinessHours // nil: always open
+	MaxAttempts      int
+	NewID            func() string
+	Now              func() time.Time
+	Logger           *slog.Logger
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -107,6 +111,15 @@ func (f *FollowUps) Run(ctx context.Context) error {
 	re, no, err := f.Store.QueueFollowUps(ctx, o)
 	if err != nil {
 		return err
+	}
+	if f.ResolveIdleAfter > 0 {
+		n, err := f.Store.ResolveIdle(ctx, now.Add(-f.ResolveIdleAfter))
+		if err != nil {
+			return err
+		}
+		if n > 0 && f.Logger != nil {
+			f.Logger.Info("idle conversations resolved", "conversations", n)
+		}
 	}
 	if re+no > 0 && f.Logger != nil {
 		f.Logger.Info("escalation follow-ups queued", "reannounced", re, "noticed", no)

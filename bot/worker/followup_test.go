@@ -2,6 +2,7 @@ package worker_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -104,5 +105,45 @@ func TestAfterHoursNoticeAtOnce(t *testing.T) {
 	}
 	if r := b.sink.wait(t, 1)[0]; r.Kind != bot.ReplyNotice || r.Text != worker.DefaultAfterHoursText {
 		t.Fatalf("notice = %+v", r)
+	}
+}
+
+// TestIdleConversationResolvedThenReopened: a bot-owned conversation whose
+// customer goes quiet after an answer is resolved; writing again reopens it.
+func TestIdleConversationResolvedThenReopened(t *testing.T) {
+	t.Parallel()
+	b := setup(t, echoDecider, nil)
+	ingest(t, b.store, "c", "m1", "question", 0)
+	b.sink.wait(t, 1)
+	now := time.Now()
+	f := &worker.FollowUps{Store: b.store, ResolveIdleAfter: time.Hour, Now: func() time.Time { return now }}
+	if err := f.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if c, _ := b.store.Conversation(ctx, "chat/c"); c.State != bot.StateBot {
+		t.Fatalf("resolved too early: %s", c.State)
+	}
+	now = now.Add(2 * time.Hour)
+	if err := f.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if c, _ := b.store.Conversation(ctx, "chat/c"); c.State != bot.StateResolved {
+		t.Fatalf("state = %s, want resolved", c.State)
+	}
+	ingest(t, b.store, "c", "m2", "one more thing", 0)
+	if r := b.sink.wait(t, 1)[0]; r.Text != "re: one more thing" || r.State != bot.StateBot {
+		t.Fatalf("reply after reopening = %+v", r)
+	}
+	trs, err := b.store.Transitions(ctx, "chat/c")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, tr := range trs {
+		got = append(got, string(tr.From)+">"+string(tr.To)+":"+tr.Actor+":"+tr.Reason)
+	}
+	if want := "bot>resolved:system:idle,resolved>bot:customer:customer wrote again"; strings.Join(got, ",") != want {
+		t.Fatalf("transitions = %s, want %s", strings.Join(got, ","), want)
 	}
 }

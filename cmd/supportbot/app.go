@@ -151,7 +151,8 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	hours, _ := worker.ParseBusinessHours(cfg.Bot.BusinessHours, cfg.Bot.Timezone) // validated with the config
 	m.FollowUps = &worker.FollowUps{
 		Store: m.Store, NoticeAfter: cfg.Bot.NoAgentAfter, NoAgentText: cfg.Bot.NoAgentText,
-		AfterHoursText: cfg.Bot.AfterHoursText, Hours: hours, MaxAttempts: cfg.Workers.MaxAttempts,
+		ResolveIdleAfter: cfg.Bot.ResolveIdleAfter,
+		AfterHoursText:   cfg.Bot.AfterHoursText, Hours: hours, MaxAttempts: cfg.Workers.MaxAttempts,
 		Logger: m.Logger.With("component", "followups"),
 	}
 	if m.Slack != nil {

@@ -116,6 +116,7 @@ type BotConfig struct {
 	SensitiveTags      []string      `mapstructure:"sensitive_tags"`
 	EscalatePriorities []string      `mapstructure:"escalate_priorities"`
 	NoAgentAfter       time.Duration `mapstructure:"no_agent_after"`
+	ResolveIdleAfter   time.Duration `mapstructure:"resolve_idle_after"`
 	NoAgentText        string        `mapstructure:"no_agent_text"`
 	AfterHoursText     string        `mapstructure:"after_hours_text"`
 	BusinessHours      string        `mapstructure:"business_hours"`
@@ -177,6 +178,7 @@ var defaults = map[string]any{
 	"bot.sensitive_tags":              []string{},
 	"bot.escalate_priorities":         []string{},
 	"bot.no_agent_after":              "10m",
+	"bot.resolve_idle_after":          "24h",
 	"bot.no_agent_text":               "",
 	"bot.after_hours_text":            "",
 	"bot.business_hours":              "",
@@ -303,6 +305,9 @@ func (c *Config) Validate() error {
 	}
 	if _, err := worker.ParseBusinessHours(c.Bot.BusinessHours, c.Bot.Timezone); err != nil {
 		add("bot.business_hours", "%v", err)
+	}
+	if c.Bot.ResolveIdleAfter < 0 {
+		add("bot.resolve_idle_after", "must not be negative (0: never)")
 	}
 	if c.Bot.NoAgentAfter < 0 {
 		add("bot.no_agent_after", "must not be negative (0: off)")
