@@ -56,3 +56,17 @@ type FollowUpOptions struct {
 	NewID       func() string
 	MaxAttempts int
 }
+
+// OutcomeStats counts how conversations started since a time have ended.
+// Rates are ratios of these counts (README "Outcome rates").
+type OutcomeStats struct {
+	// Conversations started in the period.
+	Conversations int64
+	// ResolvedByBot: resolved without ever being escalated, and not
+	// reopened within the resolution window (a durable resolution).
+	ResolvedByBot int64
+	// HandedOff: escalated to people at least once.
+	HandedOff int64
+	// Abandoned: escalations nobody claimed within the resolution window.
+	Abandoned int64
+}

@@ -17,6 +17,18 @@ import (
 	"github.com/supportbot/supportbot/bot/policy"
 )
 
+// OutcomeReader reads conversation outcomes at scrape time.
+type OutcomeReader interface {
+	OutcomeStats(ctx context.Context, since time.Time, window time.Duration) (bot.OutcomeStats, error)
+}
+
+// Outcome periods: conversations started in the last OutcomePeriod, with a
+// resolution window of OutcomeWindow (defaults).
+const (
+	OutcomePeriod = 7 * 24 * time.Hour
+	OutcomeWindow = 24 * time.Hour
+)
+
 // QueueReader reads the queue's state at scrape time.
 type QueueReader interface {
 	QueueStats(ctx context.Context) (bot.QueueStats, error)
@@ -72,6 +84,9 @@ func New(q QueueReader, known func(string) bool) *Metrics {
 	m.Registry.MustRegister(m.hooks, m.hookTime, m.jobs, m.jobTime, m.decisions, m.llmCalls, m.llmTime, m.llmTokens,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		&queueCollector{q: q})
+	if o, ok := q.(OutcomeReader); ok {
+		m.Registry.MustRegister(&outcomeCollector{o: o, period: OutcomePeriod, window: OutcomeWindow})
+	}
 	return m
 }
 
@@ -134,4 +149,30 @@ func (m *Metrics) ObserveLLM(c policy.LLMCall) {
 	}
 	m.llmTokens.WithLabelValues("prompt").Add(float64(c.PromptTokens))
 	m.llmTokens.WithLabelValues("completion").Add(float64(c.CompletionTokens))
+}
+
+var outcomeDesc = prometheus.NewDesc("supportbot_conversation_outcomes",
+	"Conversations started in the last 7 days by outcome: total, resolved_by_bot (never escalated, resolved, not reopened within 24 h), handed_off (escalated at least once), abandoned (escalation unclaimed after 24 h).",
+	[]string{"outcome"}, nil)
+
+type outcomeCollector struct {
+	o              OutcomeReader
+	period, window time.Duration
+}
+
+func (c *outcomeCollector) Describe(ch chan<- *prometheus.Desc) { ch <- outcomeDesc }
+
+func (c *outcomeCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	st, err := c.o.OutcomeStats(ctx, time.Now().Add(-c.period), c.window)
+	if err != nil {
+		ch <- prometheus.NewInvalidMetric(outcomeDesc, err)
+		return
+	}
+	for outcome, v := range map[string]int64{
+		"total": st.Conversations, "resolved_by_bot": st.ResolvedByBot, "handed_off": st.HandedOff, "abandoned": st.Abandoned,
+	} {
+		ch <- prometheus.MustNewConstMetric(outcomeDesc, prometheus.GaugeValue, float64(v), outcome)
+	}
 }

@@ -126,3 +126,25 @@ func (s *Store) ResolveIdle(ctx context.Context, before time.Time) (int, error) 
 	}
 	return n, nil
 }
+
+// OutcomeStats counts the outcomes of conversations started since since;
+// window is the resolution window (a resolution counts once it has held
+// that long, and an escalation unclaimed that long is abandoned).
+func (s *Store) OutcomeStats(ctx context.Context, since time.Time, window time.Duration) (bot.OutcomeStats, error) {
+	var o bot.OutcomeStats
+	settled := ms(s.now().Add(-window))
+	err := s.r.QueryRowContext(ctx, `SELECT
+		(SELECT COUNT(*) FROM conversations WHERE created_at >= ?1),
+		(SELECT COUNT(*) FROM conversations c WHERE c.created_at >= ?1 AND c.state = 'resolved'
+			AND NOT EXISTS (SELECT 1 FROM transitions t WHERE t.conversation_key = c.key AND t.to_state = 'escalated')
+			AND (SELECT MAX(t.created_at) FROM transitions t WHERE t.conversation_key = c.key) <= ?2),
+		(SELECT COUNT(DISTINCT t.conversation_key) FROM transitions t JOIN conversations c ON c.key = t.conversation_key
+			WHERE c.created_at >= ?1 AND t.to_state = 'escalated'),
+		(SELECT COUNT(*) FROM escalations e JOIN conversations c ON c.key = e.conversation_key
+			WHERE c.created_at >= ?1 AND e.claimed_at IS NULL AND e.created_at <= ?2)`,
+		ms(since), settled).Scan(&o.Conversations, &o.ResolvedByBot, &o.HandedOff, &o.Abandoned)
+	if err != nil {
+		return o, fmt.Errorf("outcome stats: %w", err)
+	}
+	return o, nil
+}
