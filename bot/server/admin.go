@@ -55,12 +55,17 @@ func (a *Admin) Handler() http.Handler {
 }
 
 // auth checks "Authorization: Bearer <token>" in constant time.
-func (a *Admin) auth(next http.Handler) http.Handler {
-	want := sha256.Sum256([]byte(a.Token))
+func (a *Admin) auth(next http.Handler) http.Handler { return RequireToken(a.Token, next) }
+
+// RequireToken serves next only to requests that carry
+// "Authorization: Bearer <token>" (compared in constant time); others get
+// 401. An empty token refuses everything.
+func RequireToken(token string, next http.Handler) http.Handler {
+	want := sha256.Sum256([]byte(token))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 		sum := sha256.Sum256([]byte(got))
-		if !ok || a.Token == "" || subtle.ConstantTimeCompare(sum[:], want[:]) != 1 {
+		if !ok || token == "" || subtle.ConstantTimeCompare(sum[:], want[:]) != 1 {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="supportbot admin"`)
 			writeJSON(w, http.StatusUnauthorized, apiError{Error: "missing or wrong admin token"})
 			return
@@ -68,6 +73,9 @@ func (a *Admin) auth(next http.Handler) http.Handler {
 		next.ServeHTTP(w, r)
 	})
 }
+
+// WriteJSON writes v as a JSON response with status.
+func WriteJSON(w http.ResponseWriter, status int, v any) { writeJSON(w, status, v) }
 
 // fail writes the one status each error class maps to; internal errors are
 // logged, and their text is never shown.

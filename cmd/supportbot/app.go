@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/supportbot/supportbot/bot"
@@ -51,6 +52,9 @@ type Main struct {
 	FollowUps *worker.FollowUps
 	// SlackHTTPClient, when set, is used for Slack API calls (tests).
 	SlackHTTPClient *http.Client
+
+	router  *replyRouter
+	runtime *runtimeTriggers
 }
 
 // NewMain returns a Main for cfg.
@@ -86,6 +90,7 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
+	m.router = router
 	m.Store = sqlite.NewStore(cfg.Storage.Path)
 	m.Store.Logger = m.Logger.With("component", "store")
 	if m.StoreOptions != nil {
@@ -125,8 +130,15 @@ func (m *Main) Open(ctx context.Context) (err error) {
 			mounts["POST /slack/interactions"] = m.Slack.InteractionsHandler()
 		}
 	}
+	m.runtime = &runtimeTriggers{m: m}
+	if err := m.runtime.load(ctx); err != nil {
+		return err
+	}
 	if cfg.Server.AdminToken != "" {
 		mounts["/admin/api/"] = (&server.Admin{Store: m.Store, Token: cfg.Server.AdminToken, Logger: m.Logger}).Handler()
+		rt := server.RequireToken(cfg.Server.AdminToken, m.runtime.handler())
+		mounts["/admin/api/triggers"] = rt
+		mounts["/admin/api/triggers/"] = rt
 	}
 	eng := &worker.Engine{
 		Store: m.Store, Decider: pol, Deliverer: router, Escalator: escalator,
@@ -183,8 +195,9 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	return nil
 }
 
-// deliverers builds the reply channel of every trigger.
-func (m *Main) deliverers() (bot.Deliverer, error) {
+// deliverers builds the reply channel of every configured trigger; run-time
+// triggers add theirs to the same router.
+func (m *Main) deliverers() (*replyRouter, error) {
 	deliver.UserAgent = "supportbot/" + version
 	client := m.HTTPClient
 	if client == nil {
@@ -196,29 +209,63 @@ func (m *Main) deliverers() (bot.Deliverer, error) {
 			AllowPrivateNetworks: m.Config.Outbound.AllowPrivateNetworks, Timeout: timeout,
 		})
 	}
-	byTrigger := map[string]bot.Deliverer{}
+	rr := &replyRouter{client: client, logger: m.Logger, byTrigger: map[string]bot.Deliverer{}}
 	for i, tc := range m.Config.Triggers {
-		key := fmt.Sprintf("triggers[%d] (%s).reply", i, tc.Name)
-		switch tc.Reply.Kind {
-		case "webhook":
-			w, err := deliver.NewWebhook(deliver.WebhookConfig{URL: tc.Reply.URL, Secret: tc.Reply.Secret, Timeout: tc.Reply.Timeout})
-			if err != nil {
-				return nil, &ConfigError{fmt.Errorf("%s.%w", key, trimKey(err))}
-			}
-			w.HTTPClient = client
-			w.Logger = m.Logger
-			byTrigger[tc.Name] = w
-		case "none":
-			byTrigger[tc.Name] = bot.DelivererFunc(func(context.Context, bot.Reply) error { return nil })
+		if err := rr.set(tc); err != nil {
+			return nil, &ConfigError{fmt.Errorf("triggers[%d] (%s).reply.%w", i, tc.Name, trimKey(err))}
 		}
 	}
-	return bot.DelivererFunc(func(ctx context.Context, r bot.Reply) error {
-		d, ok := byTrigger[r.Trigger]
-		if !ok {
-			return bot.Permanent(fmt.Errorf("trigger %q has no reply channel", r.Trigger))
+	return rr, nil
+}
+
+// replyRouter sends each reply through its trigger's reply channel.
+type replyRouter struct {
+	client    *http.Client
+	logger    *slog.Logger
+	mu        sync.RWMutex
+	byTrigger map[string]bot.Deliverer
+}
+
+var _ bot.Deliverer = (*replyRouter)(nil)
+
+// set installs the reply channel of tc.
+func (rr *replyRouter) set(tc triggers.Config) error {
+	var d bot.Deliverer
+	switch tc.Reply.Kind {
+	case "webhook":
+		w, err := deliver.NewWebhook(deliver.WebhookConfig{URL: tc.Reply.URL, Secret: tc.Reply.Secret, Timeout: tc.Reply.Timeout})
+		if err != nil {
+			return err
 		}
-		return d.Deliver(ctx, r)
-	}), nil
+		w.HTTPClient, w.Logger = rr.client, rr.logger
+		d = w
+	case "none":
+		d = bot.DelivererFunc(func(context.Context, bot.Reply) error { return nil })
+	default:
+		return fmt.Errorf("kind: %q is not one of webhook, none", tc.Reply.Kind)
+	}
+	rr.mu.Lock()
+	defer rr.mu.Unlock()
+	rr.byTrigger[tc.Name] = d
+	return nil
+}
+
+func (rr *replyRouter) remove(name string) {
+	rr.mu.Lock()
+	defer rr.mu.Unlock()
+	delete(rr.byTrigger, name)
+}
+
+// Deliver sends r through its trigger's channel; a trigger deleted since is
+// a permanent failure (the dead letter shows it).
+func (rr *replyRouter) Deliver(ctx context.Context, r bot.Reply) error {
+	rr.mu.RLock()
+	d, ok := rr.byTrigger[r.Trigger]
+	rr.mu.RUnlock()
+	if !ok {
+		return bot.Permanent(fmt.Errorf("trigger %q has no reply channel", r.Trigger))
+	}
+	return d.Deliver(ctx, r)
 }
 
 // trimKey drops a leading "reply." from an adapter's error so the key is
@@ -242,6 +289,9 @@ func (m *Main) Close() error {
 	}
 	if m.FollowUps != nil {
 		errs = append(errs, m.FollowUps.Close())
+	}
+	if m.runtime != nil {
+		m.runtime.close()
 	}
 	if m.Runner != nil {
 		errs = append(errs, m.Runner.Close())

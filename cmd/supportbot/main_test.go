@@ -58,7 +58,13 @@ type replyEvent struct {
 
 func newReceiver(t *testing.T) *receiver {
 	t.Helper()
-	v, err := standard.New(triggers.Config{Name: "replies", Kind: "standard", Secret: testOutSecret})
+	return newReceiverSecret(t, testOutSecret)
+}
+
+// newReceiverSecret is newReceiver verifying with secret.
+func newReceiverSecret(t *testing.T, secret string) *receiver {
+	t.Helper()
+	v, err := standard.New(triggers.Config{Name: "replies", Kind: "standard", Secret: secret})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,7 +76,10 @@ func newReceiver(t *testing.T) *receiver {
 
 func (rc *receiver) serve(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
-	if err := rc.verifier.Verify(r, body); err != nil {
+	rc.mu.Lock()
+	v := rc.verifier
+	rc.mu.Unlock()
+	if err := v.Verify(r, body); err != nil {
 		rc.t.Errorf("reply signature: %v", err)
 		w.WriteHeader(http.StatusUnauthorized)
 		return
@@ -453,4 +462,16 @@ func waitAudit(t *testing.T, m *Main, f bot.AuditFilter, n int) []bot.AuditEntry
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// verifyWith makes the receiver verify replies with secret from now on.
+func (rc *receiver) verifyWith(t *testing.T, secret string) {
+	t.Helper()
+	v, err := standard.New(triggers.Config{Name: "replies", Kind: "standard", Secret: secret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc.mu.Lock()
+	rc.verifier = v
+	rc.mu.Unlock()
 }

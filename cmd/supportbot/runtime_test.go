@@ -1,0 +1,102 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/supportbot/supportbot/triggers/standard"
+)
+
+// TestRuntimeTriggers: create → post → reply; rotate → both secrets work
+// until the grace ends; delete → 404. Triggers survive a restart.
+func TestRuntimeTriggers(t *testing.T) {
+	configured := newReceiver(t)
+	cfg := testConfig(t, configured.URL)
+	cfg.Server.AdminToken = "admin-s3cret"
+	m := mustOpenMain(t, cfg)
+	api := m.Server.URL() + "/admin/api/triggers"
+	tok := cfg.Server.AdminToken
+	rc := newReceiver(t) // verifies with the generated reply secret once it is known
+
+	if s, _ := adminDo(t, "POST", api, "", `{}`); s != http.StatusUnauthorized {
+		t.Fatalf("without token = %d", s)
+	}
+	if s, _ := adminDo(t, "POST", api, tok, `{"reply":{"kind":"carrier-pigeon"}}`); s != http.StatusBadRequest {
+		t.Fatalf("bad reply kind = %d", s)
+	}
+	s, created := adminDo(t, "POST", api, tok, `{"reply":{"kind":"webhook","url":"`+rc.URL+`"}}`)
+	if s != http.StatusCreated {
+		t.Fatalf("create = %d %v", s, created)
+	}
+	name, secret := created["name"].(string), created["secret"].(string)
+	rc.verifyWith(t, created["reply_secret"].(string))
+	if !strings.HasPrefix(name, "rt_") || len(name) < 30 || !strings.HasSuffix(created["url"].(string), "/hooks/"+name) {
+		t.Fatalf("created = %v", created)
+	}
+	hook := m.Server.URL() + "/hooks/" + name
+	sendWith := func(sec, id, conv string) int {
+		body := nativeEvent(conv, "How do I reset my password?")
+		now := time.Now()
+		sig, err := standard.Sign(sec, id, now, body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req, _ := http.NewRequest(http.MethodPost, hook, bytes.NewReader(body))
+		req.Header.Set("webhook-id", id)
+		req.Header.Set("webhook-timestamp", strconv.FormatInt(now.Unix(), 10))
+		req.Header.Set("webhook-signature", sig)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if s := sendWith(secret, "r1", "rt-1"); s != http.StatusAccepted {
+		t.Fatalf("post to run-time trigger = %d", s)
+	}
+	// Its replies are signed with the generated reply secret.
+	if ev := rc.next(t); ev.Conversation.ID != "rt-1" || ev.Message.Author != "bot" {
+		t.Fatalf("reply = %+v", ev)
+	}
+	s, rotated := adminDo(t, "POST", api+"/"+name+"/rotate", tok, `{"grace":"1s"}`)
+	if s != http.StatusOK {
+		t.Fatalf("rotate = %d %v", s, rotated)
+	}
+	newSecret := rotated["secret"].(string)
+	if s := sendWith(secret, "r2", "rt-2"); s != http.StatusAccepted {
+		t.Fatalf("old secret within grace = %d", s)
+	}
+	if s := sendWith(newSecret, "r3", "rt-3"); s != http.StatusAccepted {
+		t.Fatalf("new secret = %d", s)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for sendWith(secret, "r4-"+strconv.FormatInt(time.Now().UnixNano(), 10), "rt-4") != http.StatusUnauthorized {
+		if time.Now().After(deadline) {
+			t.Fatal("old secret still accepted after the grace period")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if s := sendWith(newSecret, "r5", "rt-5"); s != http.StatusAccepted {
+		t.Fatalf("new secret after grace = %d", s)
+	}
+	_, listed := adminDo(t, "GET", api, tok, "")
+	b, _ := json.Marshal(listed)
+	if !strings.Contains(string(b), name) || strings.Contains(string(b), newSecret) || strings.Contains(string(b), "whsec_") {
+		t.Fatalf("list = %s (must name the trigger and hold no secret)", b)
+	}
+	if s, _ := adminDo(t, "DELETE", api+"/"+name, tok, ""); s != http.StatusNoContent {
+		t.Fatalf("delete = %d", s)
+	}
+	if s := sendWith(newSecret, "r6", "rt-6"); s != http.StatusNotFound {
+		t.Fatalf("post after delete = %d, want 404", s)
+	}
+	if s, _ := adminDo(t, "DELETE", api+"/"+name, tok, ""); s != http.StatusNotFound {
+		t.Fatalf("second delete = %d, want 404", s)
+	}
+}
