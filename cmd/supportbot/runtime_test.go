@@ -90,6 +90,15 @@ func TestRuntimeTriggers(t *testing.T) {
 	if !strings.Contains(string(b), name) || strings.Contains(string(b), newSecret) || strings.Contains(string(b), "whsec_") {
 		t.Fatalf("list = %s (must name the trigger and hold no secret)", b)
 	}
+	// A restart installs the stored trigger again.
+	if err := m.Close(); err != nil {
+		t.Fatal(err)
+	}
+	m = mustOpenMain(t, cfg)
+	api, hook = m.Server.URL()+"/admin/api/triggers", m.Server.URL()+"/hooks/"+name
+	if s := sendWith(newSecret, "r7", "rt-7"); s != http.StatusAccepted {
+		t.Fatalf("post after restart = %d", s)
+	}
 	if s, _ := adminDo(t, "DELETE", api+"/"+name, tok, ""); s != http.StatusNoContent {
 		t.Fatalf("delete = %d", s)
 	}
