@@ -142,6 +142,11 @@ type ReplyConfig struct {
 	Secret string `mapstructure:"secret" json:"-"`
 	// Timeout of one delivery attempt (default 10s).
 	Timeout time.Duration `mapstructure:"timeout" json:"timeout,omitempty"`
+	// Vendor API settings (kind chatwoot: base_url, account_id,
+	// api_access_token).
+	BaseURL        string `mapstructure:"base_url" json:"base_url,omitempty"`
+	AccountID      string `mapstructure:"account_id" json:"account_id,omitempty"`
+	APIAccessToken string `mapstructure:"api_access_token" json:"-"`
 }
 
 // Defaults.

@@ -239,10 +239,18 @@ func (rr *replyRouter) set(tc triggers.Config) error {
 		}
 		w.HTTPClient, w.Logger = rr.client, rr.logger
 		d = w
+	case "chatwoot":
+		c, err := deliver.NewChatwoot(deliver.ChatwootConfig{BaseURL: tc.Reply.BaseURL, AccountID: tc.Reply.AccountID,
+			Token: tc.Reply.APIAccessToken, Timeout: tc.Reply.Timeout})
+		if err != nil {
+			return err
+		}
+		c.HTTPClient = rr.client
+		d = c
 	case "none":
 		d = bot.DelivererFunc(func(context.Context, bot.Reply) error { return nil })
 	default:
-		return fmt.Errorf("kind: %q is not one of webhook, none", tc.Reply.Kind)
+		return fmt.Errorf("kind: %q is not one of webhook, chatwoot, none", tc.Reply.Kind)
 	}
 	rr.mu.Lock()
 	defer rr.mu.Unlock()

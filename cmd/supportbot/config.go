@@ -372,10 +372,20 @@ func (c *Config) Validate() error {
 			if err := checkURL(t.Reply.URL, false); err != nil {
 				add(key+".reply.url", "%v", err)
 			}
+		case "chatwoot":
+			if err := checkURL(t.Reply.BaseURL, false); err != nil {
+				add(key+".reply.base_url", "%v", err)
+			}
+			if t.Reply.AccountID == "" {
+				add(key+".reply.account_id", "required for reply kind chatwoot")
+			}
+			if t.Reply.APIAccessToken == "" {
+				add(key+".reply.api_access_token", "required for reply kind chatwoot")
+			}
 		case "":
-			add(key+".reply.kind", "required (webhook or none)")
+			add(key+".reply.kind", "required (webhook, chatwoot or none)")
 		default:
-			add(key+".reply.kind", "%q is not one of webhook, none", t.Reply.Kind)
+			add(key+".reply.kind", "%q is not one of webhook, chatwoot, none", t.Reply.Kind)
 		}
 		if t.Reply.Timeout < 0 {
 			add(key+".reply.timeout", "must be positive")

@@ -5,6 +5,7 @@ package kinds
 
 import (
 	"github.com/supportbot/supportbot/triggers"
+	"github.com/supportbot/supportbot/triggers/chatwoot"
 	"github.com/supportbot/supportbot/triggers/generic"
 	"github.com/supportbot/supportbot/triggers/hmac"
 	"github.com/supportbot/supportbot/triggers/standard"
@@ -20,5 +21,6 @@ func Default() triggers.Kinds {
 		hmac.Kind:     hmac.New,
 		token.Kind:    token.New,
 		generic.Kind:  generic.New,
+		chatwoot.Kind: chatwoot.New,
 	}
 }
