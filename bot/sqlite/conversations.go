@@ -514,28 +514,36 @@ func (s *Store) Replies(ctx context.Context, key string) ([]bot.StoredReply, err
 	return out, rows.Err()
 }
 
-// Escalation returns an escalation by id.
-func (s *Store) Escalation(ctx context.Context, id int64) (bot.StoredEscalation, error) {
+const escalationColumns = "id, payload, status, claimed_by, created_at"
+
+func scanEscalation(sc scanner) (bot.StoredEscalation, error) {
 	var e bot.StoredEscalation
 	var payload []byte
 	var created int64
-	err := s.r.QueryRowContext(ctx, `SELECT id, payload, status, claimed_by, created_at FROM escalations WHERE id = ?`, id).
-		Scan(&e.ID, &payload, &e.Status, &e.ClaimedBy, &created)
-	if errors.Is(err, sql.ErrNoRows) {
-		return e, fmt.Errorf("escalation %d: %w", id, bot.ErrNotFound)
-	} else if err != nil {
-		return e, fmt.Errorf("get escalation: %w", err)
+	if err := sc.Scan(&e.ID, &payload, &e.Status, &e.ClaimedBy, &created); err != nil {
+		return e, err
 	}
 	if err := json.Unmarshal(payload, &e.Escalation); err != nil {
-		return e, fmt.Errorf("decode escalation %d: %w", id, err)
+		return e, fmt.Errorf("decode escalation %d: %w", e.ID, err)
 	}
 	e.CreatedAt = fromMS(created)
 	return e, nil
 }
 
+// Escalation returns an escalation by id.
+func (s *Store) Escalation(ctx context.Context, id int64) (bot.StoredEscalation, error) {
+	e, err := scanEscalation(s.r.QueryRowContext(ctx, "SELECT "+escalationColumns+" FROM escalations WHERE id = ?", id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return e, fmt.Errorf("escalation %d: %w", id, bot.ErrNotFound)
+	} else if err != nil {
+		return e, fmt.Errorf("get escalation: %w", err)
+	}
+	return e, nil
+}
+
 // ListEscalations returns escalations, newest first; status "" lists all.
 func (s *Store) ListEscalations(ctx context.Context, status string, n int) ([]bot.StoredEscalation, error) {
-	q := "SELECT id FROM escalations"
+	q := "SELECT " + escalationColumns + " FROM escalations"
 	var args []any
 	if status != "" {
 		q += " WHERE status = ?"
@@ -547,25 +555,16 @@ func (s *Store) ListEscalations(ctx context.Context, status string, n int) ([]bo
 	if err != nil {
 		return nil, fmt.Errorf("list escalations: %w", err)
 	}
-	var ids []int64
+	defer rows.Close()
+	out := []bot.StoredEscalation{}
 	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("list escalations: %w", err)
-		}
-		ids = append(ids, id)
-	}
-	rows.Close()
-	out := make([]bot.StoredEscalation, 0, len(ids))
-	for _, id := range ids {
-		e, err := s.Escalation(ctx, id)
+		e, err := scanEscalation(rows)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("list escalations: %w", err)
 		}
 		out = append(out, e)
 	}
-	return out, nil
+	return out, rows.Err()
 }
 
 // MarkAnnounced records where an escalation was posted and completes its job.

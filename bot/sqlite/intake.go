@@ -40,7 +40,7 @@ func (s *Store) Ingest(ctx context.Context, ev bot.Event, opt bot.IngestOptions)
 		receivedAt: ev.ReceivedAt, runAt: runAt, burstMS: opt.Burst.Milliseconds(), maxAttempts: opt.MaxAttempts,
 		audit: opt.Audit,
 	}
-	err = s.submit(ctx, &writeReq{intake: true, notify: true, done: make(chan error, 1), ingest: req})
+	err = s.submit(ctx, &writeReq{notify: true, done: make(chan error, 1), ingest: req})
 	if err != nil {
 		return bot.Receipt{}, fmt.Errorf("ingest: %w", err)
 	}

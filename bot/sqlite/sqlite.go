@@ -259,12 +259,9 @@ type writeReq struct {
 	fn     func(tx *wtx) error
 	done   chan error // nil: nobody waits (audit of rejected requests)
 	notify bool       // signal job listeners after commit
-	// intake marks a webhook acknowledgement: it is committed first, and
-	// runs without a savepoint (its statements cannot fail on their own; a
-	// failing commit fails the whole batch anyway).
-	intake bool
-	// ingest, when set, is an event stored by the batch's multi-row
-	// statements instead of by fn.
+	// ingest, when set, is a webhook acknowledgement: an event stored by the
+	// batch's multi-row statements instead of by fn, queued ahead of
+	// background writes.
 	ingest *ingestReq
 }
 
@@ -283,7 +280,7 @@ func (s *Store) submit(ctx context.Context, req *writeReq) error {
 		return bot.ErrClosed
 	}
 	ch := s.writes
-	if req.intake {
+	if req.ingest != nil {
 		ch = s.intake
 	}
 	select {
@@ -342,7 +339,7 @@ func (s *Store) fill(batch []*writeReq) []*writeReq {
 	const minWork = 16
 	work := 0
 	for _, r := range batch {
-		if !r.intake {
+		if r.ingest == nil {
 			work++
 		}
 	}
@@ -406,12 +403,6 @@ func (s *Store) commit(batch []*writeReq) {
 		}
 		for i, req := range batch {
 			if req.ingest != nil {
-				continue
-			}
-			if req.intake {
-				if errs[i] = req.fn(tx); errs[i] != nil {
-					return errs[i]
-				}
 				continue
 			}
 			if _, err := tx.Exec(qSavepoint); err != nil {

@@ -62,7 +62,7 @@ func (e *Engine) Handlers() map[string]bot.Handler {
 		e.Logger = slog.Default()
 	}
 	if e.NewID == nil {
-		e.NewID = e.defaultID
+		e.NewID = NewReplyID
 	}
 	if e.Escalator == nil {
 		e.Escalator = LogEscalator{Logger: e.Logger}
@@ -76,7 +76,8 @@ func (e *Engine) Handlers() map[string]bot.Handler {
 	}
 }
 
-func (e *Engine) defaultID() string { return "rpl_" + uuid.Must(uuid.NewV7()).String() }
+// NewReplyID returns a new reply id: time-ordered, so ids sort by creation.
+func NewReplyID() string { return "rpl_" + uuid.Must(uuid.NewV7()).String() }
 
 // reannounce reminds agents of an escalation that is still unclaimed.
 func (e *Engine) reannounce(ctx context.Context, j *bot.Job) (bot.JobOutcome, error) {

@@ -95,7 +95,7 @@ func (f *FollowUps) Run(ctx context.Context) error {
 	}
 	o := bot.FollowUpOptions{MaxAttempts: f.MaxAttempts, NewID: f.NewID}
 	if o.NewID == nil {
-		o.NewID = (&Engine{}).defaultID
+		o.NewID = NewReplyID
 	}
 	if f.ReannounceAfter > 0 {
 		o.ReannounceBefore = now.Add(-f.ReannounceAfter)

@@ -8,11 +8,9 @@ import (
 	"log/slog"
 	"maps"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/supportbot/supportbot/bot"
 	"github.com/supportbot/supportbot/bot/deliver"
@@ -322,17 +320,6 @@ func newLogger(cfg LogConfig, w io.Writer) *slog.Logger {
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
 }
-
-func waitFor(ctx context.Context, d time.Duration) {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-	case <-t.C:
-	}
-}
-
-var _ = os.Getenv
 
 // newPolicy builds the answer-or-escalate policy from the config: the local
 // matcher, the escalation rules, and the LLM when llm.mode is not off.

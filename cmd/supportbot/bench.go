@@ -79,10 +79,6 @@ time until every accepted event was answered, and the ratio to the baseline.`,
 
 const benchSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
-// ackedAt records when each service-side event was acknowledged, by
-// conversation id (one event per conversation).
-var ackedAt sync.Map
-
 func runBench(ctx context.Context, o benchOptions, w io.Writer) error {
 	if o.Concurrency < 1 || o.Events < 1 {
 		return &usageError{fmt.Errorf("--concurrency and --events must be positive")}
@@ -117,6 +113,9 @@ func runBench(ctx context.Context, o benchOptions, w io.Writer) error {
 	// Reply receiver: counts distinct replies and measures, per event, the
 	// time from its acknowledgement to its reply.
 	var replies sync.Map
+	// ackedAt: when each service-side event was acknowledged, by
+	// conversation id (one event per conversation).
+	var ackedAt sync.Map
 	var e2eMu sync.Mutex
 	var e2e []time.Duration
 	var answered atomic.Int64
@@ -184,7 +183,7 @@ func runBench(ctx context.Context, o benchOptions, w io.Writer) error {
 	}
 	fmt.Fprintf(w, "supportbot bench: %d events per side, concurrency %d, rate %s, %s, %s, GOMAXPROCS %d\n",
 		o.Events, o.Concurrency, rateString(o.Rate), mode, runtime.Version(), runtime.GOMAXPROCS(0))
-	baseRes := drive(ctx, "no-op baseline", "http://"+bl.Addr().String()+"/hooks/bench", o, "base")
+	baseRes := drive(ctx, "no-op baseline", "http://"+bl.Addr().String()+"/hooks/bench", o, "base", nil)
 	if o.CPUProfile != "" {
 		f, err := os.Create(o.CPUProfile)
 		if err != nil {
@@ -197,7 +196,7 @@ func runBench(ctx context.Context, o benchOptions, w io.Writer) error {
 		defer pprof.StopCPUProfile()
 	}
 	start := time.Now()
-	svcRes := drive(ctx, "supportbot", m.Server.URL()+"/hooks/bench", o, "svc")
+	svcRes := drive(ctx, "supportbot", m.Server.URL()+"/hooks/bench", o, "svc", &ackedAt)
 	if o.IntakeOnly {
 		if err := m.StartWorkers(); err != nil {
 			return err
@@ -268,8 +267,9 @@ func peakRSS() string {
 	return "unknown"
 }
 
-// drive posts o.Events signed events to url and measures the acks.
-func drive(ctx context.Context, name, url string, o benchOptions, prefix string) benchResult {
+// drive posts o.Events signed events to url and measures the acks; when
+// acked is set it records each acknowledged conversation's ack time.
+func drive(ctx context.Context, name, url string, o benchOptions, prefix string, acked *sync.Map) benchResult {
 	tr := &http.Transport{MaxIdleConnsPerHost: o.Concurrency, MaxConnsPerHost: o.Concurrency, DisableCompression: true}
 	defer tr.CloseIdleConnections()
 	client := &http.Client{Transport: tr, Timeout: 30 * time.Second}
@@ -301,6 +301,9 @@ func drive(ctx context.Context, name, url string, o benchOptions, prefix string)
 					}
 				}
 				lat[i], ok[i] = postOne(ctx, client, url, prefix, i)
+				if ok[i] && acked != nil {
+					acked.Store(fmt.Sprintf("%s-c%d", prefix, i), time.Now())
+				}
 			}
 		}()
 	}
@@ -357,9 +360,6 @@ func postOne(ctx context.Context, client *http.Client, url, prefix string, i int
 	}
 	_, _ = io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
-	if resp.StatusCode == http.StatusAccepted && prefix == "svc" {
-		ackedAt.Store(fmt.Sprintf("%s-c%d", prefix, i), time.Now())
-	}
 	return time.Since(t0), resp.StatusCode == http.StatusAccepted
 }
 

@@ -264,7 +264,7 @@ func (c *Config) Validate() error {
 	if c.Server.Addr == "" {
 		add("server.addr", "required")
 	}
-	if err := checkURL(c.Server.PublicURL, false); err != nil {
+	if err := deliver.CheckURL(c.Server.PublicURL); err != nil {
 		add("server.public_url", "%v", err)
 	}
 	if c.Server.ShutdownTimeout <= 0 {
@@ -282,7 +282,7 @@ func (c *Config) Validate() error {
 	switch c.LLM.Mode {
 	case "off":
 	case "fallback", "always":
-		if err := checkURL(c.LLM.BaseURL, false); err != nil {
+		if err := deliver.CheckURL(c.LLM.BaseURL); err != nil {
 			add("llm.base_url", "%v", err)
 		}
 		if c.LLM.Model == "" {
@@ -327,7 +327,7 @@ func (c *Config) Validate() error {
 		}
 	}
 	if c.Slack.APIURL != "" {
-		if err := checkURL(c.Slack.APIURL, false); err != nil {
+		if err := deliver.CheckURL(c.Slack.APIURL); err != nil {
 			add("slack.api_url", "%v", err)
 		}
 	}
@@ -369,11 +369,11 @@ func (c *Config) Validate() error {
 		switch t.Reply.Kind {
 		case "none":
 		case "webhook":
-			if err := checkURL(t.Reply.URL, false); err != nil {
+			if err := deliver.CheckURL(t.Reply.URL); err != nil {
 				add(key+".reply.url", "%v", err)
 			}
 		case "chatwoot":
-			if err := checkURL(t.Reply.BaseURL, false); err != nil {
+			if err := deliver.CheckURL(t.Reply.BaseURL); err != nil {
 				add(key+".reply.base_url", "%v", err)
 			}
 			if t.Reply.AccountID == "" {
@@ -396,10 +396,6 @@ func (c *Config) Validate() error {
 	}
 	return errors.Join(errs...)
 }
-
-// checkURL validates an http(s) URL without repeating it in the error
-// (a URL may carry a token).
-func checkURL(raw string, _ bool) error { return deliver.CheckURL(raw) }
 
 func fileExists(path string) bool {
 	_, err := os.Stat(path)

@@ -45,12 +45,7 @@ func (s *faqService) Retrieve(text string, k int) ([]policy.Hit, float64, bool) 
 	if m == nil {
 		return nil, 0, false
 	}
-	ms := m.Match(text, k)
-	hits := make([]policy.Hit, len(ms))
-	for i, x := range ms {
-		hits[i] = policy.Hit{ID: x.Entry.ID, Question: x.Entry.Question, Answer: x.Entry.Answer, Tags: x.Entry.Tags, Score: x.Score}
-	}
-	return hits, m.Threshold(), true
+	return matcherRetriever{m}.Retrieve(text, k)
 }
 
 // Reload re-reads the knowledge base and swaps in the new matcher once built.

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -407,8 +406,6 @@ func TestRepoConfigLoads(t *testing.T) {
 		}
 	}
 }
-
-var _ = fmt.Sprint
 
 func signedRequest(url, id string, body []byte) (*http.Request, error) {
 	now := time.Now()

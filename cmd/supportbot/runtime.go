@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/supportbot/supportbot/bot"
+	"github.com/supportbot/supportbot/bot/deliver"
 	"github.com/supportbot/supportbot/bot/server"
 	"github.com/supportbot/supportbot/triggers"
 	"github.com/supportbot/supportbot/triggers/kinds"
@@ -158,7 +159,7 @@ func (rt *runtimeTriggers) create(w http.ResponseWriter, r *http.Request) {
 	}
 	switch t.ReplyKind {
 	case "webhook":
-		if err := checkURL(t.ReplyURL, false); err != nil {
+		if err := deliver.CheckURL(t.ReplyURL); err != nil {
 			rt.fail(w, bot.Invalid("reply.url", "%v", err))
 			return
 		}
