@@ -142,12 +142,33 @@ type ReplyConfig struct {
 	Secret string `mapstructure:"secret" json:"-"`
 	// Timeout of one delivery attempt (default 10s).
 	Timeout time.Duration `mapstructure:"timeout" json:"timeout,omitempty"`
-	// Vendor API settings (kind chatwoot: base_url, account_id,
-	// api_access_token).
+	// Vendor API settings; each vendor kind names the ones it needs.
 	BaseURL        string `mapstructure:"base_url" json:"base_url,omitempty"`
 	AccountID      string `mapstructure:"account_id" json:"account_id,omitempty"`
-	APIAccessToken string `mapstructure:"api_access_token" json:"-"`
+	APIAccessToken string `mapstructure:"api_access_token" json:"-"`    // chatwoot
+	Email          string `mapstructure:"email" json:"email,omitempty"` // zendesk: the API user
+	APIToken       string `mapstructure:"api_token" json:"-"`           // zendesk
+	APIKey         string `mapstructure:"api_key" json:"-"`             // freshdesk
+	AccessToken    string `mapstructure:"access_token" json:"-"`        // intercom
+	AdminID        string `mapstructure:"admin_id" json:"admin_id,omitempty"`
+	AppID          string `mapstructure:"app_id" json:"app_id,omitempty"` // help scout OAuth client id
+	AppSecret      string `mapstructure:"app_secret" json:"-"`            // help scout OAuth client secret
+	// EscalationTag is the tag put on the ticket at a hand-off (default
+	// supportbot-escalated).
+	EscalationTag string `mapstructure:"escalation_tag" json:"escalation_tag,omitempty"`
 }
+
+// DefaultEscalationTag is the tag a vendor reply channel puts on a ticket
+// handed to people.
+const DefaultEscalationTag = "supportbot-escalated"
+
+// ReplyFactory builds a vendor reply channel from a trigger's reply
+// settings; client is the SSRF-guarded outbound client (nil: a default
+// one). Errors name the key, e.g. "reply.api_token: required".
+type ReplyFactory func(cfg ReplyConfig, client *http.Client) (bot.Deliverer, error)
+
+// ReplyKinds maps a reply kind name to its factory.
+type ReplyKinds map[string]ReplyFactory
 
 // Defaults.
 const (

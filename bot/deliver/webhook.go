@@ -198,6 +198,13 @@ func classifyStatus(serr *StatusError, retryAfter string, now time.Time) error {
 	if d, ok := parseRetryAfter(retryAfter, now); ok {
 		return bot.RetryAfter(d, err)
 	}
+	return classifyCode(err, code)
+}
+
+// classifyCode classes err, a response with status code: redirects,
+// timeouts, conflicts and rate limits are retried, other client errors are
+// permanent, server errors are retried.
+func classifyCode(err error, code int) error {
 	switch {
 	case code >= 300 && code < 400:
 		return err

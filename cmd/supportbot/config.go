@@ -17,6 +17,7 @@ import (
 	"github.com/supportbot/supportbot/bot/slack"
 	"github.com/supportbot/supportbot/bot/worker"
 	"github.com/supportbot/supportbot/triggers"
+	"github.com/supportbot/supportbot/triggers/kinds"
 )
 
 // Config is the whole configuration, decoded from config.yaml, defaults and
@@ -372,20 +373,14 @@ func (c *Config) Validate() error {
 			if err := deliver.CheckURL(t.Reply.URL); err != nil {
 				add(key+".reply.url", "%v", err)
 			}
-		case "chatwoot":
-			if err := deliver.CheckURL(t.Reply.BaseURL); err != nil {
-				add(key+".reply.base_url", "%v", err)
-			}
-			if t.Reply.AccountID == "" {
-				add(key+".reply.account_id", "required for reply kind chatwoot")
-			}
-			if t.Reply.APIAccessToken == "" {
-				add(key+".reply.api_access_token", "required for reply kind chatwoot")
-			}
 		case "":
-			add(key+".reply.kind", "required (webhook, chatwoot or none)")
+			add(key+".reply.kind", "required (%s)", strings.Join(replyKindNames(kinds.Replies()), ", "))
 		default:
-			add(key+".reply.kind", "%q is not one of webhook, chatwoot, none", t.Reply.Kind)
+			if f, ok := kinds.Replies()[t.Reply.Kind]; !ok {
+				add(key+".reply.kind", "%q is not one of %s", t.Reply.Kind, strings.Join(replyKindNames(kinds.Replies()), ", "))
+			} else if _, err := f(t.Reply, nil); err != nil {
+				errs = append(errs, fmt.Errorf("%s.%w", key, err)) // err names reply.<key>
+			}
 		}
 		if t.Reply.Timeout < 0 {
 			add(key+".reply.timeout", "must be positive")

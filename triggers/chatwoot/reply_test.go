@@ -1,4 +1,4 @@
-package deliver_test
+package chatwoot_test
 
 import (
 	"context"
@@ -12,9 +12,11 @@ import (
 
 	"github.com/supportbot/supportbot/bot"
 	"github.com/supportbot/supportbot/bot/deliver"
+	"github.com/supportbot/supportbot/triggers"
+	"github.com/supportbot/supportbot/triggers/chatwoot"
 )
 
-func TestChatwoot(t *testing.T) {
+func TestReply(t *testing.T) {
 	t.Parallel()
 	var mu sync.Mutex
 	var calls []string
@@ -37,14 +39,14 @@ func TestChatwoot(t *testing.T) {
 		w.WriteHeader(s)
 	}))
 	defer srv.Close()
-	if _, err := deliver.NewChatwoot(deliver.ChatwootConfig{BaseURL: srv.URL, Token: "tok"}); err == nil {
+	if _, err := chatwoot.NewReply(triggers.ReplyConfig{BaseURL: srv.URL, APIAccessToken: "tok"}, nil); err == nil {
 		t.Fatal("missing account id accepted")
 	}
-	c, err := deliver.NewChatwoot(deliver.ChatwootConfig{BaseURL: srv.URL, AccountID: "1", Token: "tok"})
+	cfg := triggers.ReplyConfig{BaseURL: srv.URL, AccountID: "1", APIAccessToken: "tok"}
+	c, err := chatwoot.NewReply(cfg, deliver.NewHTTPClient(deliver.ClientOptions{AllowPrivateNetworks: true}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.HTTPClient = deliver.NewHTTPClient(deliver.ClientOptions{AllowPrivateNetworks: true})
 	ctx := context.Background()
 	if err := c.Deliver(ctx, bot.Reply{ID: "r1", ConversationID: "10", Kind: bot.ReplyAnswer, Text: "Hello"}); err != nil {
 		t.Fatal(err)
@@ -72,8 +74,7 @@ func TestChatwoot(t *testing.T) {
 	if err := c.Deliver(ctx, bot.Reply{ID: "r4", ConversationID: "10", Text: "x"}); !bot.IsPermanent(err) {
 		t.Fatalf("404 err = %v, want permanent", err)
 	}
-	blocked, _ := deliver.NewChatwoot(deliver.ChatwootConfig{BaseURL: srv.URL, AccountID: "1", Token: "tok"})
-	blocked.HTTPClient = deliver.NewHTTPClient(deliver.ClientOptions{})
+	blocked, _ := chatwoot.NewReply(cfg, deliver.NewHTTPClient(deliver.ClientOptions{}))
 	if err := blocked.Deliver(ctx, bot.Reply{ID: "r5", ConversationID: "10", Text: "x"}); !errors.Is(err, deliver.ErrBlockedAddress) || !bot.IsPermanent(err) {
 		t.Fatalf("loopback without allow = %v, want permanent blocked address", err)
 	}
