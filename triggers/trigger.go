@@ -158,17 +158,6 @@ type ReplyConfig struct {
 	EscalationTag string `mapstructure:"escalation_tag" json:"escalation_tag,omitempty"`
 }
 
-// DefaultEscalationTag is the tag a vendor reply channel puts on a ticket
-// handed to people.
-const DefaultEscalationTag = "supportbot-escalated"
-
-// ReplyFactory builds a vendor reply channel from a trigger's reply
-// settings; client is the SSRF-guarded outbound client (nil: a default
-// one). Errors name the key, e.g. "reply.api_token: required".
-type ReplyFactory func(cfg ReplyConfig, client *http.Client) (bot.Deliverer, error)
-
-// ReplyKinds maps a reply kind name to its factory.
-type ReplyKinds map[string]ReplyFactory
 
 // Defaults.
 const (

@@ -16,6 +16,10 @@ import (
 	"github.com/supportbot/supportbot/bot"
 )
 
+// DefaultEscalationTag is the tag a helpdesk reply channel puts on a ticket
+// handed to people, so the helpdesk's own views can list them.
+const DefaultEscalationTag = "supportbot-escalated"
+
 // API is a JSON client for a helpdesk's REST API, shared by the vendor
 // reply channels: every request goes through the SSRF-guarded client with
 // the channel's timeout and authentication, and a failed response becomes a

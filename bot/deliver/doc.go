@@ -1,8 +1,8 @@
 // Package deliver sends replies to customers as signed outbound webhooks: it
 // implements bot.Deliverer for the `webhook` reply kind. It also holds what
 // every outbound call shares: the SSRF-guarded HTTP client, and API, the
-// JSON client on which each helpdesk's reply channel (in its adapter
-// package, triggers/<vendor>) is built.
+// JSON client on which each helpdesk's reply channel
+// (bot/deliver/<vendor>) is built.
 //
 // # Body
 //

@@ -9,7 +9,6 @@ import (
 	"maps"
 	"net/http"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 
@@ -208,7 +207,7 @@ func (m *Main) deliverers() (*replyRouter, error) {
 			AllowPrivateNetworks: m.Config.Outbound.AllowPrivateNetworks, Timeout: timeout,
 		})
 	}
-	rr := &replyRouter{client: client, logger: m.Logger, kinds: kinds.Replies(), byTrigger: map[string]bot.Deliverer{}}
+	rr := &replyRouter{client: client, logger: m.Logger, byTrigger: map[string]bot.Deliverer{}}
 	for i, tc := range m.Config.Triggers {
 		if err := rr.set(tc); err != nil {
 			return nil, &ConfigError{fmt.Errorf("triggers[%d] (%s).reply.%w", i, tc.Name, trimKey(err))}
@@ -221,7 +220,6 @@ func (m *Main) deliverers() (*replyRouter, error) {
 type replyRouter struct {
 	client    *http.Client
 	logger    *slog.Logger
-	kinds     triggers.ReplyKinds
 	mu        sync.RWMutex
 	byTrigger map[string]bot.Deliverer
 }
@@ -242,9 +240,9 @@ func (rr *replyRouter) set(tc triggers.Config) error {
 	case "none":
 		d = bot.DelivererFunc(func(context.Context, bot.Reply) error { return nil })
 	default:
-		f, ok := rr.kinds[tc.Reply.Kind]
+		f, ok := replyKinds[tc.Reply.Kind]
 		if !ok {
-			return fmt.Errorf("kind: %q is not one of %s", tc.Reply.Kind, strings.Join(replyKindNames(rr.kinds), ", "))
+			return fmt.Errorf("kind: %q is not one of %s", tc.Reply.Kind, strings.Join(replyKindNames(), ", "))
 		}
 		var err error
 		if d, err = f(tc.Reply, rr.client); err != nil {
@@ -273,16 +271,6 @@ func (rr *replyRouter) Deliver(ctx context.Context, r bot.Reply) error {
 		return bot.Permanent(fmt.Errorf("trigger %q has no reply channel", r.Trigger))
 	}
 	return d.Deliver(ctx, r)
-}
-
-// replyKindNames lists the reply kinds: webhook, the vendor kinds, none.
-func replyKindNames(vendors triggers.ReplyKinds) []string {
-	names := []string{"webhook"}
-	for n := range vendors {
-		names = append(names, n)
-	}
-	slices.Sort(names[1:])
-	return append(names, "none")
 }
 
 // trimKey drops a leading "reply." from an adapter's error so the key is

@@ -17,7 +17,6 @@ import (
 	"github.com/supportbot/supportbot/bot/slack"
 	"github.com/supportbot/supportbot/bot/worker"
 	"github.com/supportbot/supportbot/triggers"
-	"github.com/supportbot/supportbot/triggers/kinds"
 )
 
 // Config is the whole configuration, decoded from config.yaml, defaults and
@@ -374,10 +373,10 @@ func (c *Config) Validate() error {
 				add(key+".reply.url", "%v", err)
 			}
 		case "":
-			add(key+".reply.kind", "required (%s)", strings.Join(replyKindNames(kinds.Replies()), ", "))
+			add(key+".reply.kind", "required (%s)", strings.Join(replyKindNames(), ", "))
 		default:
-			if f, ok := kinds.Replies()[t.Reply.Kind]; !ok {
-				add(key+".reply.kind", "%q is not one of %s", t.Reply.Kind, strings.Join(replyKindNames(kinds.Replies()), ", "))
+			if f, ok := replyKinds[t.Reply.Kind]; !ok {
+				add(key+".reply.kind", "%q is not one of %s", t.Reply.Kind, strings.Join(replyKindNames(), ", "))
 			} else if _, err := f(t.Reply, nil); err != nil {
 				errs = append(errs, fmt.Errorf("%s.%w", key, err)) // err names reply.<key>
 			}

@@ -24,12 +24,3 @@ func Default() triggers.Kinds {
 		chatwoot.Kind: chatwoot.New,
 	}
 }
-
-// Replies returns a new registry of the vendor reply channels, keyed by the
-// name used in a trigger's reply.kind. The kinds webhook and none are built
-// by the caller, which owns the logger and signing they need.
-func Replies() triggers.ReplyKinds {
-	return triggers.ReplyKinds{
-		chatwoot.Kind: chatwoot.NewReply,
-	}
-}

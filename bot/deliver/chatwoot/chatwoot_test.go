@@ -12,11 +12,10 @@ import (
 
 	"github.com/supportbot/supportbot/bot"
 	"github.com/supportbot/supportbot/bot/deliver"
-	"github.com/supportbot/supportbot/triggers"
-	"github.com/supportbot/supportbot/triggers/chatwoot"
+	"github.com/supportbot/supportbot/bot/deliver/chatwoot"
 )
 
-func TestReply(t *testing.T) {
+func TestDeliverer(t *testing.T) {
 	t.Parallel()
 	var mu sync.Mutex
 	var calls []string
@@ -39,11 +38,11 @@ func TestReply(t *testing.T) {
 		w.WriteHeader(s)
 	}))
 	defer srv.Close()
-	if _, err := chatwoot.NewReply(triggers.ReplyConfig{BaseURL: srv.URL, APIAccessToken: "tok"}, nil); err == nil {
+	if _, err := chatwoot.New(chatwoot.Config{BaseURL: srv.URL, Token: "tok"}, nil); err == nil {
 		t.Fatal("missing account id accepted")
 	}
-	cfg := triggers.ReplyConfig{BaseURL: srv.URL, AccountID: "1", APIAccessToken: "tok"}
-	c, err := chatwoot.NewReply(cfg, deliver.NewHTTPClient(deliver.ClientOptions{AllowPrivateNetworks: true}))
+	cfg := chatwoot.Config{BaseURL: srv.URL, AccountID: "1", Token: "tok"}
+	c, err := chatwoot.New(cfg, deliver.NewHTTPClient(deliver.ClientOptions{AllowPrivateNetworks: true}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,7 +73,7 @@ func TestReply(t *testing.T) {
 	if err := c.Deliver(ctx, bot.Reply{ID: "r4", ConversationID: "10", Text: "x"}); !bot.IsPermanent(err) {
 		t.Fatalf("404 err = %v, want permanent", err)
 	}
-	blocked, _ := chatwoot.NewReply(cfg, deliver.NewHTTPClient(deliver.ClientOptions{}))
+	blocked, _ := chatwoot.New(cfg, deliver.NewHTTPClient(deliver.ClientOptions{}))
 	if err := blocked.Deliver(ctx, bot.Reply{ID: "r5", ConversationID: "10", Text: "x"}); !errors.Is(err, deliver.ErrBlockedAddress) || !bot.IsPermanent(err) {
 		t.Fatalf("loopback without allow = %v, want permanent blocked address", err)
 	}

@@ -1,0 +1,33 @@
+package main
+
+import (
+	"net/http"
+	"slices"
+
+	"github.com/supportbot/supportbot/bot"
+	cwreply "github.com/supportbot/supportbot/bot/deliver/chatwoot"
+	"github.com/supportbot/supportbot/triggers"
+)
+
+// replyFactory builds a vendor reply channel from a trigger's reply
+// settings; client is the outbound client (nil: a default one). Errors name
+// the key, e.g. "reply.api_token: required".
+type replyFactory func(cfg triggers.ReplyConfig, client *http.Client) (bot.Deliverer, error)
+
+// replyKinds maps each vendor reply kind to its factory. The kinds webhook
+// and none are built by replyRouter.set, which owns the logger they need.
+var replyKinds = map[string]replyFactory{
+	"chatwoot": func(c triggers.ReplyConfig, client *http.Client) (bot.Deliverer, error) {
+		return cwreply.New(cwreply.Config{BaseURL: c.BaseURL, AccountID: c.AccountID, Token: c.APIAccessToken, Timeout: c.Timeout}, client)
+	},
+}
+
+// replyKindNames lists the reply kinds: webhook, the vendor kinds, none.
+func replyKindNames() []string {
+	names := []string{"webhook"}
+	for n := range replyKinds {
+		names = append(names, n)
+	}
+	slices.Sort(names[1:])
+	return append(names, "none")
+}
