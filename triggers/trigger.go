@@ -158,7 +158,6 @@ type ReplyConfig struct {
 	EscalationTag string `mapstructure:"escalation_tag" json:"escalation_tag,omitempty"`
 }
 
-
 // Defaults.
 const (
 	DefaultMaxBodyBytes = 1 << 20
