@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"html"
 	"io"
 	"net/http"
 	"net/url"
@@ -204,4 +205,10 @@ func CheckBaseURL(key, raw string) (string, error) {
 		return "", fmt.Errorf("%s: %w", key, err)
 	}
 	return strings.TrimRight(raw, "/"), nil
+}
+
+// HTML renders a plain-text reply for a helpdesk API that takes an HTML
+// body: the text escaped, each line break a <br>.
+func HTML(text string) string {
+	return strings.ReplaceAll(html.EscapeString(strings.ReplaceAll(text, "\r\n", "\n")), "\n", "<br>")
 }
