@@ -69,4 +69,17 @@ type OutcomeStats struct {
 	HandedOff int64
 	// Abandoned: escalations nobody claimed within the resolution window.
 	Abandoned int64
+	// Claimed escalations created in the period, and the time from
+	// escalation to claim: median, 90th percentile and longest.
+	Claimed                      int64
+	ClaimP50, ClaimP90, ClaimMax time.Duration
+}
+
+// PurgeCounts is what one retention pass deleted. Events counts the inbox
+// events deleted on their own; those of a purged conversation go with it.
+type PurgeCounts struct {
+	Conversations int64 `json:"conversations"`
+	Events        int64 `json:"events"`
+	Jobs          int64 `json:"jobs"`
+	Audit         int64 `json:"audit"`
 }

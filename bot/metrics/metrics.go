@@ -7,6 +7,7 @@ import (
 	"context"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -46,6 +47,8 @@ type Metrics struct {
 	llmCalls  *prometheus.CounterVec
 	llmTime   prometheus.Histogram
 	llmTokens *prometheus.CounterVec
+	upstream  *prometheus.CounterVec
+	purged    *prometheus.CounterVec
 	// known reports whether a trigger name is configured, so that unknown
 	// names (404s) do not create unbounded label values.
 	known func(string) bool
@@ -81,7 +84,14 @@ func New(q QueueReader, known func(string) bool) *Metrics {
 	m.llmTokens = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "supportbot_llm_tokens_total", Help: "LLM tokens by kind (prompt, completion).",
 	}, []string{"kind"})
-	m.Registry.MustRegister(m.hooks, m.hookTime, m.jobs, m.jobTime, m.decisions, m.llmCalls, m.llmTime, m.llmTokens,
+	m.upstream = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "supportbot_upstream_errors_total",
+		Help: "Failed calls to Slack and to reply channels (webhook or helpdesk API) by upstream and class (rate_limited, permanent, error).",
+	}, []string{"upstream", "class"})
+	m.purged = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "supportbot_retention_purged_total", Help: "Rows deleted by the retention job by kind (conversations, events, jobs, audit).",
+	}, []string{"kind"})
+	m.Registry.MustRegister(m.hooks, m.hookTime, m.jobs, m.jobTime, m.decisions, m.llmCalls, m.llmTime, m.llmTokens, m.upstream, m.purged,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		&queueCollector{q: q})
 	if o, ok := q.(OutcomeReader); ok {
@@ -104,10 +114,38 @@ func (m *Metrics) ObserveHook(trigger string, status int, d time.Duration) {
 	m.hookTime.WithLabelValues(trigger).Observe(d.Seconds())
 }
 
-// ObserveJob counts one job run.
-func (m *Metrics) ObserveJob(j *bot.Job, outcome string, d time.Duration) {
+// ObserveJob counts one job run, and a failed call to Slack or a reply
+// channel by its error class.
+func (m *Metrics) ObserveJob(j *bot.Job, outcome string, d time.Duration, err error) {
 	m.jobs.WithLabelValues(j.Kind, outcome).Inc()
 	m.jobTime.WithLabelValues(j.Kind).Observe(d.Seconds())
+	if err == nil || outcome == "interrupted" {
+		return
+	}
+	var upstream string
+	switch {
+	case j.Kind == bot.JobDeliver:
+		upstream = "reply"
+	case j.Kind == bot.JobEscalate, j.Kind == bot.JobMirror, j.Kind == bot.JobReannounce, strings.HasPrefix(j.Kind, "slack_"):
+		upstream = "slack"
+	default:
+		return
+	}
+	class := "error"
+	if _, ok := bot.RetryDelay(err); ok {
+		class = "rate_limited"
+	} else if bot.IsPermanent(err) {
+		class = "permanent"
+	}
+	m.upstream.WithLabelValues(upstream, class).Inc()
+}
+
+// ObservePurge counts what a retention pass deleted.
+func (m *Metrics) ObservePurge(c bot.PurgeCounts) {
+	m.purged.WithLabelValues("conversations").Add(float64(c.Conversations))
+	m.purged.WithLabelValues("events").Add(float64(c.Events))
+	m.purged.WithLabelValues("jobs").Add(float64(c.Jobs))
+	m.purged.WithLabelValues("audit").Add(float64(c.Audit))
 }
 
 // ObserveDecision counts one applied decision.
@@ -155,12 +193,23 @@ var outcomeDesc = prometheus.NewDesc("supportbot_conversation_outcomes",
 	"Conversations started in the last 7 days by outcome: total, resolved_by_bot (never escalated, resolved, not reopened within 24 h), handed_off (escalated at least once), abandoned (escalation unclaimed after 24 h).",
 	[]string{"outcome"}, nil)
 
+var claimDesc = prometheus.NewDesc("supportbot_time_to_claim_seconds",
+	"Time from escalation to an agent's claim, over escalations created in the last 7 days and claimed: quantile 0.5, 0.9 and 1 (the longest).",
+	[]string{"quantile"}, nil)
+
+var claimedDesc = prometheus.NewDesc("supportbot_escalations_claimed",
+	"Escalations created in the last 7 days that an agent has claimed.", nil, nil)
+
 type outcomeCollector struct {
 	o              OutcomeReader
 	period, window time.Duration
 }
 
-func (c *outcomeCollector) Describe(ch chan<- *prometheus.Desc) { ch <- outcomeDesc }
+func (c *outcomeCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- outcomeDesc
+	ch <- claimDesc
+	ch <- claimedDesc
+}
 
 func (c *outcomeCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
@@ -174,5 +223,11 @@ func (c *outcomeCollector) Collect(ch chan<- prometheus.Metric) {
 		"total": st.Conversations, "resolved_by_bot": st.ResolvedByBot, "handed_off": st.HandedOff, "abandoned": st.Abandoned,
 	} {
 		ch <- prometheus.MustNewConstMetric(outcomeDesc, prometheus.GaugeValue, float64(v), outcome)
+	}
+	ch <- prometheus.MustNewConstMetric(claimedDesc, prometheus.GaugeValue, float64(st.Claimed))
+	if st.Claimed > 0 {
+		for q, d := range map[string]time.Duration{"0.5": st.ClaimP50, "0.9": st.ClaimP90, "1": st.ClaimMax} {
+			ch <- prometheus.MustNewConstMetric(claimDesc, prometheus.GaugeValue, d.Seconds(), q)
+		}
 	}
 }

@@ -2,6 +2,7 @@ package metrics_test
 
 import (
 	"context"
+	"errors"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -55,7 +56,11 @@ func TestMetricsMove(t *testing.T) {
 	m.ObserveHook("chat", 202, time.Millisecond)
 	m.ObserveHook("chat", 401, time.Millisecond)
 	m.ObserveHook("no-such-trigger-xyz", 404, time.Millisecond)
-	m.ObserveJob(&bot.Job{Kind: bot.JobDeliver}, "retried", time.Millisecond)
+	m.ObserveJob(&bot.Job{Kind: bot.JobDeliver}, "retried", time.Millisecond, errors.New("post reply: status 500"))
+	m.ObserveJob(&bot.Job{Kind: bot.JobDeliver}, "retried", time.Millisecond, bot.RetryAfter(time.Second, errors.New("429")))
+	m.ObserveJob(&bot.Job{Kind: bot.JobEscalate}, "discarded", time.Millisecond, bot.Permanent(errors.New("channel_not_found")))
+	m.ObserveJob(&bot.Job{Kind: bot.JobProcess}, "completed", time.Millisecond, nil)
+	m.ObservePurge(bot.PurgeCounts{Conversations: 2, Jobs: 7})
 	m.ObserveDecision(bot.Decision{Action: bot.ActionEscalate, Reason: bot.ReasonOutOfScope, Source: "matcher"})
 	got := scrape(t, m)
 	for key, want := range map[string]float64{
@@ -63,7 +68,13 @@ func TestMetricsMove(t *testing.T) {
 		"supportbot_webhooks_total,status=401,trigger=chat":                             1,
 		"supportbot_webhooks_total,status=404,trigger=unknown":                          1,
 		"supportbot_intake_duration_seconds,trigger=chat,count":                         3,
-		"supportbot_jobs_total,kind=deliver,outcome=retried":                            1,
+		"supportbot_jobs_total,kind=deliver,outcome=retried":                            2,
+		"supportbot_jobs_total,kind=process,outcome=completed":                          1,
+		"supportbot_upstream_errors_total,class=error,upstream=reply":                   1,
+		"supportbot_upstream_errors_total,class=rate_limited,upstream=reply":            1,
+		"supportbot_upstream_errors_total,class=permanent,upstream=slack":               1,
+		"supportbot_retention_purged_total,kind=conversations":                          2,
+		"supportbot_retention_purged_total,kind=jobs":                                   7,
 		"supportbot_decisions_total,action=escalate,reason=out_of_scope,source=matcher": 1,
 		"supportbot_queue_jobs,state=queued":                                            3,
 		"supportbot_queue_jobs,state=discarded":                                         2,

@@ -146,5 +146,26 @@ func (s *Store) OutcomeStats(ctx context.Context, since time.Time, window time.D
 	if err != nil {
 		return o, fmt.Errorf("outcome stats: %w", err)
 	}
+	rows, err := s.r.QueryContext(ctx, `SELECT claimed_at - created_at FROM escalations
+		WHERE created_at >= ? AND claimed_at IS NOT NULL ORDER BY 1`, ms(since))
+	if err != nil {
+		return o, fmt.Errorf("claim times: %w", err)
+	}
+	defer rows.Close()
+	var waits []int64
+	for rows.Next() {
+		var w int64
+		if err := rows.Scan(&w); err != nil {
+			return o, fmt.Errorf("claim times: %w", err)
+		}
+		waits = append(waits, max(w, 0))
+	}
+	if err := rows.Err(); err != nil {
+		return o, fmt.Errorf("claim times: %w", err)
+	}
+	if n := len(waits); n > 0 {
+		at := func(q float64) time.Duration { return time.Duration(waits[int(q*float64(n-1))]) * time.Millisecond }
+		o.Claimed, o.ClaimP50, o.ClaimP90, o.ClaimMax = int64(n), at(0.5), at(0.9), at(1)
+	}
 	return o, nil
 }

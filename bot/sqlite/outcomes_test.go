@@ -13,7 +13,7 @@ func TestOutcomeStats(t *testing.T) {
 	s := MustOpenStore(t)
 	ctx := context.Background()
 	// One conversation handed off and never claimed.
-	mustEscalate(t, s, "esc")
+	escKey := mustEscalate(t, s, "esc")
 	// One answered by the bot, then quiet.
 	if _, err := s.Ingest(ctx, event("ans", "e-ans", "how do I reset my password"), bot.IngestOptions{}); err != nil {
 		t.Fatal(err)
@@ -58,5 +58,19 @@ func TestOutcomeStats(t *testing.T) {
 	}
 	if want := (bot.OutcomeStats{Conversations: 2, ResolvedByBot: 1, HandedOff: 1, Abandoned: 1}); got != want {
 		t.Fatalf("after the window: %+v, want %+v", got, want)
+	}
+	// An agent claims the escalation three days on: no longer abandoned,
+	// and its wait is the time to claim.
+	s.Now = func() time.Time { return time.Now().Add(72 * time.Hour) }
+	if err := s.Claim(ctx, escKey, "grace"); err != nil {
+		t.Fatal(err)
+	}
+	got, err = s.OutcomeStats(ctx, since, 24*time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Claimed != 1 || got.Abandoned != 0 || got.ClaimP50 != got.ClaimMax || got.ClaimP90 != got.ClaimMax ||
+		got.ClaimMax < 71*time.Hour || got.ClaimMax > 73*time.Hour {
+		t.Fatalf("after the claim: %+v, want one claim after about 72h", got)
 	}
 }

@@ -74,8 +74,9 @@ type Runner struct {
 	// ShutdownTimeout is how long Close lets running jobs finish before
 	// cancelling them.
 	ShutdownTimeout time.Duration
-	// OnFinish, when set, is called after each job run (for metrics).
-	OnFinish func(job *bot.Job, outcome string, d time.Duration)
+	// OnFinish, when set, is called after each job run with its outcome
+	// and the handler's error, if any (for metrics).
+	OnFinish func(job *bot.Job, outcome string, d time.Duration, err error)
 	Now      func() time.Time
 	Logger   *slog.Logger
 
@@ -270,7 +271,7 @@ func (r *Runner) run(j *bot.Job) {
 		log.Error("record job outcome", "outcome", outcome, "err", serr)
 	}
 	if r.OnFinish != nil {
-		r.OnFinish(j, outcome, r.Now().Sub(start))
+		r.OnFinish(j, outcome, r.Now().Sub(start), err)
 	}
 }
 

@@ -48,6 +48,8 @@ type Main struct {
 	Slack    *slack.Escalator
 	// FollowUps re-announces unclaimed escalations and tells waiting customers.
 	FollowUps *worker.FollowUps
+	// Retention deletes old resolved conversations and history (nil: off).
+	Retention *worker.Retention
 	// SlackHTTPClient, when set, is used for Slack API calls (tests).
 	SlackHTTPClient *http.Client
 
@@ -169,6 +171,14 @@ func (m *Main) Open(ctx context.Context) (err error) {
 		m.FollowUps.ReannounceAfter = cfg.Slack.ReannounceAfter
 	}
 	m.FollowUps.Open()
+	if cfg.Storage.Retention > 0 {
+		m.Retention = &worker.Retention{
+			Store: m.Store, After: cfg.Storage.Retention, Interval: cfg.Storage.RetentionInterval,
+			ArchiveDir: cfg.Storage.ArchiveDir, OnPass: m.Metrics.ObservePurge,
+			Logger: m.Logger.With("component", "retention"),
+		}
+		m.Retention.Open()
+	}
 	m.Server = &server.Server{
 		Addr: cfg.Server.Addr, Triggers: m.Triggers, Intake: m.Store, MaxAttempts: cfg.Workers.MaxAttempts,
 		Version: version, Logger: m.Logger, Observer: m.Metrics,
@@ -291,6 +301,9 @@ func (m *Main) Close() error {
 	}
 	if m.Slack != nil {
 		errs = append(errs, m.Slack.Close())
+	}
+	if m.Retention != nil {
+		errs = append(errs, m.Retention.Close())
 	}
 	if m.FollowUps != nil {
 		errs = append(errs, m.FollowUps.Close())

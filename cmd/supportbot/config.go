@@ -46,6 +46,13 @@ type ServerConfig struct {
 // StorageConfig is the database.
 type StorageConfig struct {
 	Path string `mapstructure:"path"`
+	// Retention is the age past which resolved conversations, events,
+	// finished jobs and audit rows are deleted (0: kept forever).
+	Retention         time.Duration `mapstructure:"retention"`
+	RetentionInterval time.Duration `mapstructure:"retention_interval"`
+	// ArchiveDir, when set, receives each conversation as a JSON line
+	// before it is deleted.
+	ArchiveDir string `mapstructure:"archive_dir"`
 }
 
 // FAQConfig is the knowledge base and the local matcher.
@@ -137,6 +144,9 @@ var defaults = map[string]any{
 	"server.admin_token":              "",
 	"server.shutdown_timeout":         "10s",
 	"storage.path":                    "data/supportbot.db",
+	"storage.retention":               "0s",
+	"storage.retention_interval":      "1h",
+	"storage.archive_dir":             "",
 	"faq.path":                        "faq/kb",
 	"faq.threshold":                   0.0,
 	"faq.top_k":                       3,
@@ -272,6 +282,12 @@ func (c *Config) Validate() error {
 	}
 	if c.Storage.Path == "" {
 		add("storage.path", "required")
+	}
+	if c.Storage.Retention != 0 && c.Storage.Retention < worker.MinRetention {
+		add("storage.retention", "must be 0 (keep forever) or at least %s: the inbox is what makes a redelivered webhook a no-op", worker.MinRetention)
+	}
+	if c.Storage.RetentionInterval < time.Minute {
+		add("storage.retention_interval", "must be at least 1m")
 	}
 	if c.FAQ.Threshold < 0 || c.FAQ.Threshold > 1 {
 		add("faq.threshold", "must be between 0 and 1 (0: the matcher's default)")
