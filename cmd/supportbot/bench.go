@@ -73,7 +73,7 @@ time until every accepted event was answered, and the ratio to the baseline.`,
 	cmd.Flags().StringVar(&o.FAQPath, "faq", "faq/kb", "knowledge base for the service")
 	cmd.Flags().DurationVar(&o.Burst, "burst", 0, "burst window of the service's trigger")
 	cmd.Flags().BoolVar(&o.IntakeOnly, "intake-only", false, "hold the workers until all events are acknowledged, then process")
-	cmd.Flags().StringVar(&o.CPUProfile, "cpuprofile", "", "write a CPU profile of the service side to this file")
+	cmd.Flags().StringVar(&o.CPUProfile, "cpuprofile", "", "write a CPU profile of the service side to this file (with --intake-only: of the intake alone)")
 	return cmd
 }
 
@@ -198,6 +198,8 @@ func runBench(ctx context.Context, o benchOptions, w io.Writer) error {
 	start := time.Now()
 	svcRes := drive(ctx, "supportbot", m.Server.URL()+"/hooks/bench", o, "svc", &ackedAt)
 	if o.IntakeOnly {
+		// The profile covers the intake on its own.
+		pprof.StopCPUProfile()
 		if err := m.StartWorkers(); err != nil {
 			return err
 		}
