@@ -172,7 +172,12 @@ func runBench(ctx context.Context, o benchOptions, w io.Writer) error {
 	if err := m.Open(ctx); err != nil {
 		return err
 	}
-	defer m.Close()
+	closed := false
+	defer func() {
+		if !closed {
+			_ = m.Close()
+		}
+	}()
 	if err := m.FAQ.WaitReady(ctx); err != nil {
 		return err
 	}
@@ -235,6 +240,18 @@ func runBench(ctx context.Context, o benchOptions, w io.Writer) error {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	fmt.Fprintf(w, "peak RSS %s; Go heap in use %d MiB\n", peakRSS(), ms.HeapInuse>>20)
+	// Closing checkpoints the WAL into the database file, so its size is
+	// the footprint of what the run stored: one conversation an event with
+	// its message, decision, reply, transitions, jobs and audit row.
+	closed = true
+	if err := m.Close(); err != nil {
+		return err
+	}
+	if fi, err := os.Stat(cfg.Storage.Path); err == nil && svcRes.Accepted > 0 {
+		per := float64(fi.Size()) / float64(svcRes.Accepted)
+		fmt.Fprintf(w, "database %.1f MiB for %d conversations: %.1f KiB a conversation, %.1f MiB per 1,000\n",
+			float64(fi.Size())/(1<<20), svcRes.Accepted, per/1024, per*1000/(1<<20))
+	}
 	return nil
 }
 
