@@ -201,7 +201,9 @@ func runBench(ctx context.Context, o benchOptions, w io.Writer) error {
 		defer pprof.StopCPUProfile()
 	}
 	start := time.Now()
+	b0, w0 := m.Store.CommitStats()
 	svcRes := drive(ctx, "supportbot", m.Server.URL()+"/hooks/bench", o, "svc", &ackedAt)
+	b1, w1 := m.Store.CommitStats()
 	if o.IntakeOnly {
 		// The profile covers the intake on its own.
 		pprof.StopCPUProfile()
@@ -227,6 +229,9 @@ func runBench(ctx context.Context, o benchOptions, w io.Writer) error {
 			r.Name, r.Accepted, r.Sent, r.Errors, r.PerSec, round(r.P50), round(r.P99), round(r.P999))
 	}
 	fmt.Fprintf(w, "ratio supportbot/baseline: %.2f\n", svcRes.PerSec/baseRes.PerSec)
+	if b1 > b0 {
+		fmt.Fprintf(w, "group commit during the run: %d commits, %.1f writes each\n", b1-b0, float64(w1-w0)/float64(b1-b0))
+	}
 	e2eMu.Lock()
 	slices.Sort(e2e)
 	fmt.Fprintf(w, "ack to reply delivered: p50 %s  p99 %s  p99.9 %s  (%d replies)\n",
