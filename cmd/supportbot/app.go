@@ -20,6 +20,7 @@ import (
 	"github.com/supportbot/supportbot/bot/server"
 	"github.com/supportbot/supportbot/bot/slack"
 	"github.com/supportbot/supportbot/bot/sqlite"
+	"github.com/supportbot/supportbot/bot/webchat"
 	"github.com/supportbot/supportbot/bot/worker"
 	"github.com/supportbot/supportbot/prompts"
 	"github.com/supportbot/supportbot/triggers"
@@ -55,6 +56,7 @@ type Main struct {
 
 	router  *replyRouter
 	runtime *runtimeTriggers
+	webchat *webchat.Chat
 }
 
 // NewMain returns a Main for cfg.
@@ -110,6 +112,9 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	}
 	pol.Observer = m.Metrics
 	mounts := map[string]http.Handler{"GET /metrics": m.Metrics.Handler()}
+	if err := m.openWebChat(mounts); err != nil {
+		return err
+	}
 	var escalator bot.Escalator
 	if cfg.Slack.BotToken == "" {
 		m.Logger.Warn("slack is off: escalations are stored and listed by `supportbot escalations`")
@@ -136,6 +141,8 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	}
 	if cfg.Server.AdminToken != "" {
 		mounts["/admin/api/"] = (&server.Admin{Store: m.Store, Token: cfg.Server.AdminToken, Logger: m.Logger}).Handler()
+		dash := m.dashboardHandler()
+		mounts["/admin"], mounts["/admin/"] = dash, dash
 		rt := server.RequireToken(cfg.Server.AdminToken, m.runtime.handler())
 		mounts["/admin/api/triggers"] = rt
 		mounts["/admin/api/triggers/"] = rt
@@ -294,6 +301,7 @@ func trimKey(err error) error {
 // workers, stop the FAQ builder, then close the store.
 func (m *Main) Close() error {
 	var errs []error
+	m.closeWebChat() // first: open reply streams would hold up the server's shutdown
 	if m.Server != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), m.Config.Server.ShutdownTimeout)
 		errs = append(errs, m.Server.Close(ctx))

@@ -33,6 +33,7 @@ type Config struct {
 	Log      LogConfig         `mapstructure:"log"`
 	Prompts  PromptsConfig     `mapstructure:"prompts"`
 	Triggers []triggers.Config `mapstructure:"triggers"`
+	WebChat  WebChatConfig     `mapstructure:"webchat"`
 }
 
 // ServerConfig is the HTTP server.
@@ -195,6 +196,12 @@ var defaults = map[string]any{
 	"bot.timezone":                    "UTC",
 	"log.level":                       "info",
 	"log.format":                      "text",
+	"webchat.title":                   "Support",
+	"webchat.frame_ancestors":         []string{},
+	"webchat.per_visitor.rate":        0.5,
+	"webchat.per_visitor.burst":       10,
+	"webchat.session_ttl":             "720h",
+	"webchat.heartbeat":               "25s",
 }
 
 // ConfigError is a configuration problem; the CLI exits with status 2.
@@ -404,6 +411,7 @@ func (c *Config) Validate() error {
 			add(key+".burst", "must be between 0s and 1m")
 		}
 	}
+	errs = append(errs, checkWebChat(c))
 	return errors.Join(errs...)
 }
 

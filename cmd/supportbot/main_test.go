@@ -357,7 +357,7 @@ func TestConfigErrors(t *testing.T) {
 		{"bad mode", "llm:\n  mode: \"sometimes\"\n", "", "llm.mode"},
 		{"env override checked", "", "SUPPORTBOT_WORKERS_COUNT=0", "workers.count"},
 		{"vendor reply key", "triggers:\n  - name: x\n    kind: chatwoot\n    reply: {kind: chatwoot, base_url: \"https://c.example\", account_id: \"1\"}\n", "", "triggers[0] (x).reply.api_access_token"},
-		{"unknown reply kind", "triggers:\n  - name: x\n    kind: standard\n    reply: {kind: fax}\n", "", "reply.kind: \"fax\" is not one of webhook, chatwoot, none"},
+		{"unknown reply kind", "triggers:\n  - name: x\n    kind: standard\n    reply: {kind: fax}\n", "", "reply.kind: \"fax\" is not one of webhook, chatwoot, freshdesk, helpscout, intercom, "},
 		{"short retention", "storage:\n  retention: \"1h\"\n", "", "storage.retention"},
 		{"slack channel", "slack:\n  bot_token: xoxb-1\n  signing_secret: s\n", "", "slack.channel"},
 	}

@@ -6,6 +6,10 @@ import (
 
 	"github.com/supportbot/supportbot/bot"
 	cwreply "github.com/supportbot/supportbot/bot/deliver/chatwoot"
+	fdreply "github.com/supportbot/supportbot/bot/deliver/freshdesk"
+	hsreply "github.com/supportbot/supportbot/bot/deliver/helpscout"
+	icreply "github.com/supportbot/supportbot/bot/deliver/intercom"
+	zdreply "github.com/supportbot/supportbot/bot/deliver/zendesk"
 	"github.com/supportbot/supportbot/triggers"
 )
 
@@ -17,8 +21,21 @@ type replyFactory func(cfg triggers.ReplyConfig, client *http.Client) (bot.Deliv
 // replyKinds maps each vendor reply kind to its factory. The kinds webhook
 // and none are built by replyRouter.set, which owns the logger they need.
 var replyKinds = map[string]replyFactory{
+	"web": webReply,
 	"chatwoot": func(c triggers.ReplyConfig, client *http.Client) (bot.Deliverer, error) {
 		return cwreply.New(cwreply.Config{BaseURL: c.BaseURL, AccountID: c.AccountID, Token: c.APIAccessToken, Timeout: c.Timeout}, client)
+	},
+	"intercom": func(c triggers.ReplyConfig, client *http.Client) (bot.Deliverer, error) {
+		return icreply.New(icreply.Config{BaseURL: c.BaseURL, AccessToken: c.AccessToken, AdminID: c.AdminID, EscalationTag: c.EscalationTag, Timeout: c.Timeout}, client)
+	},
+	"helpscout": func(c triggers.ReplyConfig, client *http.Client) (bot.Deliverer, error) {
+		return hsreply.New(hsreply.Config{BaseURL: c.BaseURL, AppID: c.AppID, AppSecret: c.AppSecret, EscalationTag: c.EscalationTag, Timeout: c.Timeout}, client)
+	},
+	"zendesk": func(c triggers.ReplyConfig, client *http.Client) (bot.Deliverer, error) {
+		return zdreply.New(zdreply.Config{BaseURL: c.BaseURL, Email: c.Email, APIToken: c.APIToken, EscalationTag: c.EscalationTag, Timeout: c.Timeout}, client)
+	},
+	"freshdesk": func(c triggers.ReplyConfig, client *http.Client) (bot.Deliverer, error) {
+		return fdreply.New(fdreply.Config{BaseURL: c.BaseURL, APIKey: c.APIKey, EscalationTag: c.EscalationTag, Timeout: c.Timeout}, client)
 	},
 }
 

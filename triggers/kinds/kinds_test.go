@@ -11,7 +11,7 @@ import (
 )
 
 func TestDefault(t *testing.T) {
-	if diff := cmp.Diff([]string{"chatwoot", "generic", "hmac", "standard", "token"}, kinds.Default().Names()); diff != "" {
+	if diff := cmp.Diff([]string{"chatwoot", "freshdesk", "generic", "helpscout", "hmac", "intercom", "standard", "token", "web", "zendesk"}, kinds.Default().Names()); diff != "" {
 		t.Fatalf("Default().Names() mismatch (-want +got):\n%s", diff)
 	}
 }
@@ -30,7 +30,7 @@ func TestBuild(t *testing.T) {
 		{name: "standard with a raw secret", cfg: triggers.Config{Name: "chat", Kind: "standard", Secret: "whsec_p@ssw0rd!"}, wantErr: "secret: not valid base64 after the whsec_ prefix"},
 		{name: "hmac with md5", cfg: triggers.Config{Name: "x", Kind: "hmac", Secret: "hmac-secret", HMAC: triggers.HMACConfig{Algorithm: "md5"}}, wantErr: `hmac.algorithm: "md5" is not one of sha1, sha256, sha512`},
 		{name: "token without token", cfg: triggers.Config{Name: "desk", Kind: "token"}, wantErr: "token: required"},
-		{name: "unknown kind", cfg: triggers.Config{Name: "z", Kind: "zendesk"}, wantErr: `kind: "zendesk" is not one of [chatwoot generic hmac standard token]`},
+		{name: "unknown kind", cfg: triggers.Config{Name: "z", Kind: "fax"}, wantErr: `kind: "fax" is not one of [chatwoot freshdesk generic helpscout hmac intercom standard token web zendesk]`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

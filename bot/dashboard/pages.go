@@ -1,0 +1,346 @@
+package dashboard
+
+import (
+	"cmp"
+	"errors"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/supportbot/supportbot/bot"
+)
+
+// Actor is who the transitions made from the dashboard are stored as.
+const Actor = "operator"
+
+// flashes are the messages a redirect may ask a page to show, by code, so
+// that a URL cannot put text of its own on the page.
+var flashes = map[string]string{
+	"resolved":  "Conversation resolved.",
+	"bot":       "Conversation handed back to the bot.",
+	"escalated": "Conversation returned to the agents' queue.",
+	"replayed":  "Job queued again.",
+}
+
+var flashErrors = map[string]string{
+	"gone":     "That dead letter is no longer in the list (already replayed?).",
+	"conflict": "That change is not possible in the conversation's current state.",
+}
+
+func flash(r *http.Request) (ok, failed string) {
+	q := r.URL.Query()
+	return flashes[q.Get("ok")], flashErrors[q.Get("err")]
+}
+
+// --- login ---
+
+type loginData struct {
+	Next       string
+	LoginToken string
+}
+
+func (d *Dashboard) loginForm(w http.ResponseWriter, r *http.Request) {
+	if a, _ := d.authenticate(r); a.session != nil {
+		http.Redirect(w, r, safeNext(r.URL.Query().Get("next")), http.StatusSeeOther)
+		return
+	}
+	d.renderLogin(w, r, http.StatusOK, "")
+}
+
+// renderLogin shows the form with a fresh login CSRF token, kept in a
+// cookie of its own since there is no session yet (double submit).
+func (d *Dashboard) renderLogin(w http.ResponseWriter, r *http.Request, status int, msg string) {
+	tok := randomToken(csrfTokenBytes)
+	d.setCookie(w, r, loginCSRFCookie, tok, 3600)
+	next := r.URL.Query().Get("next")
+	if r.Method == http.MethodPost {
+		next = r.PostForm.Get("next")
+	}
+	d.render(w, r, status, "login", auth{}, page{
+		Title: "Sign in", Error: msg, Data: loginData{Next: safeNext(next), LoginToken: tok},
+	})
+}
+
+func (d *Dashboard) login(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
+	if err := r.ParseForm(); err != nil {
+		http.Error(w, "bad form", http.StatusBadRequest)
+		return
+	}
+	c, err := r.Cookie(loginCSRFCookie)
+	if err != nil || !tokenEqual(r.PostForm.Get(csrfField), c.Value) {
+		http.Error(w, "missing or wrong CSRF token; reload the login page and try again", http.StatusForbidden)
+		return
+	}
+	if !tokenEqual(r.PostForm.Get("token"), d.Token) {
+		d.Logger.Warn("dashboard login refused", "remote", r.RemoteAddr)
+		d.renderLogin(w, r, http.StatusUnauthorized, "Wrong admin token.")
+		return
+	}
+	value, _ := d.sessions.create(d.Now(), d.SessionTTL)
+	d.setCookie(w, r, SessionCookie, value, int(d.SessionTTL.Seconds()))
+	d.setCookie(w, r, loginCSRFCookie, "", -1)
+	d.Logger.Info("dashboard login", "remote", r.RemoteAddr)
+	http.Redirect(w, r, safeNext(r.PostForm.Get("next")), http.StatusSeeOther)
+}
+
+func (d *Dashboard) logout(w http.ResponseWriter, r *http.Request, a auth) {
+	if a.session != nil {
+		d.sessions.remove(a.sessionID)
+	}
+	d.setCookie(w, r, SessionCookie, "", -1)
+	http.Redirect(w, r, "/admin/login", http.StatusSeeOther)
+}
+
+// --- overview ---
+
+// span is one choice of the overview's period.
+type span struct {
+	Name  string
+	Step  time.Duration
+	N     int
+	Label string // the unit of one bar
+}
+
+var spans = []span{
+	{"1h", time.Minute, 60, "per minute"},
+	{"24h", 30 * time.Minute, 48, "per 30 minutes"},
+	{"7d", 4 * time.Hour, 42, "per 4 hours"},
+}
+
+type overviewData struct {
+	Span, Spans         any
+	Counts              Counts
+	Accepted, Rejected  int64
+	Answered, Escalated int64
+	Conversations       int64
+	PerMinute           string
+	Deflection          string
+	Traffic, Decisions  chart
+	Waiting             []bot.StoredEscalation
+	WaitingMore         bool
+}
+
+func (d *Dashboard) overview(w http.ResponseWriter, r *http.Request, a auth) {
+	sp := spans[0]
+	for _, s := range spans {
+		if s.Name == r.URL.Query().Get("range") {
+			sp = s
+		}
+	}
+	ctx := r.Context()
+	now := d.Now().UTC()
+	since := now.Truncate(sp.Step).Add(sp.Step - time.Duration(sp.N)*sp.Step)
+	buckets, err := d.Stats.Activity(ctx, since, sp.Step, sp.N)
+	if err != nil {
+		d.fail(w, r, a, err)
+		return
+	}
+	counts, err := d.Stats.Counts(ctx)
+	if err != nil {
+		d.fail(w, r, a, err)
+		return
+	}
+	const waitingMax = 20
+	waiting, err := d.Store.ListEscalations(ctx, "open", waitingMax+1)
+	if err != nil {
+		d.fail(w, r, a, err)
+		return
+	}
+	data := overviewData{Span: sp, Spans: spans, Counts: counts, Waiting: waiting,
+		Conversations: counts.Bot + counts.Escalated + counts.Agent + counts.Resolved}
+	if len(waiting) > waitingMax {
+		data.Waiting, data.WaitingMore = waiting[:waitingMax], true
+	}
+	for _, b := range buckets {
+		data.Accepted += b.Accepted
+		data.Rejected += b.Rejected
+		data.Answered += b.Answered
+		data.Escalated += b.Escalated
+	}
+	// The last bucket is still filling: average over the time elapsed.
+	minutes := (time.Duration(sp.N-1)*sp.Step + now.Sub(now.Truncate(sp.Step))).Minutes()
+	data.PerMinute = strconv.FormatFloat(float64(data.Accepted)/max(minutes, 1), 'f', 1, 64)
+	data.Deflection = pct(data.Answered, data.Answered+data.Escalated)
+	data.Traffic = trafficChart(buckets, sp)
+	data.Decisions = decisionChart(buckets, sp)
+	d.render(w, r, http.StatusOK, "overview", a, page{Title: "Overview", Nav: "overview", Data: data})
+}
+
+// --- conversations ---
+
+type conversationsData struct {
+	Query   string
+	State   string
+	List    []*bot.Conversation
+	More    bool
+	Limit   int
+	Invalid bool
+}
+
+func (d *Dashboard) conversations(w http.ResponseWriter, r *http.Request, a auth) {
+	const limit = 100
+	q := r.URL.Query()
+	data := conversationsData{Query: strings.TrimSpace(q.Get("q")), State: q.Get("state"), Limit: limit}
+	st := bot.State(data.State)
+	if st != "" && !st.Valid() {
+		d.fail(w, r, a, bot.Invalid("state", "%q is not a state", data.State))
+		return
+	}
+	list, err := d.Store.ListConversations(r.Context(), bot.ConversationFilter{State: st, Query: data.Query, Limit: limit + 1})
+	if err != nil {
+		d.fail(w, r, a, err)
+		return
+	}
+	if len(list) > limit {
+		list, data.More = list[:limit], true
+	}
+	data.List = list
+	d.render(w, r, http.StatusOK, "conversations", a, page{Title: "Conversations", Nav: "conversations", Data: data})
+}
+
+// action is a button on a conversation's page.
+type action struct {
+	Name, Label string
+	To          bot.State
+}
+
+var actions = []action{
+	{"resolve", "Resolve", bot.StateResolved},
+	{"handback", "Hand back to the bot", bot.StateBot},
+	{"escalate", "Return to the agents' queue", bot.StateEscalated},
+}
+
+type conversationData struct {
+	C           *bot.Conversation
+	Messages    []bot.Message
+	Transitions []bot.Transition
+	Replies     []bot.StoredReply
+	Actions     []action
+}
+
+func (d *Dashboard) conversation(w http.ResponseWriter, r *http.Request, a auth) {
+	ctx, key := r.Context(), r.PathValue("key")
+	c, err := d.Store.Conversation(ctx, key)
+	if err != nil {
+		d.fail(w, r, a, err)
+		return
+	}
+	data := conversationData{C: c}
+	if data.Messages, err = d.Store.Messages(ctx, key); err != nil {
+		d.fail(w, r, a, err)
+		return
+	}
+	if data.Transitions, err = d.Store.Transitions(ctx, key); err != nil {
+		d.fail(w, r, a, err)
+		return
+	}
+	if data.Replies, err = d.Store.Replies(ctx, key); err != nil {
+		d.fail(w, r, a, err)
+		return
+	}
+	for _, ac := range actions {
+		if c.State.CanTransition(ac.To) {
+			data.Actions = append(data.Actions, ac)
+		}
+	}
+	ok, failed := flash(r)
+	title := cmp.Or(c.Subject, c.Key)
+	d.render(w, r, http.StatusOK, "conversation", a, page{Title: title, Nav: "conversations", Flash: ok, Error: failed, Data: data})
+}
+
+// changeConversation applies one of the page's buttons, as the admin API's
+// POST /admin/api/conversations/{key} does, and redirects back.
+func (d *Dashboard) changeConversation(w http.ResponseWriter, r *http.Request, a auth) {
+	key := r.PathValue("key")
+	i := slices.IndexFunc(actions, func(ac action) bool { return ac.Name == r.PostForm.Get("action") })
+	if i < 0 {
+		d.fail(w, r, a, bot.Invalid("action", "want one of resolve, handback, escalate"))
+		return
+	}
+	to := actions[i].To
+	reason := strings.TrimSpace(r.PostForm.Get("reason"))
+	if len(reason) > 500 {
+		d.fail(w, r, a, bot.Invalid("reason", "at most 500 bytes"))
+		return
+	}
+	var err error
+	if to == bot.StateResolved || to == bot.StateBot {
+		// Also closes the open escalation, as an agent's Resolve or Hand back does.
+		err = d.Store.CloseConversation(r.Context(), key, to, Actor, reason, nil)
+	} else {
+		err = d.Store.Transition(r.Context(), key, "", to, Actor, reason)
+	}
+	switch {
+	case errors.Is(err, bot.ErrConflict):
+		http.Redirect(w, r, convURL(key)+"?err=conflict", http.StatusSeeOther)
+	case err != nil:
+		d.fail(w, r, a, err)
+	default:
+		http.Redirect(w, r, convURL(key)+"?ok="+url.QueryEscape(string(to)), http.StatusSeeOther)
+	}
+}
+
+// --- dead letters ---
+
+type deadData struct {
+	Kind string
+	List []*bot.Job
+	More bool
+}
+
+func (d *Dashboard) deadLetters(w http.ResponseWriter, r *http.Request, a auth) {
+	const limit = 200
+	data := deadData{Kind: r.URL.Query().Get("kind")}
+	list, err := d.Store.ListJobs(r.Context(), bot.JobFilter{State: bot.JobDiscarded, Kind: data.Kind, Limit: limit + 1})
+	if err != nil {
+		d.fail(w, r, a, err)
+		return
+	}
+	if len(list) > limit {
+		list, data.More = list[:limit], true
+	}
+	data.List = list
+	ok, failed := flash(r)
+	d.render(w, r, http.StatusOK, "deadletters", a, page{Title: "Dead letters", Nav: "dead", Flash: ok, Error: failed, Data: data})
+}
+
+func (d *Dashboard) replay(w http.ResponseWriter, r *http.Request, a auth) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil {
+		d.fail(w, r, a, bot.Invalid("id", "not a number"))
+		return
+	}
+	switch err := d.Store.ReplayJob(r.Context(), id); {
+	case errors.Is(err, bot.ErrNotFound):
+		http.Redirect(w, r, "/admin/dead-letters?err=gone", http.StatusSeeOther)
+	case err != nil:
+		d.fail(w, r, a, err)
+	default:
+		d.Logger.Info("dead letter replayed from the dashboard", "job_id", id)
+		http.Redirect(w, r, "/admin/dead-letters?ok=replayed", http.StatusSeeOther)
+	}
+}
+
+// --- triggers ---
+
+type triggersData struct {
+	List      []Trigger
+	PublicURL string
+}
+
+func (d *Dashboard) triggers(w http.ResponseWriter, r *http.Request, a auth) {
+	var list []Trigger
+	if d.TriggersFunc != nil {
+		var err error
+		if list, err = d.TriggersFunc(r.Context()); err != nil {
+			d.fail(w, r, a, err)
+			return
+		}
+	}
+	data := triggersData{List: list, PublicURL: strings.TrimRight(d.PublicURL, "/")}
+	d.render(w, r, http.StatusOK, "triggers", a, page{Title: "Triggers", Nav: "triggers", Data: data})
+}

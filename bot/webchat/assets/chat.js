@@ -1,0 +1,208 @@
+// supportbot web chat. Every text shown comes from customers or agents and
+// is hostile: it is only ever set with textContent, never parsed as HTML.
+(function () {
+  'use strict';
+
+  var body = document.body;
+  var trigger = body.dataset.trigger;
+  var sessionURL = body.dataset.sessionUrl;
+  var eventsURL = body.dataset.eventsUrl;
+  var hookURL = body.dataset.hookUrl;
+  var storeKey = 'supportbot.chat.' + trigger;
+
+  var log = document.getElementById('log');
+  var statusEl = document.getElementById('status');
+  var notice = document.getElementById('notice');
+  var form = document.getElementById('composer');
+  var input = document.getElementById('text');
+  var button = document.getElementById('send');
+
+  var session = null;
+  var source = null;
+  var lastId = '';      // the stream's cursor: the last reply (or ready) id
+  var seen = new Set(); // ids of the lines shown, so a replay or retry shows once
+  var retries = 0;
+  var reconnectTimer = 0;
+
+  function setStatus(text) { statusEl.textContent = text; }
+
+  function showNotice(text) {
+    notice.textContent = text;
+    notice.hidden = !text;
+  }
+
+  function who(line) {
+    if (line.author === 'customer') return 'You';
+    if (line.author === 'agent') return line.agent_name || 'Support team';
+    return 'Assistant';
+  }
+
+  // add shows one line of the conversation once.
+  function add(line) {
+    if (line.id) {
+      if (seen.has(line.id)) return;
+      seen.add(line.id);
+    }
+    var li = document.createElement('li');
+    li.className = 'msg ' + (line.author === 'customer' || line.author === 'agent' ? line.author : 'bot');
+    if (line.kind === 'handoff' || line.kind === 'notice') li.classList.add(line.kind);
+    if (line.id) li.dataset.id = line.id;
+    var name = document.createElement('span');
+    name.className = 'who';
+    name.textContent = who(line);
+    var text = document.createElement('p');
+    text.className = 'text';
+    text.textContent = line.text;
+    li.appendChild(name);
+    li.appendChild(text);
+    log.appendChild(li);
+    log.scrollTop = log.scrollHeight;
+  }
+
+  function loadStored() {
+    try {
+      var v = JSON.parse(window.localStorage.getItem(storeKey) || 'null');
+      if (v && typeof v.visitor_id === 'string' && typeof v.token === 'string') return v;
+    } catch (e) { /* storage blocked or corrupt: start afresh */ }
+    return null;
+  }
+
+  function store(s) {
+    try {
+      window.localStorage.setItem(storeKey, JSON.stringify({ visitor_id: s.visitor_id, token: s.token }));
+    } catch (e) { /* storage blocked: the cookie still keeps the session */ }
+  }
+
+  // startSession resumes the visitor's session (a fresh token for the same
+  // visitor) or starts a new one.
+  function startSession() {
+    var stored = loadStored() || {};
+    return fetch(sessionURL, {
+      method: 'POST',
+      credentials: 'same-origin',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ visitor_id: stored.visitor_id || '', token: stored.token || '' })
+    }).then(function (res) {
+      if (!res.ok) throw new Error('session: HTTP ' + res.status);
+      return res.json();
+    }).then(function (s) {
+      session = s;
+      store(s);
+      return s;
+    });
+  }
+
+  function connect() {
+    if (source) source.close();
+    var url = eventsURL + '?visitor=' + encodeURIComponent(session.visitor_id) +
+      '&token=' + encodeURIComponent(session.token);
+    if (lastId) url += '&after=' + encodeURIComponent(lastId);
+    source = new EventSource(url);
+    source.addEventListener('customer', function (e) { add(JSON.parse(e.data)); });
+    source.addEventListener('reply', function (e) {
+      if (e.lastEventId) lastId = e.lastEventId;
+      add(JSON.parse(e.data));
+    });
+    source.addEventListener('ready', function (e) {
+      if (e.lastEventId) lastId = e.lastEventId;
+      retries = 0;
+      setStatus('Online');
+      body.dataset.ready = 'true';
+    });
+    source.onerror = function () {
+      setStatus('Reconnecting…');
+      if (source.readyState === EventSource.CLOSED) scheduleReconnect();
+      // Otherwise the browser reconnects by itself, sending Last-Event-ID.
+    };
+  }
+
+  // scheduleReconnect reopens a stream the browser gave up on (an HTTP
+  // error such as an expired session, or the server shutting down).
+  function scheduleReconnect() {
+    if (reconnectTimer) return;
+    var delay = Math.min(30000, 1000 * Math.pow(2, retries++)) * (0.5 + Math.random() / 2);
+    reconnectTimer = window.setTimeout(function () {
+      reconnectTimer = 0;
+      startSession().then(connect, scheduleReconnect);
+    }, delay);
+  }
+
+  function newId() {
+    if (window.crypto && window.crypto.randomUUID) return window.crypto.randomUUID();
+    var a = new Uint8Array(16);
+    window.crypto.getRandomValues(a);
+    return Array.prototype.map.call(a, function (b) { return ('0' + b.toString(16)).slice(-2); }).join('');
+  }
+
+  function post(id, text) {
+    return fetch(hookURL, {
+      method: 'POST',
+      credentials: 'omit',
+      headers: {
+        'Content-Type': 'application/json',
+        'X-Chat-Visitor': session.visitor_id,
+        'X-Chat-Token': session.token
+      },
+      body: JSON.stringify({ id: id, text: text })
+    });
+  }
+
+  function send(text) {
+    var id = newId(); // the same id on a retry: the server takes it once
+    return post(id, text).then(function (res) {
+      if (res.status !== 401) return res;
+      // The session expired: renew it (a new visitor if it could not be
+      // resumed, whose stream starts afresh) and send again.
+      var before = session.visitor_id;
+      return startSession().then(function (s) {
+        if (s.visitor_id !== before) {
+          lastId = '';
+          connect();
+        }
+        return post(id, text);
+      });
+    }).then(function (res) {
+      if (res.ok) {
+        add({ id: 'c:' + id, author: 'customer', text: text });
+        return true;
+      }
+      if (res.status === 429) {
+        var wait = parseInt(res.headers.get('Retry-After') || '1', 10);
+        showNotice('You are sending messages too quickly. Please wait ' + wait + ' s and try again.');
+        return false;
+      }
+      return res.json().catch(function () { return {}; }).then(function (e) {
+        showNotice('Your message was not sent' + (e && e.error ? ': ' + e.error : '.'));
+        return false;
+      });
+    });
+  }
+
+  form.addEventListener('submit', function (ev) {
+    ev.preventDefault();
+    var text = input.value.trim();
+    if (!text || !session) return;
+    button.disabled = true;
+    showNotice('');
+    send(text).then(function (ok) {
+      if (ok) input.value = '';
+    }, function () {
+      showNotice('Your message was not sent: the connection failed. Please try again.');
+    }).then(function () {
+      button.disabled = false;
+      input.focus();
+    });
+  });
+
+  input.addEventListener('keydown', function (ev) {
+    if (ev.key === 'Enter' && !ev.shiftKey && !ev.isComposing) {
+      ev.preventDefault();
+      form.requestSubmit();
+    }
+  });
+
+  startSession().then(connect, function () {
+    setStatus('Offline');
+    scheduleReconnect();
+  });
+})();

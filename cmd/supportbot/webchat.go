@@ -1,0 +1,153 @@
+package main
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/supportbot/supportbot/bot"
+	"github.com/supportbot/supportbot/bot/server"
+	"github.com/supportbot/supportbot/bot/webchat"
+	"github.com/supportbot/supportbot/triggers"
+	"github.com/supportbot/supportbot/triggers/web"
+)
+
+// WebChatConfig is the built-in web chat, served for every trigger of kind
+// web at /chat/{trigger}.
+type WebChatConfig struct {
+	// Title heads the chat page.
+	Title string `mapstructure:"title"`
+	// FrameAncestors lists the origins (scheme://host[:port]) whose pages
+	// may show the chat in a frame (the widget); the chat's own origin
+	// always may.
+	FrameAncestors []string `mapstructure:"frame_ancestors"`
+	// PerVisitor limits each visitor's messages (a token bucket); the
+	// trigger's per_ip and rate_limit apply as well.
+	PerVisitor triggers.RateConfig `mapstructure:"per_visitor"`
+	// SessionTTL is how long a visitor's session token is valid; a page
+	// that comes back renews it.
+	SessionTTL time.Duration `mapstructure:"session_ttl"`
+	// Heartbeat is the interval of the reply stream's keep-alive comments.
+	Heartbeat time.Duration `mapstructure:"heartbeat"`
+}
+
+// webReply is the factory of reply kind web. The web channel needs the
+// chat's hub, which openWebChat installs in its place; this one only
+// checks the keys and refuses to deliver if that never happened.
+func webReply(c triggers.ReplyConfig, _ *http.Client) (bot.Deliverer, error) {
+	if c.URL != "" {
+		return nil, errors.New("reply.url: not used by reply kind web (replies go to the chat page)")
+	}
+	return bot.DelivererFunc(func(context.Context, bot.Reply) error {
+		return errors.New("web chat is not running")
+	}), nil
+}
+
+// checkWebChat validates the pairing of web triggers with web replies and,
+// when there is a web trigger, the webchat section; errors name the key.
+func checkWebChat(cfg *Config) error {
+	var errs []error
+	hasWeb := false
+	for i, tc := range cfg.Triggers {
+		key := fmt.Sprintf("triggers[%d] (%s).reply.kind", i, tc.Name)
+		switch {
+		case tc.Kind == web.Kind && tc.Reply.Kind != web.Kind:
+			errs = append(errs, fmt.Errorf("%s: a web trigger replies on its chat page: use web", key))
+		case tc.Kind != web.Kind && tc.Reply.Kind == web.Kind:
+			errs = append(errs, fmt.Errorf("%s: web needs a trigger of kind web", key))
+		}
+		hasWeb = hasWeb || tc.Kind == web.Kind
+	}
+	if !hasWeb {
+		return errors.Join(errs...)
+	}
+	w := cfg.WebChat
+	if w.SessionTTL != 0 && w.SessionTTL < time.Minute {
+		errs = append(errs, errors.New("webchat.session_ttl: must be at least 1m"))
+	}
+	if w.Heartbeat != 0 && w.Heartbeat < time.Second {
+		errs = append(errs, errors.New("webchat.heartbeat: must be at least 1s"))
+	}
+	if w.PerVisitor.Rate < 0 {
+		errs = append(errs, errors.New("webchat.per_visitor.rate: must not be negative"))
+	}
+	if w.PerVisitor.Burst < 0 {
+		errs = append(errs, errors.New("webchat.per_visitor.burst: must not be negative"))
+	}
+	if _, err := webchat.ParseFrameAncestors(w.FrameAncestors); err != nil {
+		errs = append(errs, fmt.Errorf("webchat.%w", err))
+	}
+	return errors.Join(errs...)
+}
+
+// openWebChat serves the chat of every web trigger: the page, the widget,
+// sessions and reply streams under /chat, and in front of each one's
+// /hooks/{name} the per-visitor rate limit. Messages then go through the
+// same intake as every webhook; the trigger's replies go to the chat's hub.
+func (m *Main) openWebChat(mounts map[string]http.Handler) error {
+	cfg := &m.Config
+	if err := checkWebChat(cfg); err != nil {
+		return &ConfigError{err}
+	}
+	var names []string
+	for _, tc := range cfg.Triggers {
+		if tc.Kind == web.Kind {
+			names = append(names, tc.Name)
+		}
+	}
+	if len(names) == 0 {
+		return nil
+	}
+	// The intake's own handler, without the mounts (one of which is the
+	// chat in front of it).
+	intake := &server.Server{
+		Triggers: m.Triggers, Intake: m.Store, MaxAttempts: cfg.Workers.MaxAttempts,
+		Observer: m.Metrics, Now: time.Now, Logger: m.Logger.With("component", "http"),
+	}
+	hub := &webchat.Hub{}
+	chat := &webchat.Chat{
+		Hub: hub, Store: m.Store, Intake: intake.Handler(), Audit: m.Store.Audit, Observer: m.Metrics,
+		Title: cfg.WebChat.Title, FrameAncestors: cfg.WebChat.FrameAncestors,
+		PerVisitor: webchat.Rate{Rate: cfg.WebChat.PerVisitor.Rate, Burst: cfg.WebChat.PerVisitor.Burst},
+		Heartbeat:  cfg.WebChat.Heartbeat, SecureCookies: strings.HasPrefix(cfg.Server.PublicURL, "https://"),
+		Logger: m.Logger.With("component", "webchat"),
+	}
+	if err := chat.Init(); err != nil {
+		return &ConfigError{fmt.Errorf("webchat.%w", err)}
+	}
+	d := &webchat.Deliverer{Hub: hub}
+	for _, name := range names {
+		e, ok := m.Triggers.Get(name)
+		if !ok {
+			return fmt.Errorf("web trigger %s is not installed", name)
+		}
+		wt, ok := e.Trigger.(*web.Trigger)
+		if !ok {
+			return fmt.Errorf("trigger %s is not a web trigger", name)
+		}
+		wt.SessionTTL = cmp.Or(cfg.WebChat.SessionTTL, web.DefaultSessionTTL)
+		chat.Add(name, wt)
+		m.router.mu.Lock()
+		m.router.byTrigger[name] = d
+		m.router.mu.Unlock()
+	}
+	h := chat.Handler()
+	mounts["/chat"], mounts["/chat/"] = h, h
+	for _, name := range names {
+		mounts["POST /hooks/"+name] = h
+	}
+	m.webchat = chat
+	return nil
+}
+
+// closeWebChat ends the reply streams, so that the HTTP server's shutdown
+// does not wait for them.
+func (m *Main) closeWebChat() {
+	if m.webchat != nil {
+		m.webchat.Hub.Close()
+	}
+}
