@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/supportbot/supportbot/bot"
+	"github.com/supportbot/supportbot/triggers"
 )
 
 //go:embed templates/*.html
@@ -102,11 +103,19 @@ type Dashboard struct {
 	PublicURL string
 	// SessionTTL is how long a login lasts (default DefaultSessionTTL).
 	SessionTTL time.Duration
+	// LoginLimit bounds sign-in attempts per client address (default
+	// DefaultLoginLimit): guessing the token gets 429 with Retry-After.
+	LoginLimit triggers.RateConfig
 	Now        func() time.Time
 	Logger     *slog.Logger
 
 	sessions *sessions
+	logins   *triggers.Limiter
 }
+
+// DefaultLoginLimit allows 10 sign-in attempts at once per address, then
+// one every 6 seconds.
+var DefaultLoginLimit = triggers.RateConfig{Rate: 1.0 / 6, Burst: 10}
 
 var pages = parsePages()
 
@@ -152,6 +161,11 @@ func (d *Dashboard) Handler() http.Handler {
 	}
 	d.SessionTTL = cmp.Or(d.SessionTTL, DefaultSessionTTL)
 	d.sessions = newSessions()
+	limit := d.LoginLimit
+	if limit.Rate <= 0 {
+		limit = DefaultLoginLimit
+	}
+	d.logins, _ = triggers.NewLimiter(triggers.Config{PerIP: limit})
 
 	static, _ := fs.Sub(staticFS, "static")
 	mux := http.NewServeMux()

@@ -317,6 +317,27 @@ func TestLogin(t *testing.T) {
 	}
 }
 
+// TestLoginRateLimited: guessing the token from one address runs into 429
+// with Retry-After once the burst is spent; the right token too.
+func TestLoginRateLimited(t *testing.T) {
+	t.Parallel()
+	tb := setup(t, nil)
+	c := client(t)
+	form := do(t, c, "GET", tb.srv.URL+"/admin/login", nil, nil)
+	tok := csrfOf(t, form.body)
+	for i := range dashboard.DefaultLoginLimit.Burst {
+		r := do(t, c, "POST", tb.srv.URL+"/admin/login", url.Values{"token": {"guess"}, "csrf": {tok}}, nil)
+		if r.status != http.StatusUnauthorized {
+			t.Fatalf("attempt %d = %d, want 401", i+1, r.status)
+		}
+		tok = csrfOf(t, r.body)
+	}
+	r := do(t, c, "POST", tb.srv.URL+"/admin/login", url.Values{"token": {token}, "csrf": {tok}}, nil)
+	if r.status != http.StatusTooManyRequests || r.header.Get("Retry-After") == "" {
+		t.Fatalf("attempt past the burst = %d (Retry-After %q), want 429 with Retry-After", r.status, r.header.Get("Retry-After"))
+	}
+}
+
 func TestSecureCookieBehindHTTPS(t *testing.T) {
 	t.Parallel()
 	tb := setup(t, func(d *dashboard.Dashboard) { d.PublicURL = "https://support.example.com" })

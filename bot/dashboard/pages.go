@@ -3,6 +3,7 @@ package dashboard
 import (
 	"cmp"
 	"errors"
+	"math"
 	"net/http"
 	"net/url"
 	"slices"
@@ -65,6 +66,12 @@ func (d *Dashboard) renderLogin(w http.ResponseWriter, r *http.Request, status i
 }
 
 func (d *Dashboard) login(w http.ResponseWriter, r *http.Request) {
+	if ok, wait := d.logins.Allow(r); !ok {
+		d.Logger.Warn("dashboard login rate limited", "remote", r.RemoteAddr)
+		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+		http.Error(w, "too many sign-in attempts; try again later", http.StatusTooManyRequests)
+		return
+	}
 	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
 	if err := r.ParseForm(); err != nil {
 		http.Error(w, "bad form", http.StatusBadRequest)
