@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"runtime"
+	"runtime/debug"
 	"sync"
 
 	"golang.org/x/sync/semaphore"
@@ -106,8 +107,17 @@ func trainEnsemble(ctx context.Context, cfg trainConfig, classes int, data []exa
 			return nil, err
 		}
 	}
+	if len(data) >= bigBuild {
+		// The training memory is garbage now; hand it back to the OS rather
+		// than keep it mapped for the service's lifetime.
+		debug.FreeOSMemory()
+	}
 	return e, nil
 }
+
+// bigBuild is the number of training texts from which a build's memory is
+// worth returning to the OS at once (CLINC150: 15,000 texts, about 100 MB).
+const bigBuild = 5000
 
 // trainBudget bounds the memory of the members training at once (their
 // training vectors and dense weights). Small knowledge bases train all
