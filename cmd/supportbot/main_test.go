@@ -237,29 +237,7 @@ func TestEndToEndAnswerAndEscalate(t *testing.T) {
 	}
 
 	// The counters moved with what happened above.
-	resp, err := http.Get(m.Server.URL() + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	parser := expfmt.NewTextParser(model.UTF8Validation)
-	fams, err := parser.TextToMetricFamilies(resp.Body)
-	if err != nil {
-		t.Fatalf("parse /metrics: %v", err)
-	}
-	count := func(name string, labels map[string]string) float64 {
-		var sum float64
-	metrics:
-		for _, mt := range fams[name].GetMetric() {
-			for _, l := range mt.GetLabel() {
-				if v, ok := labels[l.GetName()]; ok && v != l.GetValue() {
-					continue metrics
-				}
-			}
-			sum += mt.GetCounter().GetValue()
-		}
-		return sum
-	}
+	count := scrapeMetrics(t, m.Server.URL())
 	for _, c := range []struct {
 		name   string
 		labels map[string]string
@@ -407,6 +385,36 @@ func TestRepoConfigLoads(t *testing.T) {
 		if tr.Secret != "" || tr.Token != "" || len(tr.Secrets) > 0 {
 			t.Fatalf("trigger %s ships a secret", tr.Name)
 		}
+	}
+}
+
+// scrapeMetrics reads /metrics with the Prometheus text parser and returns
+// a lookup: the sum of a metric's counters or gauges whose labels include
+// the given ones.
+func scrapeMetrics(t *testing.T, base string) func(name string, labels map[string]string) float64 {
+	t.Helper()
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	fams, err := parser.TextToMetricFamilies(resp.Body)
+	if err != nil {
+		t.Fatalf("parse /metrics: %v", err)
+	}
+	return func(name string, labels map[string]string) float64 {
+		var sum float64
+	metrics:
+		for _, mt := range fams[name].GetMetric() {
+			for _, l := range mt.GetLabel() {
+				if v, ok := labels[l.GetName()]; ok && v != l.GetValue() {
+					continue metrics
+				}
+			}
+			sum += mt.GetCounter().GetValue() + mt.GetGauge().GetValue()
+		}
+		return sum
 	}
 }
 

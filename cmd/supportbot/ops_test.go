@@ -65,6 +65,13 @@ func TestDeadLetterReplay(t *testing.T) {
 	if !strings.Contains(out.String(), "deliver") || !strings.Contains(out.String(), "500") {
 		t.Fatalf("dlq list output:\n%s", out.String())
 	}
+	count := scrapeMetrics(t, m.Server.URL())
+	if got := count("supportbot_upstream_errors_total", map[string]string{"upstream": "reply", "class": "error"}); got != 3 {
+		t.Fatalf("reply-channel errors counted %v, want 3", got)
+	}
+	if got := count("supportbot_jobs_total", map[string]string{"kind": "deliver", "outcome": "discarded"}); got != 1 {
+		t.Fatalf("dead-lettered deliveries counted %v, want 1", got)
+	}
 	down.Store(false)
 	out.Reset()
 	if code := run(context.Background(), []string{"dlq", "replay", "--all", "--config", cfgPath}, nil, &out, io.Discard); code != 0 {

@@ -155,6 +155,14 @@ func TestSlackHandOffEndToEnd(t *testing.T) {
 		t.Fatalf("unexpected second reply %+v (note relayed, or bot answered)", ev)
 	case <-time.After(500 * time.Millisecond):
 	}
+	// The agent's reply claimed the escalation: time to claim is measured.
+	count := scrapeMetrics(t, m.Server.URL())
+	if got := count("supportbot_escalations_claimed", nil); got != 1 {
+		t.Fatalf("claimed escalations = %v, want 1", got)
+	}
+	if got := count("supportbot_time_to_claim_seconds", map[string]string{"quantile": "1"}); got <= 0 || got > 60 {
+		t.Fatalf("longest time to claim = %vs, want the few moments the test took", got)
+	}
 	// A request not signed by Slack is refused.
 	req, _ := http.NewRequest(http.MethodPost, events, bytes.NewReader(agentReply))
 	req.Header.Set("X-Slack-Request-Timestamp", strconv.FormatInt(time.Now().Unix(), 10))
