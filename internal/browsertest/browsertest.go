@@ -44,6 +44,9 @@ import (
 // DefaultPath is the browser binary used when $CHROMIUM is unset.
 const DefaultPath = "/usr/bin/chromium"
 
+// startAttempts is how many times New tries to start the browser.
+const startAttempts = 3
+
 // DefaultTimeout bounds one call of Run or Get.
 const DefaultTimeout = 30 * time.Second
 
@@ -73,31 +76,45 @@ func New(t testing.TB) *Browser {
 		t.Fatalf("browsertest: no chromium at %s and CI is set: %v", path, err)
 	}
 
-	b := &Browser{output: &syncBuffer{}}
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(path),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("disable-quic", true),
-		chromedp.NoFirstRun,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(filepath.Join(t.TempDir(), "profile")),
-		chromedp.WindowSize(1280, 900),
-		chromedp.CombinedOutput(b.output),
-	)
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancelTab := chromedp.NewContext(allocCtx)
-	b.ctx = ctx
-
-	// The first action starts the browser; it must run on a context without
-	// a deadline, because that context's lifetime is the browser's.
-	if err := chromedp.Do(ctx, chromedp.Navigate("about:blank")); err != nil {
+	// A start can fail on a loaded machine (the browser does not bring up
+	// its DevTools endpoint in time): try again with a fresh profile before
+	// failing the test.
+	var b *Browser
+	var ctx context.Context
+	var cancelTab, cancelAlloc context.CancelFunc
+	for attempt := 1; ; attempt++ {
+		b = &Browser{output: &syncBuffer{}}
+		opts := append(chromedp.DefaultExecAllocatorOptions[:],
+			chromedp.ExecPath(path),
+			chromedp.Headless,
+			chromedp.NoSandbox,
+			chromedp.Flag("disable-gpu", true),
+			chromedp.Flag("disable-quic", true),
+			chromedp.NoFirstRun,
+			chromedp.Flag("disable-background-networking", true),
+			chromedp.Flag("disable-component-update", true),
+			chromedp.Flag("disable-sync", true),
+			chromedp.UserDataDir(filepath.Join(t.TempDir(), "profile")),
+			chromedp.WindowSize(1280, 900),
+			chromedp.CombinedOutput(b.output),
+		)
+		var allocCtx context.Context
+		allocCtx, cancelAlloc = chromedp.NewExecAllocator(context.Background(), opts...)
+		ctx, cancelTab = chromedp.NewContext(allocCtx)
+		b.ctx = ctx
+		// The first action starts the browser; it must run on a context
+		// without a deadline, because that context's lifetime is the
+		// browser's.
+		err := chromedp.Do(ctx, chromedp.Navigate("about:blank"))
+		if err == nil {
+			break
+		}
 		cancelTab()
 		cancelAlloc()
-		t.Fatalf("browsertest: start %s: %v\nbrowser output:\n%s", path, err, b.output.String())
+		if attempt == startAttempts {
+			t.Fatalf("browsertest: start %s (%d attempts): %v\nbrowser output:\n%s", path, attempt, err, b.output.String())
+		}
+		t.Logf("browsertest: start %s failed, trying again: %v", path, err)
 	}
 
 	// Dialogs (alert, confirm, prompt) block the page until answered, so they
