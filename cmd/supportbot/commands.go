@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -22,8 +23,13 @@ import (
 	"github.com/supportbot/supportbot/bot"
 	"github.com/supportbot/supportbot/bot/sqlite"
 	"github.com/supportbot/supportbot/triggers"
+	"github.com/supportbot/supportbot/triggers/chatwoot"
+	"github.com/supportbot/supportbot/triggers/freshdesk"
+	"github.com/supportbot/supportbot/triggers/helpscout"
 	"github.com/supportbot/supportbot/triggers/hmac"
+	"github.com/supportbot/supportbot/triggers/intercom"
 	"github.com/supportbot/supportbot/triggers/standard"
+	"github.com/supportbot/supportbot/triggers/zendesk"
 )
 
 type cli struct {
@@ -102,6 +108,7 @@ func (c *cli) versionCmd() *cobra.Command {
 
 func (c *cli) sendCmd() *cobra.Command {
 	var name, file, base, id string
+	var headers []string
 	cmd := &cobra.Command{
 		Use:   "send --trigger NAME --file event.json",
 		Short: "Sign an event with a trigger's secret and post it to the running service",
@@ -142,6 +149,13 @@ func (c *cli) sendCmd() *cobra.Command {
 				return &usageError{fmt.Errorf("--url: %w", err)}
 			}
 			req.Header.Set("Content-Type", "application/json")
+			for _, h := range headers {
+				k, v, ok := strings.Cut(h, ":")
+				if !ok || strings.TrimSpace(k) == "" {
+					return &usageError{fmt.Errorf("--header %q: want \"Name: value\"", h)}
+				}
+				req.Header.Set(strings.TrimSpace(k), strings.TrimSpace(v))
+			}
 			if id == "" {
 				id = "msg_" + uuid.Must(uuid.NewV7()).String()
 			}
@@ -166,6 +180,7 @@ func (c *cli) sendCmd() *cobra.Command {
 	cmd.Flags().StringVar(&file, "file", "", "event JSON file, or - for standard input (required)")
 	cmd.Flags().StringVar(&base, "url", "", "base URL of the service (default from server.addr)")
 	cmd.Flags().StringVar(&id, "id", "", "event id (webhook-id); default a new one")
+	cmd.Flags().StringArrayVar(&headers, "header", nil, `extra request header, "Name: value" (repeatable; e.g. "X-HelpScout-Event: convo.created")`)
 	_ = cmd.MarkFlagRequired("trigger")
 	_ = cmd.MarkFlagRequired("file")
 	return cmd
@@ -184,7 +199,7 @@ func signRequest(req *http.Request, tc triggers.Config, id string, body []byte, 
 	secrets := tc.AllSecrets()
 	switch tc.Kind {
 	case "standard", "web":
-		sig, err := standard.Sign(secrets[0], id, now, body)
+		sig, err := standard.Sign(first(secrets), id, now, body)
 		if err != nil {
 			return fmt.Errorf("sign: %w", err)
 		}
@@ -209,10 +224,39 @@ func signRequest(req *http.Request, tc triggers.Config, id string, body []byte, 
 		}
 		t.(*hmac.Trigger).Sign(req.Header, body, now)
 		req.Header.Set("webhook-id", id)
+	case zendesk.Kind:
+		ts, sig := zendesk.Signature(first(secrets), body, now)
+		req.Header.Set("X-Zendesk-Webhook-Signature-Timestamp", ts)
+		req.Header.Set("X-Zendesk-Webhook-Signature", sig)
+	case intercom.Kind:
+		req.Header.Set("X-Hub-Signature", intercom.Signature(first(secrets), body))
+	case helpscout.Kind:
+		req.Header.Set("X-HelpScout-Signature", helpscout.Signature(first(secrets), body))
+	case chatwoot.Kind:
+		if len(secrets) > 0 {
+			ts, sig := chatwoot.Signature(first(secrets), body, now)
+			req.Header.Set("X-Chatwoot-Timestamp", ts)
+			req.Header.Set("X-Chatwoot-Signature", sig)
+		}
+		req.Header.Set("X-Chatwoot-Delivery", id)
+	case freshdesk.Kind:
+		if tc.Username != "" {
+			req.SetBasicAuth(tc.Username, tc.Password)
+		}
+		if tok := cmp.Or(tc.Token, first(tc.Secrets)); tok != "" {
+			req.Header.Set(cmp.Or(tc.TokenHeader, freshdesk.DefaultTokenHeader), tok)
+		}
 	default:
-		return &usageError{fmt.Errorf("send signs for trigger kinds standard, hmac and token, not %q", tc.Kind)}
+		return &usageError{fmt.Errorf("send cannot sign for trigger kind %q (it signs standard, web, hmac, token, zendesk, freshdesk, intercom, helpscout and chatwoot)", tc.Kind)}
 	}
 	return nil
+}
+
+func first(s []string) string {
+	if len(s) == 0 {
+		return ""
+	}
+	return s[0]
 }
 
 // openStore opens the configured database for an operator command.

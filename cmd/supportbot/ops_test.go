@@ -155,6 +155,18 @@ func TestSendCommand(t *testing.T) {
     kind: token
     token: "t0ken"
     reply: {kind: webhook, url: "` + rc.URL + `", secret: "` + testOutSecret + `"}
+  - name: zd
+    kind: zendesk
+    secret: "zd-secret"
+    reply: {kind: none}
+  - name: ic
+    kind: intercom
+    secret: "ic-secret"
+    reply: {kind: none}
+  - name: hs
+    kind: helpscout
+    secret: "hs-secret"
+    reply: {kind: none}
 `
 	appendFile(t, cfgPath, extra)
 	cfg, err := LoadConfig(cfgPath, true)
@@ -174,6 +186,21 @@ func TestSendCommand(t *testing.T) {
 		}
 		if ev := rc.next(t); ev.Conversation.ID != "send-"+name {
 			t.Fatalf("reply for %s = %+v", name, ev)
+		}
+	}
+	// Vendor kinds are signed the vendor's way: their fixtures are accepted.
+	for _, v := range []struct{ name, fixture string }{
+		{"zd", "../../triggers/zendesk/testdata/trigger_comment.json"},
+		{"ic", "../../triggers/intercom/testdata/conversation_user_created.json"},
+		{"hs", "../../triggers/helpscout/testdata/convo_created.json"},
+	} {
+		var out, errOut bytes.Buffer
+		args := []string{"send", "--config", cfgPath, "--trigger", v.name, "--file", v.fixture, "--url", m.Server.URL()}
+		if v.name == "hs" {
+			args = append(args, "--header", "X-HelpScout-Event: convo.created")
+		}
+		if code := run(context.Background(), args, nil, &out, &errOut); code != 0 || !strings.HasPrefix(out.String(), "202 ") {
+			t.Fatalf("send %s: exit %d, out %q, err %q", v.name, code, out.String(), errOut.String())
 		}
 	}
 	var errOut bytes.Buffer
