@@ -123,8 +123,13 @@ func classifyAPI(op string, serr *StatusError, h http.Header, now time.Time, ret
 		// the response asks for a later retry.
 		return bot.Permanent(err)
 	}
-	if d, ok := retryAfter(h, now); ok {
-		return bot.RetryAfter(d, err)
+	// Only a rate limit or an outage asks for a delay: some vendors send
+	// their rate-limit headers on every response (Intercom's
+	// X-RateLimit-Reset), and a 404 must stay permanent.
+	if code := serr.StatusCode; code == http.StatusTooManyRequests || code == http.StatusServiceUnavailable {
+		if d, ok := retryAfter(h, now); ok {
+			return bot.RetryAfter(d, err)
+		}
 	}
 	return classifyCode(err, serr.StatusCode)
 }

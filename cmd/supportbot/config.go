@@ -238,10 +238,46 @@ func LoadConfig(path string, explicit bool) (Config, error) {
 	if err != nil {
 		return Config{}, &ConfigError{cleanDecodeError(err)}
 	}
+	triggerEnv(&cfg, os.LookupEnv)
 	if err := cfg.Validate(); err != nil {
 		return Config{}, &ConfigError{err}
 	}
 	return cfg, nil
+}
+
+// triggerEnv applies the environment to the credentials of each trigger,
+// which viper cannot reach inside the triggers list:
+// SUPPORTBOT_TRIGGERS_<NAME>_<KEY>, NAME the trigger's name in capitals with
+// every other character than a letter or digit as "_" (trigger "help-desk":
+// SUPPORTBOT_TRIGGERS_HELP_DESK_SECRET, ..._REPLY_API_TOKEN).
+func triggerEnv(cfg *Config, lookup func(string) (string, bool)) {
+	for i := range cfg.Triggers {
+		t := &cfg.Triggers[i]
+		prefix := "SUPPORTBOT_TRIGGERS_" + envName(t.Name) + "_"
+		for key, field := range map[string]*string{
+			"SECRET": &t.Secret, "TOKEN": &t.Token, "USERNAME": &t.Username, "PASSWORD": &t.Password,
+			"REPLY_URL": &t.Reply.URL, "REPLY_SECRET": &t.Reply.Secret, "REPLY_BASE_URL": &t.Reply.BaseURL,
+			"REPLY_API_ACCESS_TOKEN": &t.Reply.APIAccessToken, "REPLY_EMAIL": &t.Reply.Email,
+			"REPLY_API_TOKEN": &t.Reply.APIToken, "REPLY_API_KEY": &t.Reply.APIKey,
+			"REPLY_ACCESS_TOKEN": &t.Reply.AccessToken, "REPLY_APP_SECRET": &t.Reply.AppSecret,
+		} {
+			if v, ok := lookup(prefix + key); ok {
+				*field = v
+			}
+		}
+	}
+}
+
+func envName(name string) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r >= 'a' && r <= 'z':
+			return r - 'a' + 'A'
+		case r >= 'A' && r <= 'Z', r >= '0' && r <= '9':
+			return r
+		}
+		return '_'
+	}, name)
 }
 
 // durationPtrHook decodes "1.5s" into a *time.Duration.

@@ -373,6 +373,29 @@ func TestEnvOverride(t *testing.T) {
 	}
 }
 
+// TestTriggerEnv: a trigger's credentials come from the environment by the
+// trigger's name, since viper cannot reach into the triggers list.
+func TestTriggerEnv(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "c.yaml")
+	yaml := "triggers:\n  - name: help-desk\n    kind: zendesk\n    secret: \"\"\n" +
+		"    reply: {kind: zendesk, base_url: \"https://acme.zendesk.com\", email: \"bot@acme.test\"}\n"
+	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadConfig(path, true); err == nil || !strings.Contains(err.Error(), "reply.api_token") {
+		t.Fatalf("without the environment: %v, want the missing API token named", err)
+	}
+	t.Setenv("SUPPORTBOT_TRIGGERS_HELP_DESK_SECRET", "zd-signing-secret")
+	t.Setenv("SUPPORTBOT_TRIGGERS_HELP_DESK_REPLY_API_TOKEN", "zd-api-token")
+	cfg, err := LoadConfig(path, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tc := cfg.Triggers[0]; tc.Secret != "zd-signing-secret" || tc.Reply.APIToken != "zd-api-token" {
+		t.Fatalf("trigger = secret %q, api token %q", tc.Secret, tc.Reply.APIToken)
+	}
+}
+
 func TestRepoConfigLoads(t *testing.T) {
 	cfg, err := LoadConfig(filepath.Join("..", "..", "config.yaml"), true)
 	if err != nil {

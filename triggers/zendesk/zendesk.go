@@ -190,6 +190,7 @@ type eventBody struct {
 		Description string     `json:"description"`
 		Priority    string     `json:"priority"`
 		RequesterID flexString `json:"requester_id"`
+		SubmitterID flexString `json:"submitter_id"`
 		Tags        tagList    `json:"tags"`
 		IsPublic    *bool      `json:"is_public"`
 	} `json:"detail"`
@@ -232,6 +233,11 @@ func (t *Trigger) parseEvent(typ string, body []byte) (bot.Event, error) {
 	case EventTicketCreated:
 		if d.IsPublic != nil && !*d.IsPublic {
 			return bot.Event{}, fmt.Errorf("ticket created with a private comment: %w", bot.ErrIgnored)
+		}
+		// A ticket an agent opened on a customer's behalf (an outbound
+		// message) is the agent's text, not a question for the bot.
+		if sub := d.SubmitterID.String(); sub != "" && sub != d.RequesterID.String() {
+			return bot.Event{}, fmt.Errorf("ticket submitted by %s for requester %s: %w", sub, d.RequesterID.String(), bot.ErrIgnored)
 		}
 		ev.Type = bot.EventTicketCreated
 		ev.Customer = bot.Customer{ID: d.RequesterID.String()}

@@ -205,6 +205,10 @@ func TestParseEvents(t *testing.T) {
 	if diff := cmp.Diff(want, ev); diff != "" {
 		t.Fatalf("ticket.created mismatch (-want +got):\n%s", diff)
 	}
+	bySelf := replace(t, string(created), `"requester_id":"1234567"`, `"requester_id":"1234567","submitter_id":"1234567"`)
+	if _, err := tr.Parse(request(bySelf, nil), []byte(bySelf)); err != nil {
+		t.Fatalf("ticket submitted by its requester: %v", err)
+	}
 
 	for name, body := range map[string]string{
 		"staff comment, our own reply": replace(t, string(comment), `"is_staff":false`, `"is_staff":true`),
@@ -213,6 +217,7 @@ func TestParseEvents(t *testing.T) {
 		"status change":                replace(t, string(comment), "ticket.comment_added", "ticket.status_changed"),
 		"user event":                   `{"type":"zen:event-type:user.created","detail":{"id":"1"}}`,
 		"private ticket":               replace(t, string(created), `"is_public":true`, `"is_public":false`),
+		"ticket opened by an agent":    replace(t, string(created), `"requester_id":"1234567"`, `"requester_id":"1234567","submitter_id":"900"`),
 	} {
 		if _, err := tr.Parse(request(body, nil), []byte(body)); !errors.Is(err, bot.ErrIgnored) {
 			t.Fatalf("%s: err = %v, want ignored", name, err)

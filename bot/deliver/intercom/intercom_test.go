@@ -237,6 +237,12 @@ func TestErrors(t *testing.T) {
 	f.header.Set(intercom.RateLimitReset, strconv.FormatInt(reset, 10))
 	f.header.Set("X-RateLimit-Remaining", "0")
 	f.mu.Unlock()
+	// Intercom sends its rate-limit headers on every response: a 404 with
+	// them is still permanent, not a wait for the reset.
+	f.set(path, http.StatusNotFound)
+	if err := d.Deliver(ctx, reply); !bot.IsPermanent(err) {
+		t.Fatalf("404 with rate-limit headers = %v, want permanent", err)
+	}
 	f.set(path, http.StatusTooManyRequests)
 	err := d.Deliver(ctx, reply)
 	if delay, ok := bot.RetryDelay(err); !ok || delay < 38*time.Second || delay > 40*time.Second {
