@@ -1,6 +1,7 @@
 package triggers
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"net"
@@ -12,25 +13,101 @@ import (
 )
 
 // Limiter applies a trigger's rate limits: one bucket for the trigger, and
-// one per caller address (bounded: idle buckets are dropped).
+// one per caller address.
 type Limiter struct {
-	all   *rate.Limiter
-	perIP RateConfig
-
-	mu      sync.Mutex
-	ips     map[string]*ipBucket
-	lastGC  time.Time
-	maxIPs  int
+	all     *rate.Limiter
+	perIP   *Buckets
 	nowFunc func() time.Time
 }
 
-type ipBucket struct {
+// Buckets is a token bucket per key (a caller address, a chat visitor),
+// with bounded memory: buckets idle long enough to have refilled are
+// dropped, and when there are still too many, enough others to leave room
+// for a tenth of the bound, so the sweep runs rarely however many keys a
+// caller invents.
+type Buckets struct {
+	cfg    RateConfig
+	max    int
+	mu     sync.Mutex
+	keys   map[string]*keyBucket
+	lastGC time.Time
+}
+
+type keyBucket struct {
 	l    *rate.Limiter
 	seen time.Time
 }
 
-// maxTrackedIPs bounds the per-address buckets kept at once.
-const maxTrackedIPs = 100_000
+// maxTrackedKeys bounds the buckets kept at once.
+const maxTrackedKeys = 100_000
+
+// NewBuckets returns per-key buckets of cfg holding at most max keys
+// (0: 100,000); nil when cfg sets no limit.
+func NewBuckets(cfg RateConfig, max int) *Buckets {
+	if cfg.Rate <= 0 {
+		return nil
+	}
+	return &Buckets{cfg: cfg, max: cmp.Or(max, maxTrackedKeys), keys: map[string]*keyBucket{}}
+}
+
+// Allow takes a token from key's bucket if one is available now; when not,
+// it returns how long the caller should wait. A nil Buckets allows all.
+func (b *Buckets) Allow(key string, now time.Time) (bool, time.Duration) {
+	if b == nil {
+		return true, 0
+	}
+	return reserve(b.bucket(key, now), now)
+}
+
+// Len returns the number of buckets held.
+func (b *Buckets) Len() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return len(b.keys)
+}
+
+func (b *Buckets) bucket(key string, now time.Time) *rate.Limiter {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if kb, ok := b.keys[key]; ok {
+		kb.seen = now
+		return kb.l
+	}
+	if len(b.keys) >= b.max || now.Sub(b.lastGC) > time.Minute {
+		b.gc(now)
+	}
+	kb := &keyBucket{l: b.cfg.limiter(), seen: now}
+	b.keys[key] = kb
+	return kb.l
+}
+
+// gc drops the buckets idle long enough to have refilled; if the bound is
+// still near, the older ones, then any, down to nine tenths of it.
+func (b *Buckets) gc(now time.Time) {
+	b.lastGC = now
+	idle := time.Duration(float64(max(b.cfg.Burst, 1))/b.cfg.Rate*float64(time.Second)) + time.Minute
+	for k, kb := range b.keys {
+		if now.Sub(kb.seen) > idle {
+			delete(b.keys, k)
+		}
+	}
+	target := b.max - b.max/10
+	if len(b.keys) <= target {
+		return
+	}
+	cut := now.Add(-idle / 2)
+	for k, kb := range b.keys {
+		if kb.seen.Before(cut) {
+			delete(b.keys, k)
+		}
+	}
+	for k := range b.keys { // map order: an arbitrary choice of victims
+		if len(b.keys) <= target {
+			break
+		}
+		delete(b.keys, k)
+	}
+}
 
 func (c RateConfig) limiter() *rate.Limiter {
 	burst := c.Burst
@@ -63,7 +140,7 @@ func NewLimiter(cfg Config) (*Limiter, error) {
 	if cfg.RateLimit.Rate == 0 && cfg.PerIP.Rate == 0 {
 		return nil, nil
 	}
-	l := &Limiter{perIP: cfg.PerIP, ips: map[string]*ipBucket{}, maxIPs: maxTrackedIPs, nowFunc: time.Now}
+	l := &Limiter{perIP: NewBuckets(cfg.PerIP, 0), nowFunc: time.Now}
 	if cfg.RateLimit.Rate > 0 {
 		l.all = cfg.RateLimit.limiter()
 	}
@@ -77,12 +154,12 @@ func (l *Limiter) Allow(r *http.Request) (bool, time.Duration) {
 		return true, 0
 	}
 	now := l.nowFunc()
-	if l.perIP.Rate > 0 {
+	if l.perIP != nil {
 		host, _, err := net.SplitHostPort(r.RemoteAddr)
 		if err != nil {
 			host = r.RemoteAddr
 		}
-		if ok, wait := reserve(l.bucket(host, now), now); !ok {
+		if ok, wait := l.perIP.Allow(host, now); !ok {
 			return false, wait
 		}
 	}
@@ -105,39 +182,4 @@ func reserve(b *rate.Limiter, now time.Time) (bool, time.Duration) {
 		return false, d
 	}
 	return true, 0
-}
-
-func (l *Limiter) bucket(host string, now time.Time) *rate.Limiter {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if b, ok := l.ips[host]; ok {
-		b.seen = now
-		return b.l
-	}
-	if len(l.ips) >= l.maxIPs || now.Sub(l.lastGC) > time.Minute {
-		l.gc(now)
-	}
-	b := &ipBucket{l: l.perIP.limiter(), seen: now}
-	l.ips[host] = b
-	return b.l
-}
-
-// gc drops buckets idle long enough to have refilled; if that frees too
-// little, it drops the oldest half.
-func (l *Limiter) gc(now time.Time) {
-	l.lastGC = now
-	idle := time.Duration(float64(max(l.perIP.Burst, 1))/l.perIP.Rate*float64(time.Second)) + time.Minute
-	for k, b := range l.ips {
-		if now.Sub(b.seen) > idle {
-			delete(l.ips, k)
-		}
-	}
-	if len(l.ips) >= l.maxIPs {
-		cut := now.Add(-idle / 2)
-		for k, b := range l.ips {
-			if b.seen.Before(cut) || len(l.ips) >= l.maxIPs {
-				delete(l.ips, k)
-			}
-		}
-	}
 }

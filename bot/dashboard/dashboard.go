@@ -252,9 +252,10 @@ func (a auth) csrf() string {
 // authenticate reads a bearer token or the session cookie. A wrong bearer
 // token is reported as such (bad), not as a missing login.
 func (d *Dashboard) authenticate(r *http.Request) (a auth, bad bool) {
-	if h := r.Header.Get("Authorization"); h != "" {
-		got, ok := strings.CutPrefix(h, "Bearer ")
-		if !ok || !tokenEqual(got, d.Token) {
+	// Only a bearer token is ours to check: another scheme (a proxy's
+	// Basic auth in front of /admin) leaves the session cookie to decide.
+	if scheme, got, _ := strings.Cut(r.Header.Get("Authorization"), " "); strings.EqualFold(scheme, "Bearer") {
+		if !tokenEqual(strings.TrimSpace(got), d.Token) {
 			return auth{}, true
 		}
 		return auth{bearer: true}, false
@@ -375,6 +376,14 @@ func pct(num, den int64) string {
 // overview: the login form must not redirect anywhere else.
 func safeNext(target string) string {
 	u, err := url.Parse(target)
+	if err == nil && u.Path != "" {
+		// Dot segments would leave /admin once the redirect is followed.
+		clean := path.Clean(u.Path)
+		if strings.HasSuffix(u.Path, "/") && clean != "/" {
+			clean += "/"
+		}
+		u.Path, u.RawPath = clean, ""
+	}
 	if err != nil || target == "" || u.IsAbs() || u.Host != "" || strings.HasPrefix(target, "//") ||
 		strings.ContainsAny(target, "\\\r\n") || (u.Path != "/admin" && !strings.HasPrefix(u.Path, "/admin/")) ||
 		strings.HasPrefix(u.Path, "/admin/login") {

@@ -19,6 +19,7 @@ import (
 	"github.com/supportbot/supportbot/bot"
 	"github.com/supportbot/supportbot/bot/dashboard"
 	"github.com/supportbot/supportbot/bot/sqlite"
+	"github.com/supportbot/supportbot/triggers"
 )
 
 const token = "dash-s3cret-token"
@@ -234,10 +235,15 @@ func TestAuthRequired(t *testing.T) {
 	if r := do(t, c, "GET", tb.srv.URL+"/admin/", nil, map[string]string{"Authorization": "Bearer " + token}); r.status != http.StatusOK {
 		t.Fatalf("GET with the bearer token = %d, want 200", r.status)
 	}
-	for _, h := range []string{"Bearer wrong", "Basic " + token, "Bearer "} {
+	for _, h := range []string{"Bearer wrong", "Bearer "} {
 		if r := do(t, c, "GET", tb.srv.URL+"/admin/", nil, map[string]string{"Authorization": h}); r.status != http.StatusUnauthorized {
 			t.Fatalf("GET with Authorization %q = %d, want 401", h, r.status)
 		}
+	}
+	// Another scheme is not ours (a proxy's Basic auth): without a session
+	// it is sent to the login like any visitor.
+	if r := do(t, c, "GET", tb.srv.URL+"/admin/", nil, map[string]string{"Authorization": "Basic " + token}); r.status != http.StatusSeeOther {
+		t.Fatalf("GET with Basic auth and no session = %d, want a redirect to the login", r.status)
 	}
 	// The stylesheet and script load without a session (the login page
 	// needs them) and hold nothing private.
@@ -606,9 +612,29 @@ func TestOverviewAndTriggers(t *testing.T) {
 	}
 }
 
-func TestLoginRedirectStaysInside(t *testing.T) {
+// TestOtherAuthorizationKeepsSession: a proxy's Basic credentials in front
+// of /admin do not override the operator's session.
+func TestOtherAuthorizationKeepsSession(t *testing.T) {
 	t.Parallel()
 	tb := setup(t, nil)
+	c := client(t)
+	form := do(t, c, "GET", tb.srv.URL+"/admin/login", nil, nil)
+	if r := do(t, c, "POST", tb.srv.URL+"/admin/login", url.Values{"csrf": {csrfOf(t, form.body)}, "token": {token}}, nil); r.status != http.StatusSeeOther {
+		t.Fatalf("login = %d", r.status)
+	}
+	basic := map[string]string{"Authorization": "Basic cHJveHktdXNlcjpwcm94eS1wYXNz"}
+	if r := do(t, c, "GET", tb.srv.URL+"/admin/", nil, basic); r.status != http.StatusOK {
+		t.Fatalf("overview with Basic auth beside the session = %d, want 200", r.status)
+	}
+	wrong := map[string]string{"Authorization": "Bearer not-the-token"}
+	if r := do(t, c, "GET", tb.srv.URL+"/admin/", nil, wrong); r.status != http.StatusUnauthorized {
+		t.Fatalf("a wrong bearer token beside the session = %d, want 401", r.status)
+	}
+}
+
+func TestLoginRedirectStaysInside(t *testing.T) {
+	t.Parallel()
+	tb := setup(t, func(d *dashboard.Dashboard) { d.LoginLimit = triggers.RateConfig{Rate: 100, Burst: 100} })
 	for _, tc := range []struct{ next, want string }{
 		{"/admin/dead-letters", "/admin/dead-letters"},
 		{"/admin/conversations?q=a&state=bot", "/admin/conversations?q=a&state=bot"},
@@ -616,6 +642,9 @@ func TestLoginRedirectStaysInside(t *testing.T) {
 		{"//evil.example/admin/", "/admin/"},
 		{"/\\evil.example", "/admin/"},
 		{"/elsewhere", "/admin/"},
+		{"/admin/../elsewhere", "/admin/"},
+		{"/admin/%2e%2e/elsewhere", "/admin/"},
+		{"/admin/./triggers", "/admin/triggers"},
 		{"/admin/login", "/admin/"},
 		{"javascript:alert(1)", "/admin/"},
 		{"", "/admin/"},

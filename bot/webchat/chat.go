@@ -27,6 +27,7 @@ import (
 	"io"
 	"log/slog"
 	"mime"
+	"net"
 	"net/http"
 	"net/url"
 	"sort"
@@ -36,6 +37,7 @@ import (
 	"time"
 
 	"github.com/supportbot/supportbot/bot"
+	"github.com/supportbot/supportbot/triggers"
 )
 
 // Session headers of a chat message; the same names as triggers/web's.
@@ -100,8 +102,8 @@ type Chat struct {
 	// FrameAncestors are the origins, besides the chat's own, that may show
 	// the page in a frame (the widget); see ParseFrameAncestors.
 	FrameAncestors []string
-	// PerVisitor limits each visitor's messages.
-	PerVisitor Rate
+	// PerVisitor limits each visitor's messages (a token bucket; zero rate: no limit).
+	PerVisitor triggers.RateConfig
 	// Heartbeat is the interval of the stream's keep-alive comments.
 	Heartbeat time.Duration
 	// SecureCookies marks the session cookie Secure (an https public URL).
@@ -110,12 +112,13 @@ type Chat struct {
 	Now    func() time.Time
 	Logger *slog.Logger
 
-	mu       sync.RWMutex
-	triggers map[string]Sessions
-	order    []string
-	limiter  *limiter
-	ancestor string // the CSP frame-ancestors sources
-	once     sync.Once
+	mu          sync.RWMutex
+	triggers    map[string]Sessions
+	order       []string
+	limiter     *triggers.Buckets // per visitor
+	newVisitors *triggers.Buckets // new sessions per address
+	ancestor    string            // the CSP frame-ancestors sources
+	once        sync.Once
 }
 
 // Add serves the web trigger name, whose sessions s issues and checks.
@@ -177,7 +180,8 @@ func (c *Chat) Init() error {
 			err = errors.New("heartbeat: must be positive")
 			return
 		}
-		c.limiter = newLimiter(c.PerVisitor)
+		c.limiter = triggers.NewBuckets(c.PerVisitor, 0)
+		c.newVisitors = triggers.NewBuckets(NewVisitorsPerIP, 0)
 		c.ancestor, err = ParseFrameAncestors(c.FrameAncestors)
 	})
 	return err
@@ -353,6 +357,18 @@ type sessionResponse struct {
 
 func cookieName(trigger string) string { return "sb_chat_" + trigger }
 
+// NewVisitorsPerIP bounds the new chat sessions one address may start: 30
+// at once (a shared office, a test), then one a second.
+var NewVisitorsPerIP = triggers.RateConfig{Rate: 1, Burst: 30}
+
+func clientHost(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
 // handleSession resumes the visitor's session (from the body, for a page in
 // a third-party frame where cookies are blocked, or from the cookie) with a
 // fresh token, or starts a new one.
@@ -396,6 +412,13 @@ func (c *Chat) handleSession(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if visitor == "" {
+		// New visitors cost a bucket in the per-visitor limit: one address
+		// gets NewVisitorsPerIP of them at once, then one a second.
+		if ok, wait := c.newVisitors.Allow(clientHost(r), now); !ok {
+			w.Header().Set("Retry-After", strconv.Itoa(max(1, int((wait+time.Second-1)/time.Second))))
+			writeJSON(w, http.StatusTooManyRequests, apiError{Error: "too many new chats from this address; try again later"})
+			return
+		}
 		visitor = s.NewVisitorID()
 	}
 	token, exp := s.Issue(visitor, now)
@@ -426,7 +449,7 @@ func (c *Chat) handleHook(w http.ResponseWriter, r *http.Request) {
 	if s, ok := c.sessions(name); ok {
 		visitor := r.Header.Get(VisitorHeader)
 		if s.CheckToken(visitor, r.Header.Get(TokenHeader), start) == nil {
-			if ok, wait := c.limiter.allow(name+"/"+visitor, start); !ok {
+			if ok, wait := c.limiter.Allow(name+"/"+visitor, start); !ok {
 				c.refuseRate(w, r, name, start, wait)
 				return
 			}

@@ -58,7 +58,7 @@ func setup(t *testing.T, configure func(*webchat.Chat, *http.Server)) *testBundl
 	tb.hub = &webchat.Hub{}
 	tb.chat = &webchat.Chat{
 		Hub: tb.hub, Store: tb.store, Intake: intake.Handler(), Audit: tb.store.Audit,
-		PerVisitor: webchat.Rate{Rate: 0.001, Burst: 3}, Logger: logger,
+		PerVisitor: triggers.RateConfig{Rate: 0.001, Burst: 3}, Logger: logger,
 	}
 	tb.chat.Add("site", tb.trigger)
 	tb.srv = httptest.NewUnstartedServer(nil)
@@ -653,6 +653,29 @@ func TestSession(t *testing.T) {
 	}
 }
 
+// TestNewSessionsPerAddress: one address starts a bounded number of new
+// chats (each costs a bucket in the per-visitor limit); a visitor who
+// already has a session still resumes it.
+func TestNewSessionsPerAddress(t *testing.T) {
+	t.Parallel()
+	tb := setup(t, nil)
+	first := tb.mustSession(t)
+	for i := 1; i < webchat.NewVisitorsPerIP.Burst; i++ {
+		if resp, _ := tb.postSession(t, `{}`, nil); resp.StatusCode != http.StatusOK {
+			t.Fatalf("new session %d = %d, want 200", i+1, resp.StatusCode)
+		}
+	}
+	resp, _ := tb.postSession(t, `{}`, nil)
+	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" || len(resp.Cookies()) != 0 {
+		t.Fatalf("new session past the burst = %d (Retry-After %q, cookies %v), want 429 with Retry-After and no cookie",
+			resp.StatusCode, resp.Header.Get("Retry-After"), resp.Cookies())
+	}
+	body, _ := json.Marshal(map[string]string{"visitor_id": first.VisitorID, "token": first.Token})
+	if resp, s := tb.postSession(t, string(body), nil); resp.StatusCode != http.StatusOK || s.VisitorID != first.VisitorID {
+		t.Fatalf("resumed session = %d %+v, want the first visitor", resp.StatusCode, s)
+	}
+}
+
 func TestHookPerVisitorLimit(t *testing.T) {
 	t.Parallel()
 	tb := setup(t, nil) // burst 3, then a token every 1000s
@@ -867,8 +890,8 @@ func TestParseFrameAncestors(t *testing.T) {
 
 func TestInitRejectsBadConfig(t *testing.T) {
 	for _, c := range []*webchat.Chat{
-		{PerVisitor: webchat.Rate{Rate: -1}},
-		{PerVisitor: webchat.Rate{Rate: 1, Burst: -1}},
+		{PerVisitor: triggers.RateConfig{Rate: -1}},
+		{PerVisitor: triggers.RateConfig{Rate: 1, Burst: -1}},
 		{FrameAncestors: []string{"nope"}},
 	} {
 		if err := c.Init(); err == nil {

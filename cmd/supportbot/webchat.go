@@ -112,7 +112,7 @@ func (m *Main) openWebChat(mounts map[string]http.Handler) error {
 	chat := &webchat.Chat{
 		Hub: hub, Store: m.Store, Intake: intake.Handler(), Audit: m.Store.Audit, Observer: m.Metrics,
 		Title: cfg.WebChat.Title, FrameAncestors: cfg.WebChat.FrameAncestors,
-		PerVisitor: webchat.Rate{Rate: cfg.WebChat.PerVisitor.Rate, Burst: cfg.WebChat.PerVisitor.Burst},
+		PerVisitor: cfg.WebChat.PerVisitor,
 		Heartbeat:  cfg.WebChat.Heartbeat, SecureCookies: strings.HasPrefix(cfg.Server.PublicURL, "https://"),
 		Logger: m.Logger.With("component", "webchat"),
 	}
