@@ -110,18 +110,18 @@ func (t *Trigger) Verify(r *http.Request, body []byte) error {
 // payload is the documented body.
 type payload struct {
 	Ticket *struct {
-		ID                  flexString `json:"id"`
-		Subject             string     `json:"subject"`
-		Description         string     `json:"description"`
-		LatestPublicComment string     `json:"latest_public_comment"`
-		URL                 string     `json:"url"`
-		Priority            flexString `json:"priority"`
-		Tags                tagList    `json:"tags"`
+		ID                  triggers.FlexString `json:"id"`
+		Subject             string              `json:"subject"`
+		Description         string              `json:"description"`
+		LatestPublicComment string              `json:"latest_public_comment"`
+		URL                 string              `json:"url"`
+		Priority            triggers.FlexString `json:"priority"`
+		Tags                tagList             `json:"tags"`
 	} `json:"ticket"`
 	Requester struct {
-		ID    flexString `json:"id"`
-		Name  string     `json:"name"`
-		Email string     `json:"email"`
+		ID    triggers.FlexString `json:"id"`
+		Name  string              `json:"name"`
+		Email string              `json:"email"`
 	} `json:"requester"`
 	TriggeredEvent *string `json:"triggered_event"`
 	Performer      string  `json:"performer"`

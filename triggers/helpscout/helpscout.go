@@ -83,35 +83,11 @@ func (t *Trigger) Verify(r *http.Request, body []byte) error {
 	return t.verify.Verify(r, body)
 }
 
-// id is a Help Scout id: a JSON number (a string is accepted too).
-type id string
-
-func (i *id) UnmarshalJSON(b []byte) error {
-	b = bytes.TrimSpace(b)
-	switch {
-	case bytes.Equal(b, []byte("null")):
-		*i = ""
-	case len(b) > 0 && b[0] == '"':
-		var s string
-		if err := json.Unmarshal(b, &s); err != nil {
-			return err
-		}
-		*i = id(strings.TrimSpace(s))
-	default:
-		var n json.Number
-		if err := json.Unmarshal(b, &n); err != nil {
-			return fmt.Errorf("id must be a number or a string")
-		}
-		*i = id(n.String())
-	}
-	return nil
-}
-
 type person struct {
-	ID    id     `json:"id"`
-	Type  string `json:"type"`
-	First string `json:"first"`
-	Last  string `json:"last"`
+	ID    triggers.FlexString `json:"id"`
+	Type  string              `json:"type"`
+	First string              `json:"first"`
+	Last  string              `json:"last"`
 	// FirstName and LastName are the legacy names of First and Last.
 	FirstName string `json:"firstName"`
 	LastName  string `json:"lastName"`
@@ -123,23 +99,23 @@ func (p *person) name() string {
 }
 
 type thread struct {
-	ID        id      `json:"id"`
-	Type      string  `json:"type"`
-	State     string  `json:"state"`
-	Body      string  `json:"body"`
-	Customer  *person `json:"customer"`
-	CreatedBy *person `json:"createdBy"`
-	CreatedAt string  `json:"createdAt"`
+	ID        triggers.FlexString `json:"id"`
+	Type      string              `json:"type"`
+	State     string              `json:"state"`
+	Body      string              `json:"body"`
+	Customer  *person             `json:"customer"`
+	CreatedBy *person             `json:"createdBy"`
+	CreatedAt string              `json:"createdAt"`
 }
 
 type conversation struct {
-	ID              id              `json:"id"`
-	Number          id              `json:"number"`
-	Subject         string          `json:"subject"`
-	PrimaryCustomer *person         `json:"primaryCustomer"`
-	Customer        *person         `json:"customer"` // legacy
-	Tags            json.RawMessage `json:"tags"`
-	Threads         json.RawMessage `json:"threads"` // legacy: the list; v2: a count
+	ID              triggers.FlexString `json:"id"`
+	Number          triggers.FlexString `json:"number"`
+	Subject         string              `json:"subject"`
+	PrimaryCustomer *person             `json:"primaryCustomer"`
+	Customer        *person             `json:"customer"` // legacy
+	Tags            json.RawMessage     `json:"tags"`
+	Threads         json.RawMessage     `json:"threads"` // legacy: the list; v2: a count
 	Embedded        struct {
 		Threads []thread `json:"threads"`
 	} `json:"_embedded"`

@@ -76,42 +76,18 @@ func (t *Trigger) Verify(r *http.Request, body []byte) error {
 	return t.verify.Verify(r, body)
 }
 
-// id is an Intercom id: a JSON string, or a number in some API versions.
-type id string
-
-func (i *id) UnmarshalJSON(b []byte) error {
-	b = bytes.TrimSpace(b)
-	switch {
-	case bytes.Equal(b, []byte("null")):
-		*i = ""
-	case len(b) > 0 && b[0] == '"':
-		var s string
-		if err := json.Unmarshal(b, &s); err != nil {
-			return err
-		}
-		*i = id(strings.TrimSpace(s))
-	default:
-		var n json.Number
-		if err := json.Unmarshal(b, &n); err != nil {
-			return fmt.Errorf("id must be a string or a number")
-		}
-		*i = id(n.String())
-	}
-	return nil
-}
-
 type author struct {
-	ID    id     `json:"id"`
-	Type  string `json:"type"`
-	Name  string `json:"name"`
-	Email string `json:"email"`
+	ID    triggers.FlexString `json:"id"`
+	Type  string              `json:"type"`
+	Name  string              `json:"name"`
+	Email string              `json:"email"`
 }
 
 type part struct {
-	ID       id     `json:"id"`
-	PartType string `json:"part_type"`
-	Body     string `json:"body"`
-	Author   author `json:"author"`
+	ID       triggers.FlexString `json:"id"`
+	PartType string              `json:"part_type"`
+	Body     string              `json:"body"`
+	Author   author              `json:"author"`
 }
 
 type notification struct {
@@ -125,15 +101,15 @@ type notification struct {
 }
 
 type conversation struct {
-	Type     string `json:"type"`
-	ID       id     `json:"id"`
-	Title    string `json:"title"`
-	Priority string `json:"priority"`
+	Type     string              `json:"type"`
+	ID       triggers.FlexString `json:"id"`
+	Title    string              `json:"title"`
+	Priority string              `json:"priority"`
 	Source   struct {
-		ID      id     `json:"id"`
-		Subject string `json:"subject"`
-		Body    string `json:"body"`
-		Author  author `json:"author"`
+		ID      triggers.FlexString `json:"id"`
+		Subject string              `json:"subject"`
+		Body    string              `json:"body"`
+		Author  author              `json:"author"`
 	} `json:"source"`
 	// Contacts is a list object in API 2.x and a bare array before.
 	Contacts json.RawMessage `json:"contacts"`
@@ -253,7 +229,7 @@ func tagNames(c *conversation) []string {
 // either shape of the contacts field.
 func firstContact(raw json.RawMessage) string {
 	type ref struct {
-		ID id `json:"id"`
+		ID triggers.FlexString `json:"id"`
 	}
 	var list struct {
 		Contacts []ref `json:"contacts"`

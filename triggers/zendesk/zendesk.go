@@ -128,21 +128,21 @@ func (t *Trigger) Parse(r *http.Request, body []byte) (bot.Event, error) {
 // templateBody is the documented trigger body.
 type templateBody struct {
 	Ticket *struct {
-		ID       flexString `json:"id"`
-		Subject  string     `json:"subject"`
-		URL      string     `json:"url"`
-		Priority string     `json:"priority"`
-		Tags     tagList    `json:"tags"`
+		ID       triggers.FlexString `json:"id"`
+		Subject  string              `json:"subject"`
+		URL      string              `json:"url"`
+		Priority string              `json:"priority"`
+		Tags     tagList             `json:"tags"`
 	} `json:"ticket"`
 	Requester struct {
-		ID    flexString `json:"id"`
-		Name  string     `json:"name"`
-		Email string     `json:"email"`
+		ID    triggers.FlexString `json:"id"`
+		Name  string              `json:"name"`
+		Email string              `json:"email"`
 	} `json:"requester"`
 	Author struct {
-		ID    flexString `json:"id"`
-		Email string     `json:"email"`
-		Role  string     `json:"role"`
+		ID    triggers.FlexString `json:"id"`
+		Email string              `json:"email"`
+		Role  string              `json:"role"`
 	} `json:"author"`
 	Comment string `json:"comment"`
 }
@@ -183,26 +183,26 @@ func (t *Trigger) parseTemplate(r *http.Request, body []byte) (bot.Event, error)
 
 // eventBody is the part of an event-subscription body that is read.
 type eventBody struct {
-	ID     flexString `json:"id"`
+	ID     triggers.FlexString `json:"id"`
 	Detail *struct {
-		ID          flexString `json:"id"`
-		Subject     string     `json:"subject"`
-		Description string     `json:"description"`
-		Priority    string     `json:"priority"`
-		RequesterID flexString `json:"requester_id"`
-		SubmitterID flexString `json:"submitter_id"`
-		Tags        tagList    `json:"tags"`
-		IsPublic    *bool      `json:"is_public"`
+		ID          triggers.FlexString `json:"id"`
+		Subject     string              `json:"subject"`
+		Description string              `json:"description"`
+		Priority    string              `json:"priority"`
+		RequesterID triggers.FlexString `json:"requester_id"`
+		SubmitterID triggers.FlexString `json:"submitter_id"`
+		Tags        tagList             `json:"tags"`
+		IsPublic    *bool               `json:"is_public"`
 	} `json:"detail"`
 	Event struct {
 		Comment *struct {
-			ID       flexString `json:"id"`
-			Body     string     `json:"body"`
-			IsPublic *bool      `json:"is_public"`
+			ID       triggers.FlexString `json:"id"`
+			Body     string              `json:"body"`
+			IsPublic *bool               `json:"is_public"`
 			Author   struct {
-				ID      flexString `json:"id"`
-				Name    string     `json:"name"`
-				IsStaff bool       `json:"is_staff"`
+				ID      triggers.FlexString `json:"id"`
+				Name    string              `json:"name"`
+				IsStaff bool                `json:"is_staff"`
 			} `json:"author"`
 		} `json:"comment"`
 	} `json:"event"`
