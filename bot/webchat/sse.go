@@ -98,7 +98,10 @@ func (c *Chat) handleEvents(w http.ResponseWriter, r *http.Request) {
 	h.Set("X-Accel-Buffering", "no") // nginx: do not buffer the stream
 	w.WriteHeader(http.StatusOK)
 	bw := bufio.NewWriter(w)
+	// Each write has its own deadline: a client that stops reading (its
+	// socket buffer full) loses the stream instead of holding the handler.
 	flush := func() error {
+		_ = rc.SetWriteDeadline(time.Now().Add(writeTimeout))
 		if err := bw.Flush(); err != nil {
 			return err
 		}
@@ -145,6 +148,9 @@ func (c *Chat) handleEvents(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 }
+
+// writeTimeout bounds one write to a reply stream.
+const writeTimeout = 10 * time.Second
 
 func cmpCursor(c string) string {
 	if c == cursorNone {
