@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -218,5 +219,78 @@ func appendFile(t *testing.T, path, text string) {
 	defer f.Close()
 	if _, err := f.WriteString(text); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestReplyCallbackOutage: while the reply callback answers 503, the
+// replies of every conversation wait in the queue; when it is back they are
+// all delivered without an operator, each once, in order per conversation.
+func TestReplyCallbackOutage(t *testing.T) {
+	rc := newReceiver(t)
+	var down atomic.Bool
+	var refused atomic.Int32
+	down.Store(true)
+	rc.status = func() int {
+		if down.Load() {
+			refused.Add(1)
+			return http.StatusServiceUnavailable
+		}
+		return 0
+	}
+	cfg := testConfig(t, rc.URL)
+	cfg.Workers.MaxAttempts = 50
+	m := mustOpenMain(t, cfg)
+	hooks := m.Server.URL() + "/hooks/chat"
+	questions := []string{"How do I reset my password?", "Is there a free trial?", "How do I turn on two-factor authentication?"}
+	const convs = 4
+	perConv := len(questions)
+	for i, q := range questions {
+		for c := range convs {
+			id := fmt.Sprintf("out-%d-%d", c, i)
+			if status, _ := post(t, hooks, id, nativeEvent(fmt.Sprintf("c-out-%d", c), q), nil); status != http.StatusAccepted {
+				t.Fatalf("post %s = %d", id, status)
+			}
+		}
+	}
+	// The outage lasts until every conversation's first reply was refused
+	// more than once.
+	deadline := time.Now().Add(15 * time.Second)
+	for refused.Load() < 2*convs {
+		if time.Now().After(deadline) {
+			t.Fatalf("only %d refused deliveries", refused.Load())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	select {
+	case ev := <-rc.ch:
+		t.Fatalf("a reply got through the outage: %+v", ev)
+	default:
+	}
+	down.Store(false)
+	got := map[string][]string{}
+	for range convs * perConv {
+		ev := rc.next(t)
+		got[ev.Conversation.ID] = append(got[ev.Conversation.ID], ev.Message.Text)
+	}
+	// The answers of each conversation arrive in the order of its questions.
+	marks := []string{"Forgot password", "14 days", "Two-factor authentication"}
+	for c := range convs {
+		answers := got[fmt.Sprintf("c-out-%d", c)]
+		if len(answers) != perConv {
+			t.Fatalf("conversation %d got %d answers, want %d", c, len(answers), perConv)
+		}
+		for i, mark := range marks {
+			if !strings.Contains(answers[i], mark) {
+				t.Fatalf("conversation %d answer %d = %q, want the one with %q", c, i+1, answers[i], mark)
+			}
+		}
+	}
+	select {
+	case ev := <-rc.ch:
+		t.Fatalf("extra reply after the outage: %+v", ev)
+	case <-time.After(300 * time.Millisecond):
+	}
+	if dead, err := m.Store.ListJobs(t.Context(), bot.JobFilter{State: bot.JobDiscarded}); err != nil || len(dead) != 0 {
+		t.Fatalf("dead letters after the outage: %d (%v)", len(dead), err)
 	}
 }
