@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -39,8 +40,26 @@ func (s *Store) PurgeCandidates(ctx context.Context, cutoff time.Time, n int) ([
 // PurgeConversations deletes the conversations among keys that are still
 // purge candidates (a customer may have come back since they were listed),
 // with their messages, replies, transitions, decisions, escalations and
-// inbox events, in one transaction. It returns the keys it deleted.
+// inbox events, a few conversations a transaction. It returns the keys it
+// deleted.
 func (s *Store) PurgeConversations(ctx context.Context, keys []string, cutoff time.Time) ([]string, error) {
+	var deleted []string
+	for chunk := range slices.Chunk(keys, purgeChunk) {
+		d, err := s.purgeConversations(ctx, chunk, cutoff)
+		deleted = append(deleted, d...)
+		if err != nil {
+			return deleted, err
+		}
+	}
+	return deleted, nil
+}
+
+// purgeChunk is how many conversations one write deletes: a few
+// milliseconds of the writer, so that acknowledgements queued behind it
+// wait no longer than a group commit does.
+const purgeChunk = 16
+
+func (s *Store) purgeConversations(ctx context.Context, keys []string, cutoff time.Time) ([]string, error) {
 	var deleted []string
 	err := s.write(ctx, func(tx *wtx) error {
 		deleted = deleted[:0]
