@@ -112,6 +112,11 @@ func (s *Server) Close(ctx context.Context) error {
 	return err
 }
 
+// Hooks returns the intake alone, for a mount that screens the requests of
+// a trigger before they reach it (the web chat's per-visitor limit). The
+// request must carry the trigger's name as its "trigger" path value.
+func (s *Server) Hooks() http.Handler { return http.HandlerFunc(s.handleHook) }
+
 // Handler returns the server's routes.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()

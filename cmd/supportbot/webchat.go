@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/supportbot/supportbot/bot"
-	"github.com/supportbot/supportbot/bot/server"
 	"github.com/supportbot/supportbot/bot/webchat"
 	"github.com/supportbot/supportbot/triggers"
 	"github.com/supportbot/supportbot/triggers/web"
@@ -102,15 +101,12 @@ func (m *Main) openWebChat(mounts map[string]http.Handler) error {
 	if len(names) == 0 {
 		return nil
 	}
-	// The intake's own handler, without the mounts (one of which is the
-	// chat in front of it).
-	intake := &server.Server{
-		Triggers: m.Triggers, Intake: m.Store, MaxAttempts: cfg.Workers.MaxAttempts,
-		Observer: m.Metrics, Now: time.Now, Logger: m.Logger.With("component", "http"),
-	}
+	// The chat screens each message, then hands it to the intake of the
+	// server that Open builds after the mounts.
+	intake := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { m.Server.Hooks().ServeHTTP(w, r) })
 	hub := &webchat.Hub{}
 	chat := &webchat.Chat{
-		Hub: hub, Store: m.Store, Intake: intake.Handler(), Audit: m.Store.Audit, Observer: m.Metrics,
+		Hub: hub, Store: m.Store, Intake: intake, Audit: m.Store.Audit, Observer: m.Metrics,
 		Title: cfg.WebChat.Title, FrameAncestors: cfg.WebChat.FrameAncestors,
 		PerVisitor: cfg.WebChat.PerVisitor,
 		Heartbeat:  cfg.WebChat.Heartbeat, SecureCookies: strings.HasPrefix(cfg.Server.PublicURL, "https://"),
