@@ -59,9 +59,18 @@ type Trigger struct {
 
 var _ triggers.Trigger = (*Trigger)(nil)
 
+// MaxSecretLen is the longest secret Help Scout accepts for a webhook.
+const MaxSecretLen = 40
+
 // New builds a Help Scout trigger. The secret (and any in secrets, for
 // rotation) is required: Help Scout signs every webhook.
 func New(cfg triggers.Config) (triggers.Trigger, error) {
+	for _, sec := range cfg.AllSecrets() {
+		if len(sec) > MaxSecretLen {
+			// Help Scout refuses longer secrets, so this one can never match.
+			return nil, fmt.Errorf("secret: Help Scout takes at most %d characters, this one has %d", MaxSecretLen, len(sec))
+		}
+	}
 	hc := cfg
 	hc.HMAC = triggers.HMACConfig{Header: "X-HelpScout-Signature", Algorithm: "sha1", Encoding: "base64"}
 	v, err := hmac.New(hc)

@@ -99,6 +99,11 @@ func TestNew(t *testing.T) {
 	if _, err := helpscout.New(triggers.Config{Name: "hs", Kind: helpscout.Kind}); err == nil || err.Error() != "secret: required" {
 		t.Fatalf("New() without secret = %v, want secret: required", err)
 	}
+	long := strings.Repeat("x", helpscout.MaxSecretLen+1)
+	if _, err := helpscout.New(triggers.Config{Name: "hs", Kind: helpscout.Kind, Secret: long}); err == nil || !strings.HasPrefix(err.Error(), "secret:") {
+		t.Fatalf("New() with a %d-character secret = %v, want a secret error", len(long), err)
+	}
+	mustNew(t, triggers.Config{Name: "hs", Kind: helpscout.Kind, Secret: long[:helpscout.MaxSecretLen]})
 	tr := mustNew(t, triggers.Config{Name: "hs", Kind: helpscout.Kind, Secret: "s"})
 	if tr.Name() != "hs" || tr.Kind() != "helpscout" {
 		t.Fatalf("Name, Kind = %q, %q", tr.Name(), tr.Kind())
