@@ -285,12 +285,7 @@ func (c *cli) dlqCmd() *cobra.Command {
 		Use:   "list",
 		Short: "List dead letters, newest first",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			s, err := c.openStore()
-			if err != nil {
-				return err
-			}
-			defer s.Close()
+		RunE: c.withStore(func(cmd *cobra.Command, _ []string, s *sqlite.Store) error {
 			jobs, err := s.ListJobs(cmd.Context(), bot.JobFilter{State: bot.JobDiscarded, Kind: kind, Limit: n})
 			if err != nil {
 				return err
@@ -298,14 +293,13 @@ func (c *cli) dlqCmd() *cobra.Command {
 			if asJSON {
 				return json.NewEncoder(c.stdout).Encode(jobs)
 			}
-			tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "ID\tKIND\tQUEUE\tATTEMPTS\tUPDATED\tLAST ERROR")
+			tw := c.table("ID\tKIND\tQUEUE\tATTEMPTS\tUPDATED\tLAST ERROR")
 			for _, j := range jobs {
 				fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%s\t%s\n", j.ID, j.Kind, j.QueueKey, j.Attempt,
 					j.UpdatedAt.Format(time.RFC3339), oneLine(j.LastError, 100))
 			}
 			return tw.Flush()
-		},
+		}),
 	}
 	list.Flags().StringVar(&kind, "kind", "", "only jobs of this kind")
 	list.Flags().IntVar(&n, "limit", 100, "at most this many")
@@ -365,12 +359,7 @@ func (c *cli) escalationsCmd() *cobra.Command {
 		Use:   "escalations",
 		Short: "List escalations (open ones by default)",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			s, err := c.openStore()
-			if err != nil {
-				return err
-			}
-			defer s.Close()
+		RunE: c.withStore(func(cmd *cobra.Command, _ []string, s *sqlite.Store) error {
 			if status == "all" {
 				status = ""
 			}
@@ -381,14 +370,13 @@ func (c *cli) escalationsCmd() *cobra.Command {
 			if asJSON {
 				return json.NewEncoder(c.stdout).Encode(list)
 			}
-			tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "ID\tCONVERSATION\tSTATUS\tREASON\tCREATED\tCUSTOMER\tSUMMARY")
+			tw := c.table("ID\tCONVERSATION\tSTATUS\tREASON\tCREATED\tCUSTOMER\tSUMMARY")
 			for _, e := range list {
 				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", e.ID, e.ConversationKey, e.Status, e.Reason,
 					e.CreatedAt.Format(time.RFC3339), oneLine(e.Customer.Name+" "+e.Customer.Email, 40), oneLine(e.Summary, 60))
 			}
 			return tw.Flush()
-		},
+		}),
 	}
 	cmd.Flags().StringVar(&status, "status", "open", "open, claimed, resolved, returned or all")
 	cmd.Flags().IntVar(&n, "limit", 100, "at most this many")
@@ -404,24 +392,18 @@ func (c *cli) conversationsCmd() *cobra.Command {
 		Use:   "list",
 		Short: "List conversations, most recent first",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			s, err := c.openStore()
-			if err != nil {
-				return err
-			}
-			defer s.Close()
+		RunE: c.withStore(func(cmd *cobra.Command, _ []string, s *sqlite.Store) error {
 			list, err := s.ListConversations(cmd.Context(), bot.ConversationFilter{State: bot.State(state), Query: q, Limit: n})
 			if err != nil {
 				return err
 			}
-			tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "KEY\tSTATE\tUPDATED\tCUSTOMER\tSUBJECT")
+			tw := c.table("KEY\tSTATE\tUPDATED\tCUSTOMER\tSUBJECT")
 			for _, cv := range list {
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", cv.Key, cv.State, cv.UpdatedAt.Format(time.RFC3339),
 					oneLine(cv.Customer.Name, 30), oneLine(cv.Subject, 50))
 			}
 			return tw.Flush()
-		},
+		}),
 	}
 	list.Flags().StringVar(&state, "state", "", "only conversations in this state")
 	list.Flags().StringVar(&q, "q", "", "search subject, customer and id")
@@ -430,14 +412,9 @@ func (c *cli) conversationsCmd() *cobra.Command {
 		Use:   "show KEY",
 		Short: "Show a conversation's transcript, replies and transitions",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			s, err := c.openStore()
-			if err != nil {
-				return err
-			}
-			defer s.Close()
+		RunE: c.withStore(func(cmd *cobra.Command, args []string, s *sqlite.Store) error {
 			return showConversation(cmd.Context(), s, args[0], c.stdout)
-		},
+		}),
 	}
 	conv.AddCommand(list, show)
 	return conv
@@ -481,4 +458,25 @@ func showConversation(ctx context.Context, s *sqlite.Store, key string, w io.Wri
 		}
 	}
 	return nil
+}
+
+// withStore makes the RunE of an operator command that reads or changes the
+// database: the configured store is opened for fn and closed after it.
+func (c *cli) withStore(fn func(cmd *cobra.Command, args []string, s *sqlite.Store) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		s, err := c.openStore()
+		if err != nil {
+			return err
+		}
+		defer s.Close()
+		return fn(cmd, args, s)
+	}
+}
+
+// table returns a writer of tab-separated columns aligned on stdout, with
+// the header line written.
+func (c *cli) table(header string) *tabwriter.Writer {
+	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, header)
+	return tw
 }

@@ -6,12 +6,12 @@ import (
 	"fmt"
 	"os"
 	"strconv"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/supportbot/supportbot/bot"
+	"github.com/supportbot/supportbot/bot/sqlite"
 	"github.com/supportbot/supportbot/faq"
 )
 
@@ -26,12 +26,7 @@ func (c *cli) faqCmd() *cobra.Command {
 		Use:   "list",
 		Short: "List suggestions (pending by default)",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			s, err := c.openStore()
-			if err != nil {
-				return err
-			}
-			defer s.Close()
+		RunE: c.withStore(func(cmd *cobra.Command, _ []string, s *sqlite.Store) error {
 			if status == "all" {
 				status = ""
 			}
@@ -39,14 +34,13 @@ func (c *cli) faqCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "ID\tSTATUS\tCREATED\tAGENT\tQUESTION\tANSWER")
+			tw := c.table("ID\tSTATUS\tCREATED\tAGENT\tQUESTION\tANSWER")
 			for _, x := range list {
 				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", x.ID, x.Status, x.CreatedAt.Format(time.RFC3339),
 					oneLine(x.AgentName, 20), oneLine(x.Question, 50), oneLine(x.Answer, 50))
 			}
 			return tw.Flush()
-		},
+		}),
 	}
 	list.Flags().StringVar(&status, "status", "pending", "pending, approved, rejected or all")
 	list.Flags().IntVar(&n, "limit", 100, "at most this many")
