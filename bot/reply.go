@@ -87,3 +87,15 @@ type StoredEscalation struct {
 	ClaimedBy string    `json:"claimed_by,omitempty"`
 	CreatedAt time.Time `json:"created_at"`
 }
+
+// Clip shortens s to at most n bytes, cut at a rune boundary, with "…"
+// appended when it was cut: for texts shown to people or stored in logs.
+func Clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && s[n]&0xC0 == 0x80 { // not the first byte of a rune
+		n--
+	}
+	return s[:n] + "…"
+}

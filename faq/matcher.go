@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"sync"
 	"time"
-
-	"github.com/supportbot/supportbot/bot"
 )
 
 // MatcherVersion names the matcher's features, training and scoring. It is
@@ -43,16 +41,6 @@ type Result struct {
 	// InScope reports whether Best.Score is at or above the threshold: the
 	// bot may answer with Best.Entry. Otherwise it must escalate.
 	InScope bool
-}
-
-// Candidates returns the matches as the candidates of a bot.Decision, for
-// the agents' hand-off packet.
-func (r Result) Candidates() []bot.Candidate {
-	out := make([]bot.Candidate, len(r.Matches))
-	for i, m := range r.Matches {
-		out[i] = bot.Candidate{ID: m.Entry.ID, Question: m.Entry.Question, Score: m.Score}
-	}
-	return out
 }
 
 // Info describes a built Matcher.

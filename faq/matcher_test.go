@@ -279,15 +279,6 @@ func TestMatchConcurrent(t *testing.T) {
 	wg.Wait()
 }
 
-func TestResultCandidates(t *testing.T) {
-	t.Parallel()
-	r := MustBuild(t, smallKB()).Decide("reset my password", 2)
-	cands := r.Candidates()
-	if len(cands) != 2 || cands[0].ID != "password" || cands[0].Question != "How do I reset my password?" || cands[0].Score != r.Best.Score {
-		t.Fatalf("Candidates() = %+v", cands)
-	}
-}
-
 func TestInfo(t *testing.T) {
 	t.Parallel()
 	kb := smallKB()

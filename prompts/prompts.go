@@ -213,7 +213,8 @@ func Neutralize(s string) string {
 	return tagStart.ReplaceAllString(s, "‹$1")
 }
 
+// attrEscaper makes text safe inside a double-quoted attribute.
+var attrEscaper = strings.NewReplacer(`"`, "'", "<", "‹", ">", "›", "\n", " ")
+
 // attr makes s safe inside a double-quoted attribute.
-func attr(s string) string {
-	return strings.NewReplacer(`"`, "'", "<", "‹", ">", "›", "\n", " ").Replace(s)
-}
+func attr(s string) string { return attrEscaper.Replace(s) }

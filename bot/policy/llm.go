@@ -239,8 +239,8 @@ func Parse(content string, ids []string) (Output, error) {
 	out := Output{
 		Action:  bot.Action(strings.ToLower(strings.TrimSpace(r.Action))),
 		Answer:  strings.TrimSpace(r.Answer),
-		Reason:  clip(strings.TrimSpace(r.Reason), maxReason),
-		Summary: clip(strings.TrimSpace(r.Summary), maxSummary),
+		Reason:  bot.Clip(strings.TrimSpace(r.Reason), maxReason),
+		Summary: bot.Clip(strings.TrimSpace(r.Summary), maxSummary),
 	}
 	if r.Confidence != nil {
 		out.Confidence = *r.Confidence
@@ -260,7 +260,7 @@ func Parse(content string, ids []string) (Output, error) {
 		return out, nil
 	case bot.ActionAnswer:
 	default:
-		return Output{}, fmt.Errorf("%w: action %q is neither answer nor escalate", ErrInvalidOutput, clip(r.Action, 40))
+		return Output{}, fmt.Errorf("%w: action %q is neither answer nor escalate", ErrInvalidOutput, bot.Clip(r.Action, 40))
 	}
 	switch {
 	case out.Answer == "":

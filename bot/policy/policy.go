@@ -249,8 +249,8 @@ func (p *Policy) Decide(ctx context.Context, q bot.Query) (bot.Decision, error) 
 		return bot.Decision{}, ctx.Err()
 	}
 	if err != nil {
-		p.Logger.Warn("llm unavailable: deciding locally", "conversation", q.ConversationKey, "err", clip(err.Error(), 500))
-		return t.local(bot.ReasonLLMUnavailable, "llm unavailable: "+clip(err.Error(), 300)), nil
+		p.Logger.Warn("llm unavailable: deciding locally", "conversation", q.ConversationKey, "err", bot.Clip(err.Error(), 500))
+		return t.local(bot.ReasonLLMUnavailable, "llm unavailable: "+bot.Clip(err.Error(), 300)), nil
 	}
 	return t.fromLLM(out), nil
 }
@@ -283,8 +283,8 @@ func (p *Policy) rules(q bot.Query) (reason, detail string) {
 		return bot.ReasonFailedTurns, fmt.Sprintf("the bot failed %d turns in a row", q.FailedTurns)
 	}
 	if p.RepeatSimilarity > 0 {
-		if prev := previousQuestion(q.History); len(contentWords(prev)) >= minRepeatTokens {
-			if s := Similarity(prev, q.Text); s >= p.RepeatSimilarity {
+		if prev := contentWords(previousQuestion(q.History)); len(prev) >= minRepeatTokens {
+			if s := similarity(prev, contentWords(q.Text)); s >= p.RepeatSimilarity {
 				return bot.ReasonRepeatedQuestion, fmt.Sprintf("the customer asked the answered question again (similarity %.2f)", s)
 			}
 		}
@@ -386,17 +386,6 @@ func contains(list []string, v string) bool {
 		}
 	}
 	return false
-}
-
-// clip shortens s to at most n bytes on a rune boundary.
-func clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && s[n]&0xC0 == 0x80 {
-		n--
-	}
-	return s[:n] + "…"
 }
 
 func sleep(ctx context.Context, d time.Duration) error {

@@ -74,7 +74,11 @@ const minRepeatTokens = 2
 // index of their sets of content words (lower-cased, punctuation and common
 // function words dropped). It is 0 when either text has no content words.
 func Similarity(a, b string) float64 {
-	ta, tb := contentWords(a), contentWords(b)
+	return similarity(contentWords(a), contentWords(b))
+}
+
+// similarity is the Jaccard similarity of two sets of content words.
+func similarity(ta, tb map[string]bool) float64 {
 	if len(ta) == 0 || len(tb) == 0 {
 		return 0
 	}
@@ -87,13 +91,16 @@ func Similarity(a, b string) float64 {
 	return float64(inter) / float64(len(ta)+len(tb)-inter)
 }
 
+// apostrophes drops apostrophes inside words: "don't" and "dont" are one.
+var apostrophes = strings.NewReplacer("'", "", "’", "")
+
 // contentWords returns the set of content words in s.
 func contentWords(s string) map[string]bool {
 	words := map[string]bool{}
 	for _, f := range strings.FieldsFunc(strings.ToLower(s), func(r rune) bool {
 		return !unicode.IsLetter(r) && !unicode.IsDigit(r) && r != '\'' && r != '’'
 	}) {
-		f = strings.Trim(strings.NewReplacer("'", "", "’", "").Replace(f), " ")
+		f = apostrophes.Replace(f)
 		if f == "" || stopwords[f] {
 			continue
 		}

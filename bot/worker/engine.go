@@ -170,7 +170,7 @@ func (e *Engine) process(ctx context.Context, j *bot.Job) (bot.JobOutcome, error
 		o.Escalation = &bot.Escalation{
 			ConversationKey: c.Key, Trigger: c.Trigger, ConversationID: c.ExternalID,
 			Subject: c.Subject, URL: c.URL, Customer: c.Customer,
-			Reason: d.Reason, Detail: d.Detail, Summary: cmp.Or(d.Summary, truncate(q.Text, 500)),
+			Reason: d.Reason, Detail: d.Detail, Summary: cmp.Or(d.Summary, bot.Clip(q.Text, 500)),
 			Candidates: d.Candidates, Draft: d.Draft, Recent: recent, CreatedAt: time.Now().UTC(),
 		}
 	}
@@ -188,18 +188,6 @@ func (e *Engine) process(ctx context.Context, j *bot.Job) (bot.JobOutcome, error
 	}
 	return bot.JobOutcome{Completed: true}, nil
 }
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !isRuneStart(s[n]) {
-		n--
-	}
-	return s[:n] + "…"
-}
-
-func isRuneStart(b byte) bool { return b&0xC0 != 0x80 }
 
 type deliverPayload struct {
 	ReplyID string `json:"reply_id"`
