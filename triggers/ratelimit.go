@@ -15,9 +15,8 @@ import (
 // Limiter applies a trigger's rate limits: one bucket for the trigger, and
 // one per caller address.
 type Limiter struct {
-	all     *rate.Limiter
-	perIP   *Buckets
-	nowFunc func() time.Time
+	all   *rate.Limiter
+	perIP *Buckets
 }
 
 // Buckets is a token bucket per key (a caller address, a chat visitor),
@@ -140,7 +139,7 @@ func NewLimiter(cfg Config) (*Limiter, error) {
 	if cfg.RateLimit.Rate == 0 && cfg.PerIP.Rate == 0 {
 		return nil, nil
 	}
-	l := &Limiter{perIP: NewBuckets(cfg.PerIP, 0), nowFunc: time.Now}
+	l := &Limiter{perIP: NewBuckets(cfg.PerIP, 0)}
 	if cfg.RateLimit.Rate > 0 {
 		l.all = cfg.RateLimit.limiter()
 	}
@@ -153,7 +152,7 @@ func (l *Limiter) Allow(r *http.Request) (bool, time.Duration) {
 	if l == nil {
 		return true, 0
 	}
-	now := l.nowFunc()
+	now := time.Now()
 	if l.perIP != nil {
 		host, _, err := net.SplitHostPort(r.RemoteAddr)
 		if err != nil {

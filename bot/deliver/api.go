@@ -5,12 +5,10 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"html"
 	"io"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
@@ -81,21 +79,14 @@ func (a *API) Do(ctx context.Context, op, method, path string, in, out any) erro
 	}
 	resp, err := client.Do(req)
 	if err != nil {
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err
-		}
-		switch {
-		case errors.Is(err, ErrBlockedAddress):
-			return bot.Permanent(fmt.Errorf("%s: %w", op, err))
-		case errors.Is(ctx.Err(), context.DeadlineExceeded):
-			return fmt.Errorf("%s: no response within %s: %w", op, timeout, err)
-		}
-		return fmt.Errorf("%s: %w", op, err)
+		return transportError(ctx, op, timeout, err)
 	}
 	defer resp.Body.Close()
-	data, _ := io.ReadAll(io.LimitReader(resp.Body, MaxResponseBytes))
+	data, readErr := io.ReadAll(io.LimitReader(resp.Body, MaxResponseBytes))
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		if out != nil && readErr != nil {
+			return fmt.Errorf("%s: read response: %w", op, readErr)
+		}
 		if out != nil && len(bytes.TrimSpace(data)) > 0 {
 			if err := json.Unmarshal(data, out); err != nil {
 				return fmt.Errorf("%s: decode response: %w", op, err)

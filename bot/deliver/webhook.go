@@ -152,7 +152,7 @@ func (w *Webhook) Deliver(ctx context.Context, r bot.Reply) error {
 	start := time.Now()
 	resp, err := w.client().Do(req)
 	if err != nil {
-		return w.transportError(ctx, err)
+		return transportError(ctx, "post reply", w.timeout, err)
 	}
 	defer resp.Body.Close()
 
@@ -172,19 +172,20 @@ func (w *Webhook) Deliver(ctx context.Context, r bot.Reply) error {
 	return classifyStatus(serr, resp.Header.Get("Retry-After"), w.now())
 }
 
-// transportError turns a failed round trip into a job error.
-func (w *Webhook) transportError(ctx context.Context, err error) error {
+// transportError turns a failed round trip of operation op into a job
+// error: a blocked address is permanent, anything else is retried.
+func transportError(ctx context.Context, op string, timeout time.Duration, err error) error {
 	var ue *url.Error
 	if errors.As(err, &ue) {
 		err = ue.Err // *url.Error repeats the URL, which may hold a token
 	}
 	switch {
 	case errors.Is(err, ErrBlockedAddress):
-		return bot.Permanent(fmt.Errorf("post reply: %w", err))
+		return bot.Permanent(fmt.Errorf("%s: %w", op, err))
 	case errors.Is(ctx.Err(), context.DeadlineExceeded):
-		return fmt.Errorf("post reply: no response within %s: %w", w.timeout, err)
+		return fmt.Errorf("%s: no response within %s: %w", op, timeout, err)
 	}
-	return fmt.Errorf("post reply: %w", err)
+	return fmt.Errorf("%s: %w", op, err)
 }
 
 // classifyStatus maps a non-2xx response to a job error class.

@@ -80,8 +80,7 @@ type mapping struct {
 	src    string // the path as configured, for messages
 	header string
 	query  string
-	value  string
-	isVal  bool
+	value  string // a constant; never empty when used
 	def    string
 	strip  *regexp.Regexp
 }
@@ -160,7 +159,6 @@ func compileMapping(key string, m triggers.FieldMapping) (mapping, error) {
 	}
 	// A constant is told apart by the key being set, so the empty string
 	// cannot be one; an empty constant would be pointless anyway.
-	cm.isVal = m.Value != ""
 	n := 0
 	for _, s := range []string{m.Path, m.Header, m.Query, m.Value} {
 		if s != "" {
@@ -421,7 +419,7 @@ func (m mapping) values(r *http.Request, doc any, flatten bool) ([]string, error
 		raw = []string{r.Header.Get(m.header)}
 	case m.query != "":
 		raw = []string{r.URL.Query().Get(m.query)}
-	case m.isVal:
+	case m.value != "":
 		raw = []string{m.value}
 	}
 	out := raw[:0]
