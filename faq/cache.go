@@ -47,8 +47,11 @@ func cacheKey(kb *KB, cfg trainConfig) [32]byte {
 
 // CachePath returns the file BuildCached uses for kb in dir.
 func CachePath(dir string, kb *KB) string {
-	k := cacheKey(kb, defaultTrainConfig())
-	return filepath.Join(dir, cachePrefix+hex.EncodeToString(k[:12])+cacheSuffix)
+	return cachePath(dir, cacheKey(kb, defaultTrainConfig()))
+}
+
+func cachePath(dir string, key [32]byte) string {
+	return filepath.Join(dir, cachePrefix+hex.EncodeToString(key[:12])+cacheSuffix)
 }
 
 // BuildCached is Build with a cache of built models in dir. A model cached
@@ -66,9 +69,12 @@ func BuildCached(ctx context.Context, kb *KB, opts Options, dir string) (*Matche
 	if kb == nil || len(kb.Entries) == 0 {
 		return nil, fmt.Errorf("build matcher: %w", ErrEmptyKB)
 	}
-	path := CachePath(dir, kb)
+	// The key hashes every training text: computed once for the path, the
+	// check of a cached file and the file written.
+	key := cacheKey(kb, defaultTrainConfig())
+	path := cachePath(dir, key)
 	start := time.Now()
-	m, loadErr := loadCache(path, kb, opts)
+	m, loadErr := loadCache(path, key, kb, opts)
 	if loadErr == nil {
 		m.info.BuildTime = time.Since(start)
 		m.info.Cached = true
@@ -81,14 +87,14 @@ func BuildCached(ctx context.Context, kb *KB, opts Options, dir string) (*Matche
 	if !errors.Is(loadErr, fs.ErrNotExist) {
 		m.info.CacheErr = fmt.Errorf("read cache: %w", loadErr)
 	}
-	if err := m.writeCache(path); err != nil {
+	if err := m.writeCache(path, key); err != nil {
 		m.info.CacheErr = errors.Join(m.info.CacheErr, fmt.Errorf("write cache: %w", err))
 	}
 	return m, nil
 }
 
-// loadCache reads the model for kb from path.
-func loadCache(path string, kb *KB, opts Options) (*Matcher, error) {
+// loadCache reads the model for kb, whose cache key is key, from path.
+func loadCache(path string, key [32]byte, kb *KB, opts Options) (*Matcher, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -105,8 +111,7 @@ func loadCache(path string, kb *KB, opts Options) (*Matcher, error) {
 	if _, err := f.ReadAt(data, 0); err != nil {
 		return nil, err
 	}
-	cfg := defaultTrainConfig()
-	mod, ids, err := decodeModel(data, cacheKey(kb, cfg), cfg)
+	mod, ids, err := decodeModel(data, key, defaultTrainConfig())
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
@@ -124,7 +129,7 @@ func loadCache(path string, kb *KB, opts Options) (*Matcher, error) {
 
 // writeCache writes m's model to path through a temporary file and a
 // rename, so that a reader never sees half a file, and prunes old files.
-func (m *Matcher) writeCache(path string) error {
+func (m *Matcher) writeCache(path string, key [32]byte) error {
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
@@ -133,7 +138,7 @@ func (m *Matcher) writeCache(path string) error {
 	for i, e := range m.entries {
 		ids[i] = e.ID
 	}
-	data := encodeModel(m.model, cacheKey(m.kb, m.model.cfg), ids)
+	data := encodeModel(m.model, key, ids)
 	tmp, err := os.CreateTemp(dir, "."+cachePrefix+"*.tmp")
 	if err != nil {
 		return err
