@@ -36,6 +36,9 @@ func (s *Store) QueueFollowUps(ctx context.Context, o bot.FollowUpOptions) (rean
 				list = append(list, d)
 			}
 			rows.Close()
+			if err := rows.Err(); err != nil {
+				return fmt.Errorf("due re-announcements: %w", err)
+			}
 			for _, d := range list {
 				jp, _ := json.Marshal(escalatePayload{EscalationID: d.id})
 				if _, err := insertJob(tx, bot.JobReannounce, d.key+LaneSlack, jp, o.MaxAttempts, now, now); err != nil {
@@ -65,6 +68,9 @@ func (s *Store) QueueFollowUps(ctx context.Context, o bot.FollowUpOptions) (rean
 				keys = append(keys, k)
 			}
 			rows.Close()
+			if err := rows.Err(); err != nil {
+				return fmt.Errorf("due notices: %w", err)
+			}
 			for _, k := range keys {
 				c, err := getConversation(tx, k)
 				if err != nil {
@@ -113,6 +119,9 @@ func (s *Store) ResolveIdle(ctx context.Context, before time.Time) (int, error) 
 			keys = append(keys, k)
 		}
 		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("idle conversations: %w", err)
+		}
 		for _, k := range keys {
 			if err := transition(tx, k, bot.StateBot, bot.StateResolved, bot.ActorSystem, "idle", now); err != nil {
 				return err

@@ -2,9 +2,9 @@ package sqlite
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/supportbot/supportbot/bot"
@@ -80,7 +80,7 @@ func (s *Store) purgeConversations(ctx context.Context, keys []string, cutoff ti
 			if err != nil {
 				return fmt.Errorf("delete messages: %w", err)
 			}
-			var inbox []any
+			var inbox []int64
 			for rows.Next() {
 				var id *int64
 				if err := rows.Scan(&id); err != nil {
@@ -96,8 +96,10 @@ func (s *Store) purgeConversations(ctx context.Context, keys []string, cutoff ti
 				return fmt.Errorf("delete messages: %w", err)
 			}
 			if len(inbox) > 0 {
-				q := "DELETE FROM inbox WHERE id IN (?" + strings.Repeat(",?", len(inbox)-1) + ")"
-				if _, err := tx.Exec(q, inbox...); err != nil {
+				// One statement text whatever the count, so that the
+				// writer's statement cache keeps one entry for it.
+				ids, _ := json.Marshal(inbox)
+				if _, err := tx.Exec("DELETE FROM inbox WHERE id IN (SELECT value FROM json_each(?))", string(ids)); err != nil {
 					return fmt.Errorf("delete inbox: %w", err)
 				}
 			}

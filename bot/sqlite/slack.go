@@ -49,14 +49,14 @@ func (s *Store) IngestSlack(ctx context.Context, id, kind, queueKey string, payl
 // LatestEscalation returns the newest escalation of a conversation. It
 // returns bot.ErrNotFound if the conversation was never escalated.
 func (s *Store) LatestEscalation(ctx context.Context, key string) (bot.StoredEscalation, error) {
-	var id int64
-	err := s.r.QueryRowContext(ctx, "SELECT id FROM escalations WHERE conversation_key = ? ORDER BY id DESC LIMIT 1", key).Scan(&id)
+	e, err := scanEscalation(s.r.QueryRowContext(ctx,
+		"SELECT "+escalationColumns+" FROM escalations WHERE conversation_key = ? ORDER BY id DESC LIMIT 1", key))
 	if errors.Is(err, sql.ErrNoRows) {
-		return bot.StoredEscalation{}, fmt.Errorf("escalation of %q: %w", key, bot.ErrNotFound)
+		return e, fmt.Errorf("escalation of %q: %w", key, bot.ErrNotFound)
 	} else if err != nil {
-		return bot.StoredEscalation{}, fmt.Errorf("latest escalation: %w", err)
+		return e, fmt.Errorf("latest escalation: %w", err)
 	}
-	return s.Escalation(ctx, id)
+	return e, nil
 }
 
 // Holder returns the agent who holds the conversation, so that callers that

@@ -451,14 +451,14 @@ func (s *Store) commit(batch []*writeReq) {
 
 // classify maps SQLite's "database or disk is full" to bot.ErrStoreFull.
 func classify(err error) error {
-	if err == nil {
-		return nil
+	if err == nil || errors.Is(err, bot.ErrStoreFull) {
+		return err // classified already
 	}
 	var se sqlite3.Error
 	if errors.As(err, &se) && se.Code == sqlite3.ErrFull {
 		return fmt.Errorf("%w: %w", bot.ErrStoreFull, err)
 	}
-	if strings.Contains(err.Error(), "database or disk is full") && !errors.Is(err, bot.ErrStoreFull) {
+	if strings.Contains(err.Error(), "database or disk is full") {
 		return fmt.Errorf("%w: %w", bot.ErrStoreFull, err)
 	}
 	return err
