@@ -77,9 +77,12 @@ func RequireToken(token string, next http.Handler) http.Handler {
 // WriteJSON writes v as a JSON response with status.
 func WriteJSON(w http.ResponseWriter, status int, v any) { writeJSON(w, status, v) }
 
-// fail writes the one status each error class maps to; internal errors are
-// logged, and their text is never shown.
-func (a *Admin) fail(w http.ResponseWriter, err error) {
+func (a *Admin) fail(w http.ResponseWriter, err error) { WriteError(w, a.Logger, "admin api", err) }
+
+// WriteError writes the one status each error class maps to (400 naming
+// the field, 404, 409, else 500); internal errors are logged under op, and
+// their text is never shown.
+func WriteError(w http.ResponseWriter, logger *slog.Logger, op string, err error) {
 	var ve *bot.ValidationError
 	switch {
 	case errors.As(err, &ve):
@@ -89,7 +92,7 @@ func (a *Admin) fail(w http.ResponseWriter, err error) {
 	case errors.Is(err, bot.ErrConflict):
 		writeJSON(w, http.StatusConflict, apiError{Error: err.Error()})
 	default:
-		a.Logger.Error("admin api", "err", err)
+		logger.Error(op, "err", err)
 		writeJSON(w, http.StatusInternalServerError, apiError{Error: "internal error"})
 	}
 }

@@ -111,24 +111,8 @@ func (rt *runtimeTriggers) handler() http.Handler {
 	return mux
 }
 
-type apiErr struct {
-	Error string `json:"error"`
-	Field string `json:"field,omitempty"`
-}
-
 func (rt *runtimeTriggers) fail(w http.ResponseWriter, err error) {
-	var ve *bot.ValidationError
-	switch {
-	case errors.As(err, &ve):
-		server.WriteJSON(w, http.StatusBadRequest, apiErr{ve.Error(), ve.Field})
-	case errors.Is(err, bot.ErrNotFound):
-		server.WriteJSON(w, http.StatusNotFound, apiErr{Error: "not found"})
-	case errors.Is(err, bot.ErrConflict):
-		server.WriteJSON(w, http.StatusConflict, apiErr{Error: err.Error()})
-	default:
-		rt.m.Logger.Error("admin triggers", "err", err)
-		server.WriteJSON(w, http.StatusInternalServerError, apiErr{Error: "internal error"})
-	}
+	server.WriteError(w, rt.m.Logger, "admin triggers", err)
 }
 
 func decodeBody(r *http.Request, v any) error {
