@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -128,7 +129,7 @@ func ingestBatch(tx *wtx, reqs []*ingestReq, now time.Time) error {
 				}
 				args = append(args, bot.JobProcess, r.convKey+LaneIn, jp, max, ms(r.runAt), ms(now), ms(now))
 			}
-			if _, err := tx.Exec(insertJobSQL[n], args...); err != nil {
+			if err := execFused(tx, insertJobSQL[n], args); err != nil {
 				return fmt.Errorf("insert process jobs: %w", err)
 			}
 			i += n
@@ -150,11 +151,26 @@ func ingestBatch(tx *wtx, reqs []*ingestReq, now time.Time) error {
 			for _, a := range audits[i : i+n] {
 				args = append(args, ms(a.At), a.Trigger, a.Remote, a.Method, a.Status, a.EventID, a.Error, a.Bytes, a.Duration.Microseconds())
 			}
-			if _, err := tx.Exec(insertAuditSQL[n], args...); err != nil {
+			if err := execFused(tx, insertAuditSQL[n], args); err != nil {
 				return fmt.Errorf("insert audit: %w", err)
 			}
 			i += n
 		}
 	}
 	return nil
+}
+
+// execFused runs a statement that returns no rows through Query: the
+// driver binds every argument and takes the first step in one cgo call
+// there, where Exec makes one call per argument (hundreds for a multi-row
+// INSERT). Stepping through the (empty) result makes sure the statement
+// has run to completion before the rows are closed.
+func execFused(tx *wtx, q string, args []any) error {
+	rows, err := tx.Query(q, args...)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+	}
+	return errors.Join(rows.Err(), rows.Close())
 }
