@@ -18,6 +18,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -49,6 +50,9 @@ type benchResult struct {
 	PerSec   float64
 	P50, P99 time.Duration
 	P999     time.Duration
+	// CPU is the process's CPU time (user and system, both sides of the
+	// loopback) during the run.
+	CPU time.Duration
 }
 
 func (c *cli) benchCmd() *cobra.Command {
@@ -188,7 +192,8 @@ func runBench(ctx context.Context, o benchOptions, w io.Writer) error {
 	}
 	fmt.Fprintf(w, "supportbot bench: %d events per side, concurrency %d, rate %s, %s, %s, GOMAXPROCS %d\n",
 		o.Events, o.Concurrency, rateString(o.Rate), mode, runtime.Version(), runtime.GOMAXPROCS(0))
-	baseRes := drive(ctx, "no-op baseline", "http://"+bl.Addr().String()+"/hooks/bench", o, "base", nil)
+	baseURL := "http://" + bl.Addr().String() + "/hooks/bench"
+	baseRes := drive(ctx, "no-op baseline", baseURL, o, "base", nil)
 	if o.CPUProfile != "" {
 		f, err := os.Create(o.CPUProfile)
 		if err != nil {
@@ -204,9 +209,14 @@ func runBench(ctx context.Context, o benchOptions, w io.Writer) error {
 	b0, w0 := m.Store.CommitStats()
 	svcRes := drive(ctx, "supportbot", m.Server.URL()+"/hooks/bench", o, "svc", &ackedAt)
 	b1, w1 := m.Store.CommitStats()
+	// The baseline runs again after the service, so that a machine that
+	// sped up or slowed down during the run shows as two different
+	// baselines instead of skewing the ratio unseen.
+	var baseAfter benchResult
 	if o.IntakeOnly {
 		// The profile covers the intake on its own.
 		pprof.StopCPUProfile()
+		baseAfter = drive(ctx, "no-op again", baseURL, o, "base2", nil)
 		if err := m.StartWorkers(); err != nil {
 			return err
 		}
@@ -224,11 +234,18 @@ func runBench(ctx context.Context, o benchOptions, w io.Writer) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	for _, r := range []benchResult{baseRes, svcRes} {
-		fmt.Fprintf(w, "%-15s accepted %6d/%d  errors %d  %8.0f events/s  p50 %s  p99 %s  p99.9 %s\n",
-			r.Name, r.Accepted, r.Sent, r.Errors, r.PerSec, round(r.P50), round(r.P99), round(r.P999))
+	if !o.IntakeOnly {
+		baseAfter = drive(ctx, "no-op again", baseURL, o, "base2", nil)
 	}
-	fmt.Fprintf(w, "ratio supportbot/baseline: %.2f\n", svcRes.PerSec/baseRes.PerSec)
+	procs := runtime.GOMAXPROCS(0)
+	for _, r := range []benchResult{baseRes, svcRes, baseAfter} {
+		fmt.Fprintf(w, "%-15s accepted %6d/%d  errors %d  %8.0f events/s  p50 %s  p99 %s  p99.9 %s  CPU %s/event (%.0f%% of %d)\n",
+			r.Name, r.Accepted, r.Sent, r.Errors, r.PerSec, round(r.P50), round(r.P99), round(r.P999),
+			round(r.CPU/time.Duration(max(r.Sent, 1))), 100*r.CPU.Seconds()/r.Elapsed.Seconds()/float64(procs), procs)
+	}
+	baseline := (baseRes.PerSec + baseAfter.PerSec) / 2
+	fmt.Fprintf(w, "ratio supportbot/baseline: %.2f (to the baseline before %.2f, after %.2f)\n",
+		svcRes.PerSec/baseline, svcRes.PerSec/baseRes.PerSec, svcRes.PerSec/baseAfter.PerSec)
 	if b1 > b0 {
 		fmt.Fprintf(w, "group commit during the run: %d commits, %.1f writes each\n", b1-b0, float64(w1-w0)/float64(b1-b0))
 	}
@@ -277,6 +294,15 @@ func round(d time.Duration) time.Duration {
 	return d.Round(time.Microsecond)
 }
 
+// processCPU is the CPU time the process has used so far, user and system.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
 // peakRSS reads the process's high-water resident set from /proc.
 func peakRSS() string {
 	b, err := os.ReadFile("/proc/self/status")
@@ -306,7 +332,7 @@ func drive(ctx context.Context, name, url string, o benchOptions, prefix string,
 		defer t.Stop()
 		tick = t.C
 	}
-	start := time.Now()
+	start, cpu0 := time.Now(), processCPU()
 	var wg sync.WaitGroup
 	for range o.Concurrency {
 		wg.Add(1)
@@ -332,7 +358,7 @@ func drive(ctx context.Context, name, url string, o benchOptions, prefix string,
 		}()
 	}
 	wg.Wait()
-	res := benchResult{Name: name, Sent: o.Events, Elapsed: time.Since(start)}
+	res := benchResult{Name: name, Sent: o.Events, Elapsed: time.Since(start), CPU: processCPU() - cpu0}
 	var good []time.Duration
 	for i := range lat {
 		if ok[i] {
