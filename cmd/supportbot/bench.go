@@ -117,11 +117,11 @@ func runBench(ctx context.Context, o benchOptions, w io.Writer) error {
 	// Reply receiver: counts distinct replies and measures, per event, the
 	// time from its acknowledgement to its reply.
 	var replies sync.Map
-	// ackedAt: when each service-side event was acknowledged, by
-	// conversation id (one event per conversation).
-	var ackedAt sync.Map
-	var e2eMu sync.Mutex
-	var e2e []time.Duration
+	// ackedAt and repliedAt: when each service-side event was acknowledged
+	// and when its first reply arrived, by conversation id (one event per
+	// conversation). Paired up after the run: a reply can arrive before its
+	// sender has read the acknowledgement.
+	var ackedAt, repliedAt sync.Map
 	var answered atomic.Int64
 	allAnswered := make(chan struct{})
 	var closeOnce sync.Once
@@ -134,11 +134,7 @@ func runBench(ctx context.Context, o benchOptions, w io.Writer) error {
 				Conversation struct{ ID string } `json:"conversation"`
 			}
 			if json.Unmarshal(body, &rb) == nil {
-				if at, ok := ackedAt.Load(rb.Conversation.ID); ok {
-					e2eMu.Lock()
-					e2e = append(e2e, time.Since(at.(time.Time)))
-					e2eMu.Unlock()
-				}
+				repliedAt.LoadOrStore(rb.Conversation.ID, time.Now())
 			}
 			if n := answered.Add(1); n == target.Load() {
 				closeOnce.Do(func() { close(allAnswered) })
@@ -249,11 +245,16 @@ func runBench(ctx context.Context, o benchOptions, w io.Writer) error {
 	if b1 > b0 {
 		fmt.Fprintf(w, "group commit during the run: %d commits, %.1f writes each\n", b1-b0, float64(w1-w0)/float64(b1-b0))
 	}
-	e2eMu.Lock()
+	var e2e []time.Duration
+	ackedAt.Range(func(conv, at any) bool {
+		if rt, ok := repliedAt.Load(conv); ok {
+			e2e = append(e2e, max(0, rt.(time.Time).Sub(at.(time.Time))))
+		}
+		return true
+	})
 	slices.Sort(e2e)
 	fmt.Fprintf(w, "ack to reply delivered: p50 %s  p99 %s  p99.9 %s  (%d replies)\n",
 		round(pct(e2e, 0.5)), round(pct(e2e, 0.99)), round(pct(e2e, 0.999)), len(e2e))
-	e2eMu.Unlock()
 	if drain < 0 {
 		fmt.Fprintf(w, "answered: %d of %d within 5m\n", answered.Load(), svcRes.Accepted)
 	} else {

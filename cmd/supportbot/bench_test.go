@@ -37,7 +37,7 @@ func TestBenchReports(t *testing.T) {
 				t.Errorf("intake-only %v: ratio %q is not a positive number", intakeOnly, v)
 			}
 		}
-		if !regexp.MustCompile(`every accepted event answered \S+ after the first was sent \(120 distinct replies\)`).MatchString(report) {
+		if !regexp.MustCompile(`ack to reply delivered: .*\(120 replies\)\n(?s:.*)every accepted event answered \S+ after the first was sent \(120 distinct replies\)`).MatchString(report) {
 			t.Errorf("intake-only %v: not every event answered:\n%s", intakeOnly, report)
 		}
 		if !regexp.MustCompile(`database [0-9.]+ MiB for 120 conversations`).MatchString(report) {
