@@ -204,22 +204,31 @@ func (c *Chat) backlog(r *http.Request, key, cursor string, recent []Event) ([]E
 	if len(recent) == 0 {
 		return out, nil
 	}
-	// Recent events the store already shows as sent are either in out or
-	// at or before the cursor: the page has them.
+	// A recent event the store shows as sent is on the page when it comes
+	// at or before the cursor. One after the cursor that is not in out was
+	// marked sent between the two reads: it is sent here.
 	all, err := c.Store.Replies(ctx, key)
 	if err != nil {
 		return nil, err
 	}
 	status := make(map[string]string, len(all))
-	for _, rp := range all {
-		status[rp.ID] = rp.Status
+	pos := make(map[string]int, len(all))
+	for i, rp := range all {
+		status[rp.ID], pos[rp.ID] = rp.Status, i
+	}
+	cursorPos := -1 // a new page, or one that has seen no reply
+	if p, ok := pos[cursor]; ok {
+		cursorPos = p
 	}
 	seen := make(map[string]bool, len(out))
 	for _, ev := range out {
 		seen[ev.ID] = true
 	}
 	for _, ev := range recent {
-		if seen[ev.ID] || ev.ID == cursor || status[ev.ID] == "sent" || status[ev.ID] == "suppressed" {
+		if seen[ev.ID] || ev.ID == cursor || status[ev.ID] == "suppressed" {
+			continue
+		}
+		if p, ok := pos[ev.ID]; ok && status[ev.ID] == "sent" && p <= cursorPos {
 			continue
 		}
 		seen[ev.ID] = true
