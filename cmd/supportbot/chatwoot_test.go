@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -68,57 +66,41 @@ func (f *chatwootFake) next(t *testing.T) string {
 // one outgoing message through Chatwoot's API; the echo of that reply is
 // ignored; an escalation opens the conversation for the inbox's agents.
 func TestChatwootEndToEnd(t *testing.T) {
-	rc := newReceiver(t)
 	api := newChatwootFake(t)
-	dir := t.TempDir()
-	cfgPath := writeConfig(t, dir, "127.0.0.1:0", rc.URL)
-	appendFile(t, cfgPath, `  - name: cw
+	m := openWithTrigger(t, `  - name: cw
     kind: chatwoot
     secret: "cw-secret"
     burst: "0s"
     reply: {kind: chatwoot, base_url: "`+api.URL+`", account_id: "1", api_access_token: "cw-token"}
 `)
-	cfg, err := LoadConfig(cfgPath, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := mustOpenMain(t, cfg)
-	fixture, err := os.ReadFile(filepath.Join("..", "..", "triggers", "chatwoot", "testdata", "message_created.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	created := fixture(t, "chatwoot", "message_created.json")
 	hook := m.Server.URL() + "/hooks/cw"
 	send := func(delivery string, body []byte, secret string) int {
 		ts, sig := chatwoot.Signature(secret, body, time.Now())
-		req, _ := http.NewRequest(http.MethodPost, hook, bytes.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("X-Chatwoot-Delivery", delivery)
-		req.Header.Set("X-Chatwoot-Timestamp", ts)
-		req.Header.Set("X-Chatwoot-Signature", sig)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		return resp.StatusCode
+		h := http.Header{}
+		h.Set("X-Chatwoot-Delivery", delivery)
+		h.Set("X-Chatwoot-Timestamp", ts)
+		h.Set("X-Chatwoot-Signature", sig)
+		status, _ := postHook(t, hook, body, h)
+		return status
 	}
-	if s := send("d-1", fixture, "cw-secret"); s != http.StatusAccepted {
+	if s := send("d-1", created, "cw-secret"); s != http.StatusAccepted {
 		t.Fatalf("signed webhook = %d", s)
 	}
 	if call := api.next(t); !strings.HasPrefix(call, "POST /api/v1/accounts/1/conversations/10/messages content=on_the_sign-in_page") {
 		t.Fatalf("reply call = %q", call)
 	}
-	if s := send("d-1", fixture, "cw-secret"); s != http.StatusOK {
+	if s := send("d-1", created, "cw-secret"); s != http.StatusOK {
 		t.Fatalf("redelivery = %d, want 200 duplicate", s)
 	}
-	if s := send("d-2", fixture, "wrong-secret"); s != http.StatusUnauthorized {
+	if s := send("d-2", created, "wrong-secret"); s != http.StatusUnauthorized {
 		t.Fatalf("wrongly signed = %d, want 401", s)
 	}
-	echo := bytes.Replace(fixture, []byte(`"message_type":"incoming"`), []byte(`"message_type":"outgoing"`), 1)
+	echo := bytes.Replace(created, []byte(`"message_type":"incoming"`), []byte(`"message_type":"outgoing"`), 1)
 	if s := send("d-3", echo, "cw-secret"); s != http.StatusOK {
 		t.Fatalf("echo of our reply = %d, want 200 ignored", s)
 	}
-	human := bytes.Replace(fixture, []byte("How do I reset my password?"), []byte("I want to talk to a human"), 1)
+	human := bytes.Replace(created, []byte("How do I reset my password?"), []byte("I want to talk to a human"), 1)
 	human = bytes.Replace(human, []byte(`"id":10,`), []byte(`"id":11,`), 1)
 	if s := send("d-4", human, "cw-secret"); s != http.StatusAccepted {
 		t.Fatalf("hand-off webhook = %d", s)

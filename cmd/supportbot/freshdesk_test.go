@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -15,20 +13,12 @@ import (
 	"github.com/supportbot/supportbot/triggers/freshdesk"
 )
 
-// freshdeskCall is one request the fake Freshdesk API received.
-type freshdeskCall struct {
-	Method, Path string
-	Body         map[string]any
-}
-
-func (c freshdeskCall) String() string { return fmt.Sprintf("%s %s %v", c.Method, c.Path, c.Body) }
-
 // newFreshdeskFake is Freshdesk's API at the edge of the network: it
 // refuses requests without the API key, answers a ticket read with the tag
 // "vip", and records every call.
-func newFreshdeskFake(t *testing.T) (*httptest.Server, chan freshdeskCall) {
+func newFreshdeskFake(t *testing.T) (*httptest.Server, chan apiCall) {
 	t.Helper()
-	ch := make(chan freshdeskCall, 100)
+	ch := make(chan apiCall, 100)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if user, pass, ok := r.BasicAuth(); !ok || user != "fd-key" || pass != "X" {
 			w.WriteHeader(http.StatusUnauthorized)
@@ -36,7 +26,7 @@ func newFreshdeskFake(t *testing.T) (*httptest.Server, chan freshdeskCall) {
 		}
 		var b map[string]any
 		_ = json.NewDecoder(r.Body).Decode(&b)
-		ch <- freshdeskCall{Method: r.Method, Path: r.URL.Path, Body: b}
+		ch <- apiCall{Method: r.Method, Path: r.URL.Path, Body: b}
 		w.Header().Set("Content-Type", "application/json")
 		if r.Method == http.MethodPost {
 			w.WriteHeader(http.StatusCreated)
@@ -47,65 +37,32 @@ func newFreshdeskFake(t *testing.T) (*httptest.Server, chan freshdeskCall) {
 	return srv, ch
 }
 
-func nextFreshdeskCall(t *testing.T, ch chan freshdeskCall) freshdeskCall {
-	t.Helper()
-	select {
-	case c := <-ch:
-		return c
-	case <-time.After(15 * time.Second):
-		t.Fatal("no call to the Freshdesk API")
-	}
-	return freshdeskCall{}
-}
-
 // TestFreshdeskEndToEnd: a Freshdesk automation webhook with the shared
 // token is answered with exactly one reply through Freshdesk's API; the
 // webhook of that reply (the echo, from a rule performed by agents) is
 // ignored; an escalation tags the ticket, keeping its tags, and posts the
 // hand-off reply.
 func TestFreshdeskEndToEnd(t *testing.T) {
-	rc := newReceiver(t)
 	api, calls := newFreshdeskFake(t)
-	dir := t.TempDir()
-	cfgPath := writeConfig(t, dir, "127.0.0.1:0", rc.URL)
-	appendFile(t, cfgPath, `  - name: fd
+	m := openWithTrigger(t, `  - name: fd
     kind: freshdesk
     token: "fd-token"
     burst: "0s"
     reply: {kind: freshdesk, base_url: "`+api.URL+`", api_key: "fd-key"}
 `)
-	cfg, err := LoadConfig(cfgPath, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := mustOpenMain(t, cfg)
-	read := func(name string) []byte {
-		b, err := os.ReadFile(filepath.Join("..", "..", "triggers", "freshdesk", "testdata", name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return b
-	}
+	read := func(name string) []byte { return fixture(t, "freshdesk", name) }
 	hook := m.Server.URL() + "/hooks/fd"
 	send := func(body []byte, token string) (int, map[string]any) {
-		req, _ := http.NewRequest(http.MethodPost, hook, bytes.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set(freshdesk.DefaultTokenHeader, token)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		var out map[string]any
-		_ = json.NewDecoder(resp.Body).Decode(&out)
-		return resp.StatusCode, out
+		h := http.Header{}
+		h.Set(freshdesk.DefaultTokenHeader, token)
+		return postHook(t, hook, body, h)
 	}
 
 	fixture := read("reply_sent.json")
 	if s, out := send(fixture, "fd-token"); s != http.StatusAccepted {
 		t.Fatalf("webhook = %d %v", s, out)
 	}
-	c := nextFreshdeskCall(t, calls)
+	c := nextAPICall(t, calls, "Freshdesk")
 	answer, _ := c.Body["body"].(string)
 	if c.Method != http.MethodPost || c.Path != "/api/v2/tickets/11/reply" || !strings.Contains(strings.ToLower(answer), "sign-in page") {
 		t.Fatalf("reply call = %s", c)
@@ -136,14 +93,14 @@ func TestFreshdeskEndToEnd(t *testing.T) {
 	if s, out := send(human, "fd-token"); s != http.StatusAccepted {
 		t.Fatalf("hand-off webhook = %d %v", s, out)
 	}
-	if c := nextFreshdeskCall(t, calls); c.Method != http.MethodGet || c.Path != "/api/v2/tickets/12" {
+	if c := nextAPICall(t, calls, "Freshdesk"); c.Method != http.MethodGet || c.Path != "/api/v2/tickets/12" {
 		t.Fatalf("ticket read = %s", c)
 	}
-	if c := nextFreshdeskCall(t, calls); c.Method != http.MethodPut || c.Path != "/api/v2/tickets/12" ||
+	if c := nextAPICall(t, calls, "Freshdesk"); c.Method != http.MethodPut || c.Path != "/api/v2/tickets/12" ||
 		fmt.Sprint(c.Body["tags"]) != "[vip supportbot-escalated]" {
 		t.Fatalf("tagging = %s", c)
 	}
-	c = nextFreshdeskCall(t, calls)
+	c = nextAPICall(t, calls, "Freshdesk")
 	if body, _ := c.Body["body"].(string); c.Method != http.MethodPost || c.Path != "/api/v2/tickets/12/reply" ||
 		!strings.HasPrefix(body, "Thanks for your message.") {
 		t.Fatalf("hand-off reply = %s", c)

@@ -3,11 +3,8 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -15,21 +12,13 @@ import (
 	"github.com/supportbot/supportbot/triggers/helpscout"
 )
 
-// helpscoutCall is one request the fake Help Scout API received.
-type helpscoutCall struct {
-	Method, Path string
-	Body         map[string]any
-}
-
-func (c helpscoutCall) String() string { return fmt.Sprintf("%s %s %v", c.Method, c.Path, c.Body) }
-
 // newHelpScoutFake is Help Scout's token endpoint and Mailbox API at the
 // edge of the network: it issues a token for the app's credentials, refuses
 // API calls without it, serves the conversation (its primary customer and
 // a vip tag), and records every call.
-func newHelpScoutFake(t *testing.T) (*httptest.Server, chan helpscoutCall) {
+func newHelpScoutFake(t *testing.T) (*httptest.Server, chan apiCall) {
 	t.Helper()
-	ch := make(chan helpscoutCall, 100)
+	ch := make(chan apiCall, 100)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/v2/oauth2/token" {
 			_ = r.ParseForm()
@@ -37,7 +26,7 @@ func newHelpScoutFake(t *testing.T) (*httptest.Server, chan helpscoutCall) {
 				w.WriteHeader(http.StatusUnauthorized)
 				return
 			}
-			ch <- helpscoutCall{Method: r.Method, Path: r.URL.Path}
+			ch <- apiCall{Method: r.Method, Path: r.URL.Path}
 			w.Header().Set("Content-Type", "application/json")
 			_, _ = w.Write([]byte(`{"token_type":"bearer","access_token":"hs-token","expires_in":172800}`))
 			return
@@ -48,7 +37,7 @@ func newHelpScoutFake(t *testing.T) (*httptest.Server, chan helpscoutCall) {
 		}
 		var b map[string]any
 		_ = json.NewDecoder(r.Body).Decode(&b)
-		ch <- helpscoutCall{Method: r.Method, Path: r.URL.Path, Body: b}
+		ch <- apiCall{Method: r.Method, Path: r.URL.Path, Body: b}
 		switch r.Method {
 		case http.MethodGet:
 			w.Header().Set("Content-Type", "application/hal+json")
@@ -63,71 +52,38 @@ func newHelpScoutFake(t *testing.T) (*httptest.Server, chan helpscoutCall) {
 	return srv, ch
 }
 
-func nextHelpScoutCall(t *testing.T, ch chan helpscoutCall) helpscoutCall {
-	t.Helper()
-	select {
-	case c := <-ch:
-		return c
-	case <-time.After(15 * time.Second):
-		t.Fatal("no call to the Help Scout API")
-	}
-	return helpscoutCall{}
-}
-
 // TestHelpScoutEndToEnd: a signed Help Scout webhook is answered with
 // exactly one reply thread through the Mailbox API (OAuth2 token fetched
 // once, customer read from the conversation); the webhook of that reply
 // (the echo) is ignored; an escalation adds the tag, keeping the others.
 func TestHelpScoutEndToEnd(t *testing.T) {
-	rc := newReceiver(t)
 	api, calls := newHelpScoutFake(t)
-	dir := t.TempDir()
-	cfgPath := writeConfig(t, dir, "127.0.0.1:0", rc.URL)
-	appendFile(t, cfgPath, `  - name: hs
+	m := openWithTrigger(t, `  - name: hs
     kind: helpscout
     secret: "hs-secret"
     burst: "0s"
     reply: {kind: helpscout, base_url: "`+api.URL+`", app_id: "hs-app", app_secret: "hs-app-secret"}
 `)
-	cfg, err := LoadConfig(cfgPath, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := mustOpenMain(t, cfg)
-	read := func(name string) []byte {
-		b, err := os.ReadFile(filepath.Join("..", "..", "triggers", "helpscout", "testdata", name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return b
-	}
+	read := func(name string) []byte { return fixture(t, "helpscout", name) }
 	hook := m.Server.URL() + "/hooks/hs"
 	send := func(event string, body []byte, secret string) (int, map[string]any) {
-		req, _ := http.NewRequest(http.MethodPost, hook, bytes.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("X-HelpScout-Event", event)
-		req.Header.Set("X-HelpScout-Signature", helpscout.Signature(secret, body))
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		var out map[string]any
-		_ = json.NewDecoder(resp.Body).Decode(&out)
-		return resp.StatusCode, out
+		h := http.Header{}
+		h.Set("X-HelpScout-Event", event)
+		h.Set("X-HelpScout-Signature", helpscout.Signature(secret, body))
+		return postHook(t, hook, body, h)
 	}
 
 	created := read("convo_created.json")
 	if s, out := send("convo.created", created, "hs-secret"); s != http.StatusAccepted {
 		t.Fatalf("signed webhook = %d %v", s, out)
 	}
-	if c := nextHelpScoutCall(t, calls); c.Method != http.MethodPost || c.Path != "/v2/oauth2/token" {
+	if c := nextAPICall(t, calls, "Help Scout"); c.Method != http.MethodPost || c.Path != "/v2/oauth2/token" {
 		t.Fatalf("first call = %s, want the token request", c)
 	}
-	if c := nextHelpScoutCall(t, calls); c.Method != http.MethodGet || c.Path != "/v2/conversations/2391938111" {
+	if c := nextAPICall(t, calls, "Help Scout"); c.Method != http.MethodGet || c.Path != "/v2/conversations/2391938111" {
 		t.Fatalf("conversation read = %s", c)
 	}
-	c := nextHelpScoutCall(t, calls)
+	c := nextAPICall(t, calls, "Help Scout")
 	text, _ := c.Body["text"].(string)
 	customer, _ := c.Body["customer"].(map[string]any)
 	if c.Method != http.MethodPost || c.Path != "/v2/conversations/2391938111/reply" ||
@@ -150,15 +106,15 @@ func TestHelpScoutEndToEnd(t *testing.T) {
 		t.Fatalf("hand-off webhook = %d %v", s, out)
 	}
 	// The token is cached: no second token request.
-	if c := nextHelpScoutCall(t, calls); c.Method != http.MethodGet || c.Path != "/v2/conversations/2391938122" {
+	if c := nextAPICall(t, calls, "Help Scout"); c.Method != http.MethodGet || c.Path != "/v2/conversations/2391938122" {
 		t.Fatalf("conversation read = %s", c)
 	}
-	c = nextHelpScoutCall(t, calls)
+	c = nextAPICall(t, calls, "Help Scout")
 	if tags, _ := json.Marshal(c.Body["tags"]); c.Method != http.MethodPut || c.Path != "/v2/conversations/2391938122/tags" ||
 		string(tags) != `["vip","supportbot-escalated"]` {
 		t.Fatalf("tagging = %s", c)
 	}
-	c = nextHelpScoutCall(t, calls)
+	c = nextAPICall(t, calls, "Help Scout")
 	text, _ = c.Body["text"].(string)
 	if c.Path != "/v2/conversations/2391938122/reply" || !strings.HasPrefix(text, "Thanks for your message.") {
 		t.Fatalf("hand-off message = %s", c)

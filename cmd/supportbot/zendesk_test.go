@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -15,16 +13,8 @@ import (
 	"github.com/supportbot/supportbot/triggers/zendesk"
 )
 
-// zendeskCall is one request the fake Zendesk API received.
-type zendeskCall struct {
-	Method, Path string
-	Body         map[string]any
-}
-
-func (c zendeskCall) String() string { return fmt.Sprintf("%s %s %v", c.Method, c.Path, c.Body) }
-
-// comment returns the body and public flag of a ticket update's comment.
-func (c zendeskCall) comment() (string, bool) {
+// zendeskComment returns the body and public flag of a ticket update's comment.
+func zendeskComment(c apiCall) (string, bool) {
 	ticket, _ := c.Body["ticket"].(map[string]any)
 	com, _ := ticket["comment"].(map[string]any)
 	body, _ := com["body"].(string)
@@ -34,9 +24,9 @@ func (c zendeskCall) comment() (string, bool) {
 
 // newZendeskFake is Zendesk's API at the edge of the network: it refuses
 // requests without the API user's token credentials and records every call.
-func newZendeskFake(t *testing.T) (*httptest.Server, chan zendeskCall) {
+func newZendeskFake(t *testing.T) (*httptest.Server, chan apiCall) {
 	t.Helper()
-	ch := make(chan zendeskCall, 100)
+	ch := make(chan apiCall, 100)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if user, pass, ok := r.BasicAuth(); !ok || user != "bot@example.com/token" || pass != "zd-token" {
 			w.WriteHeader(http.StatusUnauthorized)
@@ -44,7 +34,7 @@ func newZendeskFake(t *testing.T) (*httptest.Server, chan zendeskCall) {
 		}
 		var b map[string]any
 		_ = json.NewDecoder(r.Body).Decode(&b)
-		ch <- zendeskCall{Method: r.Method, Path: r.URL.Path, Body: b}
+		ch <- apiCall{Method: r.Method, Path: r.URL.Path, Body: b}
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write([]byte(`{"ticket":{"id":1}}`))
 	}))
@@ -52,68 +42,35 @@ func newZendeskFake(t *testing.T) (*httptest.Server, chan zendeskCall) {
 	return srv, ch
 }
 
-func nextZendeskCall(t *testing.T, ch chan zendeskCall) zendeskCall {
-	t.Helper()
-	select {
-	case c := <-ch:
-		return c
-	case <-time.After(15 * time.Second):
-		t.Fatal("no call to the Zendesk API")
-	}
-	return zendeskCall{}
-}
-
 // TestZendeskEndToEnd: a signed Zendesk trigger webhook is answered with
 // exactly one public comment through Zendesk's API; the webhooks of that
 // comment (the echo, in both connection modes) are ignored; an escalation
 // tags the ticket and posts the hand-off comment.
 func TestZendeskEndToEnd(t *testing.T) {
-	rc := newReceiver(t)
 	api, calls := newZendeskFake(t)
-	dir := t.TempDir()
-	cfgPath := writeConfig(t, dir, "127.0.0.1:0", rc.URL)
-	appendFile(t, cfgPath, `  - name: zd
+	m := openWithTrigger(t, `  - name: zd
     kind: zendesk
     secret: "zd-secret"
     burst: "0s"
     reply: {kind: zendesk, base_url: "`+api.URL+`", email: "bot@example.com", api_token: "zd-token"}
 `)
-	cfg, err := LoadConfig(cfgPath, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := mustOpenMain(t, cfg)
-	read := func(name string) []byte {
-		b, err := os.ReadFile(filepath.Join("..", "..", "triggers", "zendesk", "testdata", name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return b
-	}
+	read := func(name string) []byte { return fixture(t, "zendesk", name) }
 	hook := m.Server.URL() + "/hooks/zd"
 	send := func(invocation string, body []byte, secret string) (int, map[string]any) {
 		ts, sig := zendesk.Signature(secret, body, time.Now())
-		req, _ := http.NewRequest(http.MethodPost, hook, bytes.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set(zendesk.InvocationHeader, invocation)
-		req.Header.Set(zendesk.TimestampHeader, ts)
-		req.Header.Set(zendesk.SignatureHeader, sig)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		var out map[string]any
-		_ = json.NewDecoder(resp.Body).Decode(&out)
-		return resp.StatusCode, out
+		h := http.Header{}
+		h.Set(zendesk.InvocationHeader, invocation)
+		h.Set(zendesk.TimestampHeader, ts)
+		h.Set(zendesk.SignatureHeader, sig)
+		return postHook(t, hook, body, h)
 	}
 
 	fixture := read("trigger_comment.json")
 	if s, out := send("inv-1", fixture, "zd-secret"); s != http.StatusAccepted {
 		t.Fatalf("signed webhook = %d %v", s, out)
 	}
-	c := nextZendeskCall(t, calls)
-	answer, public := c.comment()
+	c := nextAPICall(t, calls, "Zendesk")
+	answer, public := zendeskComment(c)
 	if c.Method != http.MethodPut || c.Path != "/api/v2/tickets/35436.json" || !public ||
 		!strings.Contains(strings.ToLower(answer), "sign-in page") {
 		t.Fatalf("reply call = %s", c)
@@ -147,12 +104,12 @@ func TestZendeskEndToEnd(t *testing.T) {
 	if s, out := send("inv-5", human, "zd-secret"); s != http.StatusAccepted {
 		t.Fatalf("hand-off webhook = %d %v", s, out)
 	}
-	if c := nextZendeskCall(t, calls); c.Method != http.MethodPut || c.Path != "/api/v2/tickets/35437/tags" ||
+	if c := nextAPICall(t, calls, "Zendesk"); c.Method != http.MethodPut || c.Path != "/api/v2/tickets/35437/tags" ||
 		fmt.Sprint(c.Body["tags"]) != "[supportbot-escalated]" {
 		t.Fatalf("tagging = %s", c)
 	}
-	c = nextZendeskCall(t, calls)
-	if body, public := c.comment(); c.Method != http.MethodPut || c.Path != "/api/v2/tickets/35437.json" || !public ||
+	c = nextAPICall(t, calls, "Zendesk")
+	if body, public := zendeskComment(c); c.Method != http.MethodPut || c.Path != "/api/v2/tickets/35437.json" || !public ||
 		!strings.HasPrefix(body, "Thanks for your message.") {
 		t.Fatalf("hand-off comment = %s", c)
 	}
