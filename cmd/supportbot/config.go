@@ -237,7 +237,7 @@ func LoadConfig(path string, explicit bool) (Config, error) {
 	}
 	var cfg Config
 	err := v.UnmarshalExact(&cfg, viper.DecodeHook(mapstructure.ComposeDecodeHookFunc(
-		mapstructure.StringToTimeDurationHookFunc(),
+		durationHook,
 		mapstructure.StringToSliceHookFunc(","),
 		durationPtrHook,
 	)))
@@ -345,6 +345,27 @@ func envName(name string) string {
 	}, name)
 }
 
+// durationHook decodes "1.5s" into a time.Duration, with an error that
+// quotes the value and shows the form (mapstructure's own cuts the message
+// short).
+func durationHook(from, to reflect.Type, data any) (any, error) {
+	if to != reflect.TypeOf(time.Duration(0)) {
+		return data, nil
+	}
+	if d, ok := data.(string); ok {
+		return parseDuration(d)
+	}
+	return data, nil
+}
+
+func parseDuration(s string) (time.Duration, error) {
+	v, err := time.ParseDuration(strings.TrimSpace(s))
+	if err != nil {
+		return 0, fmt.Errorf("%q is not a duration: write a number and a unit, such as 30s, 5m or 1h30m", s)
+	}
+	return v, nil
+}
+
 // durationPtrHook decodes "1.5s" into a *time.Duration.
 func durationPtrHook(from, to reflect.Type, data any) (any, error) {
 	if to != reflect.TypeOf((*time.Duration)(nil)) {
@@ -352,7 +373,7 @@ func durationPtrHook(from, to reflect.Type, data any) (any, error) {
 	}
 	switch d := data.(type) {
 	case string:
-		v, err := time.ParseDuration(d)
+		v, err := parseDuration(d)
 		if err != nil {
 			return nil, err
 		}
@@ -485,6 +506,9 @@ func (c *Config) Validate() error {
 		key := fmt.Sprintf("triggers[%d]", i)
 		if t.Name != "" {
 			key = fmt.Sprintf("triggers[%d] (%s)", i, t.Name)
+		}
+		if err := triggers.CheckName(t.Name); err != nil {
+			add(key+".name", "%v", err)
 		}
 		if seen[t.Name] {
 			add(key+".name", "duplicate trigger name")

@@ -1,6 +1,10 @@
 package main
 
 import (
+	"context"
+	"io"
+	"os"
+	"path/filepath"
 	"runtime/debug"
 	"strings"
 	"testing"
@@ -90,5 +94,38 @@ func TestBuildVersion(t *testing.T) {
 		if got := buildVersion(tc.v, tc.read); got != tc.want {
 			t.Errorf("%s: buildVersion = %q, want %q", tc.name, got, tc.want)
 		}
+	}
+}
+
+// A bad duration is reported whole, with the value and the form wanted.
+func TestConfigBadDurationMessage(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "c.yaml")
+	if err := os.WriteFile(path, []byte("server:\n  shutdown_timeout: \"10 seconds\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := LoadConfig(path, true)
+	if err == nil || !strings.Contains(err.Error(), "server.shutdown_timeout") || !strings.Contains(err.Error(), `"10 seconds"`) || !strings.Contains(err.Error(), "30s") {
+		t.Fatalf("LoadConfig = %v, want the key, the value and an example", err)
+	}
+}
+
+// A trigger name that cannot be a URL segment is a config error before
+// anything is written: no secret is generated for it.
+func TestConfigBadTriggerNameWritesNothing(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "c.yaml")
+	cfgText := "storage:\n  path: " + filepath.Join(dir, "data", "x.db") + "\ntriggers:\n  - name: \"bad name!\"\n    kind: standard\n    reply: {kind: none}\n"
+	if err := os.WriteFile(path, []byte(cfgText), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var errOut strings.Builder
+	if code := run(context.Background(), []string{"serve", "--config", path}, nil, io.Discard, &errOut); code != 2 {
+		t.Fatalf("serve exit %d, want 2 (%s)", code, errOut.String())
+	}
+	if !strings.Contains(errOut.String(), "triggers[0] (bad name!).name") {
+		t.Fatalf("error %q does not name the key", errOut.String())
+	}
+	if _, err := os.Stat(filepath.Join(dir, "data")); !os.IsNotExist(err) {
+		t.Fatalf("data directory written for a rejected config (stat: %v)", err)
 	}
 }
