@@ -104,11 +104,17 @@ type RateConfig struct {
 // source: a JSONPath over the body, a header, a query parameter or a
 // constant value.
 type FieldMapping struct {
-	Field  string `mapstructure:"field" json:"field"`
-	Path   string `mapstructure:"path" json:"path,omitempty"`
-	Header string `mapstructure:"header" json:"header,omitempty"`
-	Query  string `mapstructure:"query" json:"query,omitempty"`
-	Value  string `mapstructure:"value" json:"value,omitempty"`
+	Field string `mapstructure:"field" json:"field"`
+	Path  string `mapstructure:"path" json:"path,omitempty"`
+	// Paths build one value from several JSONPaths, their values joined
+	// with Join (default "/"): a conversation id that is unique only with
+	// its repository or account, such as ["$.repository.full_name",
+	// "$.issue.number"].
+	Paths  []string `mapstructure:"paths" json:"paths,omitempty"`
+	Join   string   `mapstructure:"join" json:"join,omitempty"`
+	Header string   `mapstructure:"header" json:"header,omitempty"`
+	Query  string   `mapstructure:"query" json:"query,omitempty"`
+	Value  string   `mapstructure:"value" json:"value,omitempty"`
 	// Default is used when the source yields nothing (or only text that
 	// Strip removes).
 	Default string `mapstructure:"default" json:"default,omitempty"`
