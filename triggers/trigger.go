@@ -86,11 +86,49 @@ type Config struct {
 	Map     []FieldMapping `mapstructure:"map" json:"map,omitempty"`
 	Filters []FilterConfig `mapstructure:"filters" json:"filters,omitempty"`
 
+	// EscalationBudget caps the trigger's hand-offs announced to agents
+	// (see BudgetConfig).
+	EscalationBudget BudgetConfig `mapstructure:"escalation_budget" json:"escalation_budget,omitempty"`
+
 	// RateLimit caps the trigger's requests, and PerIP each caller's
 	// (token buckets; zero rate: unlimited). Over the limit: 429 with
 	// Retry-After, before the body is read.
 	RateLimit RateConfig `mapstructure:"rate_limit" json:"rate_limit,omitempty"`
 	PerIP     RateConfig `mapstructure:"per_ip" json:"per_ip,omitempty"`
+}
+
+// BudgetConfig is an escalation budget: at most Max hand-offs announced to
+// agents in any Window (default one minute); the others wait, none is
+// dropped. Max 0 means the kind's default (10 for web, none for the
+// others), -1 no budget.
+type BudgetConfig struct {
+	Max    int           `mapstructure:"max" json:"max,omitempty"`
+	Window time.Duration `mapstructure:"window" json:"window,omitempty"`
+}
+
+// Default escalation budget of web chat triggers, whose visitors are
+// anonymous.
+const (
+	DefaultWebBudgetMax = 10
+	DefaultBudgetWindow = time.Minute
+	webKind             = "web"
+)
+
+// Budget returns the trigger's effective escalation budget: ok is false
+// when it has none.
+func (c Config) Budget() (max int, window time.Duration, ok bool) {
+	max = c.EscalationBudget.Max
+	if max == 0 && c.Kind == webKind {
+		max = DefaultWebBudgetMax
+	}
+	if max <= 0 {
+		return 0, 0, false
+	}
+	window = c.EscalationBudget.Window
+	if window <= 0 {
+		window = DefaultBudgetWindow
+	}
+	return max, window, true
 }
 
 // RateConfig is a token bucket: Rate requests per second, Burst at once

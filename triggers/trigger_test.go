@@ -129,3 +129,23 @@ func TestConfigBurstWindow(t *testing.T) {
 		t.Fatalf("BurstWindow()=%v, want %v", got, want)
 	}
 }
+
+func TestBudgetDefaults(t *testing.T) {
+	for _, tc := range []struct {
+		cfg       triggers.Config
+		max       int
+		window    time.Duration
+		hasBudget bool
+	}{
+		{triggers.Config{Kind: "web"}, triggers.DefaultWebBudgetMax, triggers.DefaultBudgetWindow, true},
+		{triggers.Config{Kind: "web", EscalationBudget: triggers.BudgetConfig{Max: -1}}, 0, 0, false},
+		{triggers.Config{Kind: "standard"}, 0, 0, false},
+		{triggers.Config{Kind: "zendesk", EscalationBudget: triggers.BudgetConfig{Max: 30}}, 30, time.Minute, true},
+		{triggers.Config{Kind: "web", EscalationBudget: triggers.BudgetConfig{Max: 3, Window: 10 * time.Second}}, 3, 10 * time.Second, true},
+	} {
+		max, window, ok := tc.cfg.Budget()
+		if max != tc.max || window != tc.window || ok != tc.hasBudget {
+			t.Errorf("%+v.Budget() = %d, %s, %v; want %d, %s, %v", tc.cfg, max, window, ok, tc.max, tc.window, tc.hasBudget)
+		}
+	}
+}

@@ -241,6 +241,22 @@ func (e *Escalator) Escalate(ctx context.Context, esc bot.Escalation) (bot.Threa
 	return bot.Thread{Channel: cmp.Or(ch, e.cfg.Channel), TS: ts}, nil
 }
 
+// Notice posts a plain message for agents in the configured channel (the
+// escalation budget's summary of held hand-offs).
+func (e *Escalator) Notice(ctx context.Context, text string) error {
+	cctx, cancel := e.call(ctx)
+	defer cancel()
+	_, _, err := e.api.PostMessageContext(cctx, e.cfg.Channel,
+		slackapi.MsgOptionText(text, false),
+		slackapi.MsgOptionDisableLinkUnfurl(),
+		slackapi.MsgOptionDisableMediaUnfurl(),
+	)
+	if err != nil {
+		return classify("post notice", err)
+	}
+	return nil
+}
+
 // Mirror posts a customer's follow-up into the hand-off thread. A
 // conversation escalated while Slack was off has no thread: the message is
 // then only in the transcript, and Mirror returns nil.

@@ -493,3 +493,23 @@ func decodedText(t *testing.T, raw string) string {
 	walk(v)
 	return sb.String()
 }
+
+// Notice posts a plain message in the channel, outside any thread; a
+// failure is classified like the other calls.
+func TestNotice(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	if err := b.esc.Notice(ctx, "Escalation budget: 3 hand-offs are waiting"); err != nil {
+		t.Fatal(err)
+	}
+	posts, _, _ := b.fake.snapshot()
+	if len(posts) != 1 || posts[0].Channel != testChannel || posts[0].ThreadTS != "" || posts[0].Text != "Escalation budget: 3 hand-offs are waiting" {
+		t.Fatalf("posts = %+v, want the notice in %s, not in a thread", posts, testChannel)
+	}
+	b.fake.failNext("chat.postMessage", failure{status: http.StatusTooManyRequests, retryAfter: "7"})
+	err := b.esc.Notice(ctx, "again")
+	if d, ok := bot.RetryDelay(err); !ok || d != 7*time.Second {
+		t.Fatalf("Notice on a 429 = %v, want a retry after 7s", err)
+	}
+}

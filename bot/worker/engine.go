@@ -46,8 +46,11 @@ type Engine struct {
 	Mention string
 	// OnDecision, when set, observes every applied decision (metrics).
 	OnDecision func(d bot.Decision)
-	NewID      func() string
-	Logger     *slog.Logger
+	// Budget, when set, caps how fast each trigger's hand-offs are
+	// announced to agents; the ones over it wait (see EscalationBudget).
+	Budget *EscalationBudget
+	NewID  func() string
+	Logger *slog.Logger
 }
 
 // ProcessPayload is the payload of a process job.
@@ -221,6 +224,11 @@ func (e *Engine) escalate(ctx context.Context, j *bot.Job) (bot.JobOutcome, erro
 	esc, err := e.Store.Escalation(ctx, p.EscalationID)
 	if err != nil {
 		return bot.JobOutcome{}, err
+	}
+	if until, err := e.budgetHold(ctx, esc.Escalation); err != nil {
+		return bot.JobOutcome{}, err
+	} else if !until.IsZero() {
+		return bot.JobOutcome{Snooze: until}, nil
 	}
 	t, err := e.Escalator.Escalate(ctx, esc.Escalation)
 	if err != nil {

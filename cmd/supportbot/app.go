@@ -152,6 +152,7 @@ func (m *Main) Open(ctx context.Context) (err error) {
 		HandoffText: cfg.Bot.HandoffText, MaxAttempts: cfg.Workers.MaxAttempts, Mention: cfg.Slack.Mention,
 		Logger:     m.Logger.With("component", "engine"),
 		OnDecision: m.Metrics.ObserveDecision,
+		Budget:     escalationBudget(m.Store, cfg.Triggers),
 	}
 	handlers := eng.Handlers()
 	if m.Slack != nil {
@@ -395,4 +396,19 @@ func (m *Main) StartWorkers() error {
 		return nil
 	}
 	return m.Runner.Open()
+}
+
+// escalationBudget is the engine's per-trigger cap on announced hand-offs,
+// nil when no trigger has one.
+func escalationBudget(store worker.BudgetStore, tcs []triggers.Config) *worker.EscalationBudget {
+	budgets := map[string]worker.Budget{}
+	for _, tc := range tcs {
+		if max, window, ok := tc.Budget(); ok {
+			budgets[tc.Name] = worker.Budget{Max: max, Window: window}
+		}
+	}
+	if len(budgets) == 0 {
+		return nil
+	}
+	return &worker.EscalationBudget{Store: store, Budgets: budgets}
 }

@@ -510,6 +510,9 @@ func (c *Config) Validate() error {
 		if err := triggers.CheckName(t.Name); err != nil {
 			add(key+".name", "%v", err)
 		}
+		if b := t.EscalationBudget; b.Max < -1 || b.Window < 0 {
+			add(key+".escalation_budget", "max must be -1 (none), 0 (the kind's default) or more, and window not negative")
+		}
 		if seen[t.Name] {
 			add(key+".name", "duplicate trigger name")
 		}
