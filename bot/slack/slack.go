@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -230,6 +231,7 @@ func (e *Escalator) Escalate(ctx context.Context, esc bot.Escalation) (bot.Threa
 		slackapi.MsgOptionBlocks(blocks...),
 		slackapi.MsgOptionDisableLinkUnfurl(),
 		slackapi.MsgOptionDisableMediaUnfurl(),
+		slackapi.MsgOptionMetadata(handoffMetadata(esc)),
 	)
 	if err != nil {
 		return bot.Thread{}, classify("post hand-off", err)
@@ -239,6 +241,52 @@ func (e *Escalator) Escalate(ctx context.Context, esc bot.Escalation) (bot.Threa
 	}
 	e.logger.Info("hand-off posted", "conversation", esc.ConversationKey, "reason", esc.Reason, "channel", ch, "ts", ts)
 	return bot.Thread{Channel: cmp.Or(ch, e.cfg.Channel), TS: ts}, nil
+}
+
+// handoffEventType is the metadata event type of a hand-off post; its
+// payload names the escalation, so that a retried escalate job can find the
+// post it made before its outcome was recorded.
+const handoffEventType = "supportbot_handoff"
+
+func handoffMetadata(esc bot.Escalation) slackapi.SlackMetadata {
+	return slackapi.SlackMetadata{EventType: handoffEventType, EventPayload: map[string]any{
+		"conversation": esc.ConversationKey,
+		"created_ms":   strconv.FormatInt(esc.CreatedAt.UnixMilli(), 10),
+	}}
+}
+
+// FindHandoff looks in the channel for the hand-off post of esc made by an
+// earlier attempt (one whose outcome was not recorded: the store failed, or
+// the process died, after Slack accepted the post), by the metadata
+// Escalate attaches. ok is false when there is none.
+func (e *Escalator) FindHandoff(ctx context.Context, esc bot.Escalation) (t bot.Thread, ok bool, err error) {
+	want := handoffMetadata(esc).EventPayload
+	params := &slackapi.GetConversationHistoryParameters{
+		ChannelID: e.cfg.Channel, Limit: 200, IncludeAllMetadata: true, Inclusive: true,
+		// The post cannot be older than the escalation; a minute of slack
+		// for clocks.
+		Oldest: fmt.Sprintf("%d.000000", esc.CreatedAt.Add(-time.Minute).Unix()),
+	}
+	for range 5 { // at most 1,000 messages: a hand-off is found in the first page
+		cctx, cancel := e.call(ctx)
+		resp, err := e.api.GetConversationHistoryContext(cctx, params)
+		cancel()
+		if err != nil {
+			return bot.Thread{}, false, classify("find hand-off", err)
+		}
+		for _, m := range resp.Messages {
+			md := m.Metadata
+			if md.EventType == handoffEventType && fmt.Sprint(md.EventPayload["conversation"]) == want["conversation"] &&
+				fmt.Sprint(md.EventPayload["created_ms"]) == want["created_ms"] {
+				return bot.Thread{Channel: e.cfg.Channel, TS: m.Timestamp}, true, nil
+			}
+		}
+		if !resp.HasMore || resp.ResponseMetaData.NextCursor == "" {
+			break
+		}
+		params.Cursor = resp.ResponseMetaData.NextCursor
+	}
+	return bot.Thread{}, false, nil
 }
 
 // Notice posts a plain message for agents in the configured channel (the

@@ -2,6 +2,7 @@ package slack_test
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -51,6 +52,7 @@ var agents = map[string]string{"UALICE": "Alice", "UBOB": "Bob", "UCAROL": "Caro
 // by the fake Slack.
 type message struct {
 	Channel, TS, ThreadTS, User, Text string
+	Metadata                          string // the metadata JSON as sent
 	Blocks                            string // the blocks JSON as sent
 	Broadcast                         bool   // reply_broadcast: shown in the channel too
 }
@@ -70,6 +72,7 @@ type fakeSlack struct {
 	*slacktest.Server
 
 	mu         sync.Mutex
+	start      int64 // unix seconds of the fake's start, the base of its ts
 	seq        int
 	posts      []message
 	updates    []message
@@ -80,12 +83,13 @@ type fakeSlack struct {
 
 func newFakeSlack(t *testing.T) *fakeSlack {
 	t.Helper()
-	f := &fakeSlack{userInfo: map[string]int{}, fail: map[string]failure{}}
+	f := &fakeSlack{userInfo: map[string]int{}, fail: map[string]failure{}, start: time.Now().Unix()}
 	f.Server = slacktest.NewTestServer(func(c slacktest.Customize) {
 		c.Handle("/chat.postMessage", f.handle("chat.postMessage", f.postMessage))
 		c.Handle("/chat.update", f.handle("chat.update", f.update))
 		c.Handle("/chat.postEphemeral", f.handle("chat.postEphemeral", f.postEphemeral))
 		c.Handle("/users.info", f.handle("users.info", f.usersInfo))
+		c.Handle("/conversations.history", f.handle("conversations.history", f.history))
 		c.Handle("/auth.test", f.handle("auth.test", func(w http.ResponseWriter, _ url.Values) {
 			writeJSON(w, map[string]any{"ok": true, "user_id": botUserID, "bot_id": botID, "user": "supportbot", "team_id": "T1"})
 		}))
@@ -134,16 +138,41 @@ func (f *fakeSlack) handle(method string, h func(http.ResponseWriter, url.Values
 
 func (f *fakeSlack) nextTS() string {
 	f.seq++
-	return fmt.Sprintf("1700000000.%06d", f.seq)
+	// Slack's ts is the post's unix time with a per-channel sequence; the
+	// fake's start time keeps "oldest" filters meaningful.
+	return fmt.Sprintf("%d.%06d", f.start, f.seq)
 }
 
 func (f *fakeSlack) postMessage(w http.ResponseWriter, v url.Values) {
 	f.mu.Lock()
 	m := message{Channel: v.Get("channel"), TS: f.nextTS(), ThreadTS: v.Get("thread_ts"), Text: v.Get("text"), Blocks: v.Get("blocks"),
-		Broadcast: v.Get("reply_broadcast") == "true"}
+		Broadcast: v.Get("reply_broadcast") == "true", Metadata: v.Get("metadata")}
 	f.posts = append(f.posts, m)
 	f.mu.Unlock()
 	writeJSON(w, map[string]any{"ok": true, "channel": m.Channel, "ts": m.TS})
+}
+
+// history answers conversations.history as Slack documents it: the
+// channel's top-level messages (thread replies only when broadcast), newest
+// first, from oldest on; metadata only with include_all_metadata.
+func (f *fakeSlack) history(w http.ResponseWriter, v url.Values) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	oldest, _ := strconv.ParseFloat(cmp.Or(v.Get("oldest"), "0"), 64)
+	msgs := []map[string]any{}
+	for i := len(f.posts) - 1; i >= 0; i-- {
+		m := f.posts[i]
+		ts, _ := strconv.ParseFloat(m.TS, 64)
+		if m.Channel != v.Get("channel") || (m.ThreadTS != "" && !m.Broadcast) || ts < oldest {
+			continue
+		}
+		out := map[string]any{"type": "message", "ts": m.TS, "text": m.Text, "bot_id": botID}
+		if m.Metadata != "" && v.Get("include_all_metadata") == "1" {
+			out["metadata"] = json.RawMessage(m.Metadata)
+		}
+		msgs = append(msgs, out)
+	}
+	writeJSON(w, map[string]any{"ok": true, "messages": msgs, "has_more": false})
 }
 
 func (f *fakeSlack) update(w http.ResponseWriter, v url.Values) {
@@ -511,5 +540,36 @@ func TestNotice(t *testing.T) {
 	err := b.esc.Notice(ctx, "again")
 	if d, ok := bot.RetryDelay(err); !ok || d != 7*time.Second {
 		t.Fatalf("Notice on a 429 = %v, want a retry after 7s", err)
+	}
+}
+
+// A hand-off post carries metadata naming its escalation, and FindHandoff
+// finds it again (a retried escalate job then does not post twice); another
+// escalation's post does not match.
+func TestFindHandoff(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	e := escalation("c-find")
+	e.ConversationKey = "chat/c-find"
+	if _, found, err := b.esc.FindHandoff(ctx, e); err != nil || found {
+		t.Fatalf("FindHandoff before any post = %v, %v; want not found", found, err)
+	}
+	th, err := b.esc.Escalate(ctx, e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := e
+	other.CreatedAt = e.CreatedAt.Add(time.Second)
+	if _, err := b.esc.Escalate(ctx, other); err != nil {
+		t.Fatal(err)
+	}
+	got, found, err := b.esc.FindHandoff(ctx, e)
+	if err != nil || !found || got != th {
+		t.Fatalf("FindHandoff = %+v, %v, %v; want %+v", got, found, err, th)
+	}
+	b.fake.failNext("conversations.history", failure{status: http.StatusTooManyRequests, retryAfter: "3"})
+	if _, _, err := b.esc.FindHandoff(ctx, e); err == nil {
+		t.Fatal("FindHandoff on a 429 = nil, want an error to retry")
 	}
 }

@@ -2,13 +2,16 @@ package worker_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/supportbot/supportbot/bot"
+	"github.com/supportbot/supportbot/bot/sqlite"
 	"github.com/supportbot/supportbot/bot/worker"
 )
 
@@ -93,5 +96,83 @@ func TestEscalationBudgetHoldsAndSummarises(t *testing.T) {
 	dead, err := b.store.ListJobs(context.Background(), bot.JobFilter{State: bot.JobDiscarded})
 	if err != nil || len(dead) != 0 {
 		t.Fatalf("dead letters = %v, %v; want none", dead, err)
+	}
+}
+
+// failingAnnounce is the real store whose first MarkAnnounced fails, as a
+// full disk or a crash after Slack accepted the post would.
+type failingAnnounce struct {
+	*sqlite.Store
+	failed atomic.Bool
+}
+
+func (f *failingAnnounce) MarkAnnounced(ctx context.Context, jobID, escalationID int64, t bot.Thread) error {
+	if f.failed.CompareAndSwap(false, true) {
+		return errors.New("database or disk is full")
+	}
+	return f.Store.MarkAnnounced(ctx, jobID, escalationID, t)
+}
+
+// finderEscalator posts hand-offs and finds them again, as Slack does with
+// the post's metadata.
+type finderEscalator struct {
+	mu    sync.Mutex
+	posts map[string]bot.Thread // by conversation and creation time
+	n     int
+}
+
+func handoffKey(e bot.Escalation) string {
+	return e.ConversationKey + "@" + e.CreatedAt.Format(time.RFC3339Nano)
+}
+
+func (f *finderEscalator) Escalate(_ context.Context, e bot.Escalation) (bot.Thread, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.n++
+	t := bot.Thread{Channel: "C1", TS: fmt.Sprintf("1.%06d", f.n)}
+	f.posts[handoffKey(e)] = t
+	return t, nil
+}
+
+func (f *finderEscalator) FindHandoff(_ context.Context, e bot.Escalation) (bot.Thread, bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	t, ok := f.posts[handoffKey(e)]
+	return t, ok, nil
+}
+
+func (f *finderEscalator) Mirror(context.Context, bot.Thread, bot.Turn) error { return nil }
+
+// A hand-off whose post was accepted but not recorded is found on the retry
+// and recorded, not posted a second time.
+func TestEscalateRetryDoesNotPostTwice(t *testing.T) {
+	t.Parallel()
+	fe := &finderEscalator{posts: map[string]bot.Thread{}}
+	var store *failingAnnounce
+	b := setup(t, echoDecider, func(b *testBundle) {
+		store = &failingAnnounce{Store: b.store}
+		b.engine.Store = store
+		b.engine.Escalator = fe
+	})
+	ingest(t, b.store, "c", "m1", "I want a human", 0)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c, err := b.store.Conversation(context.Background(), "chat/c")
+		if err == nil && c.SlackThreadTS != "" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the hand-off's thread was never recorded")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if !store.failed.Load() {
+		t.Fatal("MarkAnnounced never failed: the test did not exercise the retry")
+	}
+	fe.mu.Lock()
+	n := fe.n
+	fe.mu.Unlock()
+	if n != 1 {
+		t.Fatalf("hand-off posted %d times, want once", n)
 	}
 }

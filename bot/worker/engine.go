@@ -225,6 +225,21 @@ func (e *Engine) escalate(ctx context.Context, j *bot.Job) (bot.JobOutcome, erro
 	if err != nil {
 		return bot.JobOutcome{}, err
 	}
+	if j.Attempt > 1 {
+		// An earlier attempt may have posted and then failed to record it
+		// (a store error, a crash): find that post rather than page twice.
+		if f, ok := e.Escalator.(HandoffFinder); ok {
+			t, found, err := f.FindHandoff(ctx, esc.Escalation)
+			if err != nil {
+				return bot.JobOutcome{}, fmt.Errorf("find earlier hand-off: %w", err)
+			}
+			if found {
+				e.Logger.Info("hand-off found from an earlier attempt", "conversation", esc.ConversationKey, "ts", t.TS)
+				err = e.Store.MarkAnnounced(ctx, j.ID, p.EscalationID, t)
+				return bot.JobOutcome{Completed: err == nil}, err
+			}
+		}
+	}
 	if until, err := e.budgetHold(ctx, esc.Escalation); err != nil {
 		return bot.JobOutcome{}, err
 	} else if !until.IsZero() {
@@ -257,6 +272,12 @@ func (e *Engine) mirror(ctx context.Context, j *bot.Job) (bot.JobOutcome, error)
 	}
 	err = e.Escalator.Mirror(ctx, bot.Thread{Channel: c.SlackChannel, TS: c.SlackThreadTS}, bot.Turn{Author: m.Author, Text: m.Text})
 	return bot.JobOutcome{}, err
+}
+
+// HandoffFinder is an Escalator that can find the hand-off post an earlier
+// attempt made, so that a retried escalate job does not post it twice.
+type HandoffFinder interface {
+	FindHandoff(ctx context.Context, e bot.Escalation) (t bot.Thread, ok bool, err error)
 }
 
 // LogEscalator is the Escalator used when Slack is off: escalations are only
