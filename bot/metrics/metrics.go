@@ -190,7 +190,7 @@ func (m *Metrics) ObserveLLM(c policy.LLMCall) {
 }
 
 var outcomeDesc = prometheus.NewDesc("supportbot_conversation_outcomes",
-	"Conversations started in the last 7 days by outcome: total, resolved_by_bot (never escalated, resolved, not reopened within 24 h), handed_off (escalated at least once), abandoned (escalation unclaimed after 24 h).",
+	"Conversations started in the last 7 days by outcome: total, resolved_by_bot (never escalated, resolved, not reopened within 24 h), confirmed (resolved by the customer's thanks, goodbye or yes, and not reopened), handed_off (escalated at least once), abandoned (escalation unclaimed after 24 h).",
 	[]string{"outcome"}, nil)
 
 var claimDesc = prometheus.NewDesc("supportbot_time_to_claim_seconds",
@@ -220,7 +220,8 @@ func (c *outcomeCollector) Collect(ch chan<- prometheus.Metric) {
 		return
 	}
 	for outcome, v := range map[string]int64{
-		"total": st.Conversations, "resolved_by_bot": st.ResolvedByBot, "handed_off": st.HandedOff, "abandoned": st.Abandoned,
+		"total": st.Conversations, "resolved_by_bot": st.ResolvedByBot, "confirmed": st.Confirmed,
+		"handed_off": st.HandedOff, "abandoned": st.Abandoned,
 	} {
 		ch <- prometheus.MustNewConstMetric(outcomeDesc, prometheus.GaugeValue, float64(v), outcome)
 	}
