@@ -68,7 +68,7 @@ func (e *Engine) actOutcome(o *bot.Outcome, reply *bot.Reply, c bot.Conversation
 		reply.Text = e.actText(act, e.ClosingText)
 	case act == acts.Goodbye:
 		o.Act = string(act)
-		reply.Text = e.actText(act, e.ClosingText)
+		reply.Text = e.actText(act, cmp.Or(e.GoodbyeText, DefaultGoodbyeText))
 	default: // thanks with nothing to close
 		o.Act = string(act)
 		reply.Text = e.actText(act, cmp.Or(e.WelcomeText, DefaultWelcomeText))

@@ -40,6 +40,8 @@ const (
 	DefaultClosingText = "You're welcome! Glad I could help."
 	// DefaultWelcomeText answers thanks when there was no answer to close.
 	DefaultWelcomeText = "You're welcome! Is there anything I can help you with?"
+	// DefaultGoodbyeText answers a goodbye with no answer before it.
+	DefaultGoodbyeText = "Goodbye! Write again any time you need help."
 	// DefaultConfirmText asks whether an answer helped.
 	DefaultConfirmText = "Did that answer your question?"
 )
@@ -82,6 +84,9 @@ type Engine struct {
 	// WelcomeText answers thanks with no answer before it (empty:
 	// DefaultWelcomeText).
 	WelcomeText string
+	// GoodbyeText answers a goodbye with no answer before it (empty:
+	// DefaultGoodbyeText).
+	GoodbyeText string
 	// ConfirmText is the question asked after an answer on triggers with
 	// Confirm (empty: DefaultConfirmText).
 	ConfirmText string

@@ -153,6 +153,9 @@ func (m *Main) Open(ctx context.Context) (err error) {
 		Logger:     m.Logger.With("component", "engine"),
 		OnDecision: m.Metrics.ObserveDecision,
 	}
+	if err := m.wireActs(eng); err != nil {
+		return err
+	}
 	handlers := eng.Handlers()
 	if m.Slack != nil {
 		maps.Copy(handlers, m.Slack.Handlers())

@@ -34,6 +34,22 @@ type Config struct {
 	Prompts  PromptsConfig     `mapstructure:"prompts"`
 	Triggers []triggers.Config `mapstructure:"triggers"`
 	WebChat  WebChatConfig     `mapstructure:"webchat"`
+
+	Conversation ConversationConfig `mapstructure:"conversation"`
+}
+
+// ConversationConfig is the conversation around the answer: the bot's
+// replies to greetings, thanks and goodbyes, and the confirm question.
+type ConversationConfig struct {
+	// Acts turns the recognition of conversation acts on.
+	Acts bool `mapstructure:"acts"`
+	// ActsFile replaces the built-in phrase list (empty: built in).
+	ActsFile    string `mapstructure:"acts_file"`
+	Greeting    string `mapstructure:"greeting"`
+	Closing     string `mapstructure:"closing"`
+	Welcome     string `mapstructure:"welcome"`
+	Goodbye     string `mapstructure:"goodbye"`
+	ConfirmText string `mapstructure:"confirm_text"`
 }
 
 // ServerConfig is the HTTP server.
@@ -202,6 +218,13 @@ var defaults = map[string]any{
 	"webchat.per_visitor.burst":       10,
 	"webchat.session_ttl":             "720h",
 	"webchat.heartbeat":               "25s",
+	"conversation.acts":               true,
+	"conversation.acts_file":          "",
+	"conversation.greeting":           worker.DefaultGreetingText,
+	"conversation.closing":            worker.DefaultClosingText,
+	"conversation.welcome":            worker.DefaultWelcomeText,
+	"conversation.goodbye":            worker.DefaultGoodbyeText,
+	"conversation.confirm_text":       worker.DefaultConfirmText,
 }
 
 // ConfigError is a configuration problem; the CLI exits with status 2.
@@ -447,7 +470,7 @@ func (c *Config) Validate() error {
 			add(key+".burst", "must be between 0s and 1m")
 		}
 	}
-	errs = append(errs, checkWebChat(c))
+	errs = append(errs, checkWebChat(c), checkConversation(c))
 	return errors.Join(errs...)
 }
 
