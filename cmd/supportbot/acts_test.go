@@ -10,6 +10,8 @@ import (
 
 	"github.com/supportbot/supportbot/bot"
 	"github.com/supportbot/supportbot/bot/worker"
+	"github.com/supportbot/supportbot/faq"
+	"github.com/supportbot/supportbot/faq/acts"
 	"github.com/supportbot/supportbot/triggers"
 )
 
@@ -153,7 +155,20 @@ func TestConversationConfig(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "conversation.confirm_text: required") || !strings.Contains(err.Error(), "conversation.acts_file") {
 		t.Fatalf("Validate = %v, want both keys named", err)
 	}
-	if s, ok := kbActReply(nil, "greeting"); ok || s != "" {
+	if s, ok := kbActReply(nil, acts.Greeting); ok || s != "" {
 		t.Fatalf("no knowledge base: %q, %v", s, ok)
+	}
+	kb := &faq.KB{Entries: []faq.Entry{
+		{ID: "password-reset", Answer: "Use the link.", Tags: []string{"account"}},
+		{ID: "hello", Answer: "Welcome to Acme!", Tags: []string{"greeting"}},
+		{ID: "thanks", Answer: "Anytime!"},
+	}}
+	for act, want := range map[acts.Act]string{acts.Greeting: "Welcome to Acme!", acts.Thanks: "Anytime!", acts.Goodbye: ""} {
+		if got, _ := kbActReply(kb, act); got != want {
+			t.Errorf("kbActReply(%s) = %q, want %q", act, got, want)
+		}
+	}
+	if o := describeAct(cfg.Conversation, kb, acts.Greeting); !strings.Contains(o.Otherwise, "Welcome to Acme!") {
+		t.Errorf("ask shows %+v, want the entry's greeting", o)
 	}
 }
