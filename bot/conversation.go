@@ -161,3 +161,26 @@ type ConversationFilter struct {
 	Query   string // matches subject, customer or external id
 	Limit   int
 }
+
+// Rating is a customer's satisfaction with a resolved conversation: a score
+// from 1 to 5 and an optional comment. CSAT is the share of 4s and 5s.
+type Rating struct {
+	ConversationKey string    `json:"conversation_key"`
+	Score           int       `json:"score"`
+	Comment         string    `json:"comment,omitempty"`
+	At              time.Time `json:"at"`
+}
+
+// MaxRatingComment caps a rating's comment, in bytes.
+const MaxRatingComment = 2000
+
+// Validate checks the score and the comment's length.
+func (r Rating) Validate() error {
+	if r.Score < 1 || r.Score > 5 {
+		return Invalid("score", "must be from 1 to 5")
+	}
+	if len(r.Comment) > MaxRatingComment {
+		return Invalid("comment", "longer than %d bytes", MaxRatingComment)
+	}
+	return nil
+}

@@ -158,6 +158,9 @@ func (s *Store) OutcomeStats(ctx context.Context, since time.Time, window time.D
 	if err != nil {
 		return o, fmt.Errorf("outcome stats: %w", err)
 	}
+	if err := s.ratingCounts(ctx, since, &o); err != nil {
+		return o, err
+	}
 	rows, err := s.r.QueryContext(ctx, `SELECT claimed_at - created_at FROM escalations
 		WHERE created_at >= ? AND claimed_at IS NOT NULL ORDER BY 1`, ms(since))
 	if err != nil {

@@ -3,6 +3,8 @@ package sqlite_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -196,5 +198,53 @@ func TestApplyDecisionActsAndConfirmation(t *testing.T) {
 	mustTurn(t, s, "c", "m5", "one more thing")
 	if st, err := s.OutcomeStats(ctx, since, 24*time.Hour); err != nil || st.Confirmed != 0 {
 		t.Fatalf("after reopening: %+v, %v; want none confirmed", st, err)
+	}
+}
+
+func TestRateConversation(t *testing.T) {
+	t.Parallel()
+	s := MustOpenStore(t)
+	ctx := context.Background()
+	in, job := mustTurn(t, s, "c", "m1", "how do I reset my password")
+	if err := s.ApplyDecision(ctx, bot.Outcome{JobID: job, ConversationKey: in.Conversation.Key, MessageIDs: []int64{in.MessageID},
+		Decision: bot.Decision{Action: bot.ActionAnswer, Answer: "Use the link."}, Answered: true,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	rate := func(score int, comment string) error {
+		return s.RateConversation(ctx, bot.Rating{ConversationKey: "chat/c", Score: score, Comment: comment})
+	}
+	if err := rate(5, ""); !errors.Is(err, bot.ErrConflict) {
+		t.Fatalf("rating an open conversation: %v, want ErrConflict", err)
+	}
+	if err := s.RateConversation(ctx, bot.Rating{ConversationKey: "chat/nope", Score: 5}); !errors.Is(err, bot.ErrNotFound) {
+		t.Fatalf("rating an unknown conversation: %v, want ErrNotFound", err)
+	}
+	if err := s.Transition(ctx, "chat/c", bot.StateBot, bot.StateResolved, bot.ActorCustomer, bot.ResolutionConfirmed); err != nil {
+		t.Fatal(err)
+	}
+	var verr *bot.ValidationError
+	for _, bad := range []bot.Rating{{Score: 0}, {Score: 6}, {Score: 3, Comment: strings.Repeat("x", bot.MaxRatingComment+1)}} {
+		bad.ConversationKey = "chat/c"
+		if err := s.RateConversation(ctx, bad); !errors.As(err, &verr) {
+			t.Fatalf("RateConversation(%d, %d bytes) = %v, want a validation error", bad.Score, len(bad.Comment), err)
+		}
+	}
+	if err := rate(2, "slow"); err != nil {
+		t.Fatal(err)
+	}
+	if err := rate(5, "sorted in a minute"); err != nil { // a second rating replaces the first
+		t.Fatal(err)
+	}
+	r, err := s.Rating(ctx, "chat/c")
+	if err != nil || r.Score != 5 || r.Comment != "sorted in a minute" {
+		t.Fatalf("rating = %+v, %v", r, err)
+	}
+	st, err := s.OutcomeStats(ctx, time.Now().Add(-time.Hour), 24*time.Hour)
+	if err != nil || st.Ratings != [5]int64{0, 0, 0, 0, 1} {
+		t.Fatalf("outcome ratings = %v, %v; want one 5", st.Ratings, err)
+	}
+	if _, err := s.Rating(ctx, "chat/other"); !errors.Is(err, bot.ErrNotFound) {
+		t.Fatalf("no rating: %v, want ErrNotFound", err)
 	}
 }

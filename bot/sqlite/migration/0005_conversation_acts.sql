@@ -5,3 +5,12 @@
 ALTER TABLE conversations ADD COLUMN answered INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE conversations ADD COLUMN confirm_pending INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE replies ADD COLUMN options TEXT NOT NULL DEFAULT '';
+
+-- Customer satisfaction: one 1-5 rating of a resolved conversation, with an
+-- optional comment; rating again replaces it.
+CREATE TABLE ratings (
+	conversation_key TEXT    PRIMARY KEY REFERENCES conversations (key) ON DELETE CASCADE,
+	score            INTEGER NOT NULL CHECK (score BETWEEN 1 AND 5),
+	comment          TEXT    NOT NULL DEFAULT '',
+	created_at       INTEGER NOT NULL
+) WITHOUT ROWID;
