@@ -107,3 +107,27 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// TestEverydayPhrasings holds the recognizer to small talk written apart
+// from any data set: each must be recognised as the act given.
+func TestEverydayPhrasings(t *testing.T) {
+	t.Parallel()
+	r := acts.Default()
+	for act, texts := range map[acts.Act][]string{
+		acts.Greeting: {"hello there", "howdy partner", "good afternoon", "hey, how are things", "how's your day been",
+			"hello ai, how are you", "greetings and salutations", "hi, how are things going with you", "how have you been lately",
+			"it's nice to see you", "sup dude", "hello again", "how are you feeling today", "hiya!", "Hey 👋"},
+		acts.Thanks: {"thanks a bunch", "you're the best, thanks", "that was very helpful, thank you", "much appreciated",
+			"i can't thank you enough", "you are a big help", "thanks i needed that", "great help, thanks", "thx",
+			"thank you for assisting me", "i'm grateful for your assistance", "perfect, thanks!", "got it, thanks", "awesome 👍"},
+		acts.Goodbye: {"see you around", "talk to you soon", "bye, talk later", "time to go", "i've got to run", "so long, partner",
+			"adios amigo", "catch you on the flip side", "goodnight, talk tomorrow", "i have to leave", "until we meet again",
+			"we'll talk later", "it's been a pleasure, goodbye", "have a great weekend", "that's all for today, bye"},
+	} {
+		for _, text := range texts {
+			if got := r.Parse(text).Act; got != act {
+				t.Errorf("Parse(%q).Act = %q, want %q", text, got, act)
+			}
+		}
+	}
+}
