@@ -99,25 +99,27 @@ func (e *Engine) settings(trigger string) TriggerSettings {
 
 func (e *Engine) confirmText() string { return cmp.Or(e.ConfirmText, DefaultConfirmText) }
 
-// questionHistory leaves greetings and courtesies, and the bot's replies to
-// them, out of the history the Decider sees: they are not questions, so the
-// rules on repeated questions and failed turns never count them.
+// questionHistory is the history the Decider sees: greetings and
+// courtesies, and the bot's replies to them, are left out (they are not
+// questions, so the rules on repeated questions and failed turns never count
+// them), and the bot's answers are shown without the confirm question, as
+// the Decider wrote them.
 func (e *Engine) questionHistory(h []bot.Turn) []bot.Turn {
-	if e.Acts == nil {
-		return h
-	}
 	out := make([]bot.Turn, 0, len(h))
 	skipReply := false
 	for _, t := range h {
 		switch {
-		case t.Author == bot.AuthorCustomer:
+		case t.Author == bot.AuthorCustomer && e.Acts != nil:
 			a := e.Acts.Parse(t.Text).Act
 			skipReply = a == acts.Greeting || a == acts.Thanks || a == acts.Goodbye
 			if skipReply {
 				continue
 			}
-		case t.Author == bot.AuthorBot && skipReply:
-			continue
+		case t.Author == bot.AuthorBot:
+			if skipReply {
+				continue
+			}
+			t.Text = strings.TrimSuffix(t.Text, "\n\n"+e.confirmText())
 		}
 		out = append(out, t)
 	}

@@ -250,7 +250,7 @@ func TestActRejectionWithoutAnswerIsAQuestion(t *testing.T) {
 
 func TestConfirmQuestion(t *testing.T) {
 	t.Parallel()
-	b, _ := setupActs(t, true, nil)
+	b, rec := setupActs(t, true, nil)
 	ingest(t, b.store, "c", "m1", "How do I reset my password?", 0)
 	r := b.sink.wait(t, 1)[0]
 	if want := "re: How do I reset my password?\n\n" + worker.DefaultConfirmText; r.Text != want || !slices.Equal(r.Options, []string{"Yes", "No"}) {
@@ -262,6 +262,13 @@ func TestConfirmQuestion(t *testing.T) {
 	stored, err := b.store.Replies(context.Background(), "chat/c")
 	if err != nil || len(stored) != 1 || !slices.Equal(stored[0].Options, []string{"Yes", "No"}) {
 		t.Fatalf("stored replies = %+v, %v; want the options kept", stored, err)
+	}
+	// The Decider sees its own answer, without the question, so that its
+	// rule on repeated answers still holds.
+	ingest(t, b.store, "c", "m1b", "and where are my invoices?", 0)
+	b.sink.wait(t, 1)
+	if h := rec.last(t).History; len(h) != 2 || h[1].Text != "re: How do I reset my password?" {
+		t.Fatalf("history = %+v, want the answer without the confirm question", h)
 	}
 	// A greeting meanwhile leaves the question standing.
 	ingest(t, b.store, "c", "m2", "hello?", 0)
