@@ -50,7 +50,7 @@ func (e *Engine) readAct(c bot.Conversation, text string) (acts.Act, string) {
 
 // actOutcome fills the outcome and reply of a turn that is a conversation
 // act, and returns its decision.
-func (e *Engine) actOutcome(o *bot.Outcome, reply *bot.Reply, c bot.Conversation, act acts.Act, history []bot.Turn) bot.Decision {
+func (e *Engine) actOutcome(o *bot.Outcome, reply *bot.Reply, c bot.Conversation, act acts.Act) bot.Decision {
 	d := bot.Decision{Action: bot.ActionAnswer, Confidence: 1, Source: "act", Detail: string(act)}
 	afterAnswer := c.Answered || c.ConfirmPending
 	reply.Kind, reply.State = bot.ReplyAnswer, bot.StateBot

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -206,7 +207,7 @@ func (e *Engine) process(ctx context.Context, j *bot.Job) (bot.JobOutcome, error
 	}
 	var d bot.Decision
 	if act != acts.None {
-		d = e.actOutcome(&o, &reply, c, act, in.History)
+		d = e.actOutcome(&o, &reply, c, act)
 	} else {
 		d, err = e.Decider.Decide(ctx, q)
 		if err != nil {
@@ -220,7 +221,7 @@ func (e *Engine) process(ctx context.Context, j *bot.Job) (bot.JobOutcome, error
 			o.Answered = true
 			if e.settings(c.Trigger).Confirm {
 				reply.Text += "\n\n" + e.confirmText()
-				reply.Options = ConfirmOptions
+				reply.Options = slices.Clone(ConfirmOptions)
 				o.Confirm = true
 			}
 		}
