@@ -131,3 +131,11 @@ func TestEverydayPhrasings(t *testing.T) {
 		}
 	}
 }
+
+func BenchmarkParse(b *testing.B) {
+	r := acts.Default()
+	texts := []string{"thanks, that worked!", "hi, how do I reset my password?", "I was charged twice for my subscription last month and want a refund"}
+	for i := 0; b.Loop(); i++ {
+		r.Parse(texts[i%len(texts)])
+	}
+}
