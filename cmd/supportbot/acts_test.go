@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -170,5 +172,41 @@ func TestConversationConfig(t *testing.T) {
 	}
 	if o := describeAct(cfg.Conversation, kb, acts.Greeting); !strings.Contains(o.Otherwise, "Welcome to Acme!") {
 		t.Errorf("ask shows %+v, want the entry's greeting", o)
+	}
+}
+
+// TestActsBeforeTheLLM runs with llm.mode always: acts are answered without
+// a call to the model, questions still reach it.
+func TestActsBeforeTheLLM(t *testing.T) {
+	var calls atomic.Int64
+	llm := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		http.Error(w, `{"error":{"message":"down"}}`, http.StatusInternalServerError)
+	}))
+	t.Cleanup(llm.Close)
+	rc := newReceiver(t)
+	cfg := testConfig(t, rc.URL)
+	cfg.LLM.Mode, cfg.LLM.BaseURL, cfg.LLM.APIKey, cfg.LLM.MaxRetries = "always", llm.URL, "sk-test", 0
+	m := mustOpenMain(t, cfg)
+	url := m.Server.URL() + "/hooks/chat"
+
+	if r := say(t, rc, url, "c-llm", "l1", "hello"); r.Message.Text != worker.DefaultGreetingText {
+		t.Fatalf("reply to hello = %+v", r)
+	}
+	if n := calls.Load(); n != 0 {
+		t.Fatalf("%d model calls for a greeting", n)
+	}
+	if r := say(t, rc, url, "c-llm", "l2", "How do I reset my password?"); r.State != "bot" {
+		t.Fatalf("reply to the question = %+v, want the local answer when the model is down", r)
+	}
+	asked := calls.Load()
+	if asked == 0 {
+		t.Fatal("the question never reached the model")
+	}
+	if r := say(t, rc, url, "c-llm", "l3", "thank you so much that worked"); r.State != "resolved" {
+		t.Fatalf("reply to thanks = %+v", r)
+	}
+	if n := calls.Load(); n != asked {
+		t.Fatalf("thanks cost %d more model calls", n-asked)
 	}
 }
