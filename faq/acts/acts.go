@@ -12,7 +12,7 @@
 // acts. A phrase may hold groups of alternatives: "(it was|this was|) (nice|
 // lovely) talking to you" stands for each combination, an empty alternative
 // making the group optional. Operators can replace the list with their own
-// file (see Load).
+// file (see Parse).
 package acts
 
 import (
@@ -261,7 +261,7 @@ func tokenize(s string) []token {
 			flush(i)
 		case unicode.Is(unicode.So, r) || unicode.Is(unicode.Sk, r):
 			flush(i)
-			if r == 0x1F3FB || (r >= 0x1F3FB && r <= 0x1F3FF) || r == 0xFE0F {
+			if (r >= 0x1F3FB && r <= 0x1F3FF) || r == 0xFE0F {
 				continue // skin tone and variation selectors
 			}
 			out = append(out, token{w: string(r), start: i, end: i + utf8.RuneLen(r), boundary: true})
@@ -276,21 +276,26 @@ func tokenize(s string) []token {
 	return out
 }
 
+// maxWord bounds the words destretch looks at: no act phrase is longer.
+const maxWord = 40
+
 // destretch undoes a stretched word ("thanksss", "hiii", "sooo") when the
 // shortened form is a known word.
 func (r *Recognizer) destretch(w string) string {
-	if r.vocab[w] {
+	if r.vocab[w] || len(w) > maxWord {
 		return w
 	}
 	runes := []rune(w)
 	squeeze := func(keep int) string {
 		var b strings.Builder
+		run := 0
 		for i, c := range runes {
-			n := 0
-			for j := i - 1; j >= 0 && runes[j] == c; j-- {
-				n++
+			if i > 0 && runes[i-1] == c {
+				run++
+			} else {
+				run = 0
 			}
-			if n < keep {
+			if run < keep {
 				b.WriteRune(c)
 			}
 		}

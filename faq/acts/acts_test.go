@@ -1,6 +1,7 @@
 package acts_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/supportbot/supportbot/faq/acts"
@@ -137,5 +138,26 @@ func BenchmarkParse(b *testing.B) {
 	texts := []string{"thanks, that worked!", "hi, how do I reset my password?", "I was charged twice for my subscription last month and want a refund"}
 	for i := 0; b.Loop(); i++ {
 		r.Parse(texts[i%len(texts)])
+	}
+}
+
+// TestParseLongMessages guards against work that grows faster than the
+// message: a webhook body may carry 64 KiB of text.
+func TestParseLongMessages(t *testing.T) {
+	t.Parallel()
+	r := acts.Default()
+	for name, text := range map[string]string{
+		"one stretched word":        strings.Repeat("a", 64<<10),
+		"fillers":                   strings.Repeat("so ", 20000),
+		"thanks":                    strings.Repeat("thanks ", 9000),
+		"greetings then a question": strings.Repeat("hi ", 20000) + "how do I reset my password",
+	} {
+		res := r.Parse(text)
+		if name == "thanks" && res.Act != acts.Thanks {
+			t.Errorf("%s: %+v", name, res.Act)
+		}
+		if name == "fillers" && (res.Act != acts.None || res.Lead != acts.None) {
+			t.Errorf("%s: %+v", name, res.Act)
+		}
 	}
 }
