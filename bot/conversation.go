@@ -62,6 +62,12 @@ type Conversation struct {
 	State      State    `json:"state"`
 	// FailedTurns counts consecutive turns the bot could not answer.
 	FailedTurns int `json:"failed_turns"`
+	// Answered is set while the bot's last word in the conversation is an
+	// answer: a "thanks" or "that didn't help" that follows refers to it.
+	Answered bool `json:"answered"`
+	// ConfirmPending is set while the bot waits for the customer's yes or no
+	// to "Did that answer your question?".
+	ConfirmPending bool `json:"confirm_pending"`
 	// SlackChannel and SlackThreadTS locate the escalation thread, if any.
 	SlackChannel  string    `json:"slack_channel"`
 	SlackThreadTS string    `json:"slack_thread_ts"`
@@ -129,7 +135,24 @@ type Outcome struct {
 	Escalation *Escalation
 	// MaxAttempts for the queued jobs (0: default).
 	MaxAttempts int
+	// Act is the conversation act the engine replied to itself (a greeting,
+	// thanks with nothing to close): such a turn leaves the failed-turn count,
+	// Answered and ConfirmPending as they were. Empty for a question.
+	Act string
+	// Answered: the reply answers a question (sets Conversation.Answered).
+	Answered bool
+	// Confirm: the reply asks whether it answered the question (sets
+	// Conversation.ConfirmPending).
+	Confirm bool
+	// Resolve, when set, resolves the conversation after queueing the
+	// replies, as the customer, with this reason (ResolutionConfirmed).
+	Resolve string
 }
+
+// ResolutionConfirmed is the reason of a resolution the customer confirmed:
+// thanks or goodbye after an answer, or yes to "Did that answer your
+// question?". Outcome metrics count these as confirmed.
+const ResolutionConfirmed = "confirmed"
 
 // ConversationFilter selects conversations.
 type ConversationFilter struct {
@@ -137,4 +160,27 @@ type ConversationFilter struct {
 	Trigger string
 	Query   string // matches subject, customer or external id
 	Limit   int
+}
+
+// Rating is a customer's satisfaction with a resolved conversation: a score
+// from 1 to 5 and an optional comment. CSAT is the share of 4s and 5s.
+type Rating struct {
+	ConversationKey string    `json:"conversation_key"`
+	Score           int       `json:"score"`
+	Comment         string    `json:"comment,omitempty"`
+	At              time.Time `json:"at"`
+}
+
+// MaxRatingComment caps a rating's comment, in bytes.
+const MaxRatingComment = 2000
+
+// Validate checks the score and the comment's length.
+func (r Rating) Validate() error {
+	if r.Score < 1 || r.Score > 5 {
+		return Invalid("score", "must be from 1 to 5")
+	}
+	if len(r.Comment) > MaxRatingComment {
+		return Invalid("comment", "longer than %d bytes", MaxRatingComment)
+	}
+	return nil
 }

@@ -23,6 +23,8 @@ const (
 	ReasonFailedTurns      = "failed_turns"
 	ReasonLLMUnavailable   = "llm_unavailable"
 	ReasonNotReady         = "matcher_not_ready"
+	// ReasonAnswerRejected: the customer said the bot's last answer did not help.
+	ReasonAnswerRejected = "answer_rejected"
 )
 
 // ReasonText describes a reason code in words, for agents and dashboards.
@@ -48,6 +50,8 @@ func ReasonText(code string) string {
 		return "The language model is unavailable and the local matcher is unsure."
 	case ReasonNotReady:
 		return "The FAQ index is still being built."
+	case ReasonAnswerRejected:
+		return "The customer said the bot's answer did not help."
 	}
 	return code
 }
@@ -92,7 +96,9 @@ type Decision struct {
 	Draft string `json:"draft,omitempty"`
 	// Summary is a short summary for agents, when an LLM wrote one.
 	Summary string `json:"summary,omitempty"`
-	// Source says what decided: "matcher", "llm" or "policy".
+	// Source says what decided: "matcher", "llm", "policy", or "act" when
+	// the engine answered a conversation act (a greeting, thanks, a rejection)
+	// itself.
 	Source string `json:"source,omitempty"`
 }
 

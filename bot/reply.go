@@ -11,6 +11,7 @@ const (
 	ReplyHandoff = "handoff" // "a person from our team will reply here"
 	ReplyAgent   = "agent"   // a human agent's answer relayed from Slack
 	ReplyNotice  = "notice"  // an operational notice (e.g. expected wait)
+	ReplyClosing = "closing" // the bot's last line to a conversation the customer closed ("glad I could help")
 )
 
 // Reply is one outbound message to a customer. Its ID is stable across
@@ -26,6 +27,11 @@ type Reply struct {
 	Text            string    `json:"text"`
 	State           State     `json:"state"` // the conversation's state after the reply
 	CreatedAt       time.Time `json:"created_at"`
+
+	// Options are quick replies the customer may pick instead of typing
+	// (e.g. "Yes", "No" under "Did that answer your question?"); a channel
+	// that cannot show buttons sends the text alone.
+	Options []string `json:"options,omitempty"`
 }
 
 // Deliverer sends a reply to the customer through a reply channel.
@@ -56,6 +62,10 @@ type Escalation struct {
 	Draft           string      `json:"draft,omitempty"`
 	Recent          []Turn      `json:"recent,omitempty"`
 	CreatedAt       time.Time   `json:"created_at"`
+
+	// Rejected is the bot answer the customer said did not help (reason
+	// answer_rejected).
+	Rejected string `json:"rejected,omitempty"`
 }
 
 // Thread locates an escalation's thread at the agents' side.

@@ -81,6 +81,12 @@ type OutcomeStats struct {
 	// ResolvedByBot: resolved without ever being escalated, and not
 	// reopened within the resolution window (a durable resolution).
 	ResolvedByBot int64
+	// Confirmed: resolved by the customer's own word (thanks, goodbye, or yes
+	// to the confirm question) and not reopened since.
+	Confirmed int64
+	// Ratings counts the satisfaction ratings of the period's conversations
+	// by score (index 0 for a score of 1).
+	Ratings [5]int64
 	// HandedOff: escalated to people at least once.
 	HandedOff int64
 	// Abandoned: escalations nobody claimed within the resolution window.

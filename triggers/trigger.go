@@ -95,6 +95,12 @@ type Config struct {
 	// Retry-After, before the body is read.
 	RateLimit RateConfig `mapstructure:"rate_limit" json:"rate_limit,omitempty"`
 	PerIP     RateConfig `mapstructure:"per_ip" json:"per_ip,omitempty"`
+
+	// Confirm asks "Did that answer your question?" after each bot answer
+	// (nil: on for the web kind, off for the others); Greeting replaces
+	// conversation.greeting for this trigger.
+	Confirm  *bool  `mapstructure:"confirm" json:"confirm,omitempty"`
+	Greeting string `mapstructure:"greeting" json:"greeting,omitempty"`
 }
 
 // BudgetConfig is an escalation budget: at most Max hand-offs announced to

@@ -190,12 +190,18 @@ func (m *Metrics) ObserveLLM(c policy.LLMCall) {
 }
 
 var outcomeDesc = prometheus.NewDesc("supportbot_conversation_outcomes",
-	"Conversations started in the last 7 days by outcome: total, resolved_by_bot (never escalated, resolved, not reopened within 24 h), handed_off (escalated at least once), abandoned (escalation unclaimed after 24 h).",
+	"Conversations started in the last 7 days by outcome: total, resolved_by_bot (never escalated, resolved, not reopened within 24 h), confirmed (resolved by the customer's thanks, goodbye or yes, and not reopened), handed_off (escalated at least once), abandoned (escalation unclaimed after 24 h).",
 	[]string{"outcome"}, nil)
 
 var claimDesc = prometheus.NewDesc("supportbot_time_to_claim_seconds",
 	"Time from escalation to an agent's claim, over escalations created in the last 7 days and claimed: quantile 0.5, 0.9 and 1 (the longest).",
 	[]string{"quantile"}, nil)
+
+var csatRatingsDesc = prometheus.NewDesc("supportbot_csat_ratings",
+	"Satisfaction ratings (1-5) of conversations started in the last 7 days, by score.", []string{"score"}, nil)
+
+var csatDesc = prometheus.NewDesc("supportbot_csat_ratio",
+	"CSAT: the share of ratings of 4 or 5 among the ratings of conversations started in the last 7 days (absent with no ratings).", nil, nil)
 
 var claimedDesc = prometheus.NewDesc("supportbot_escalations_claimed",
 	"Escalations created in the last 7 days that an agent has claimed.", nil, nil)
@@ -209,6 +215,8 @@ func (c *outcomeCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- outcomeDesc
 	ch <- claimDesc
 	ch <- claimedDesc
+	ch <- csatRatingsDesc
+	ch <- csatDesc
 }
 
 func (c *outcomeCollector) Collect(ch chan<- prometheus.Metric) {
@@ -220,11 +228,20 @@ func (c *outcomeCollector) Collect(ch chan<- prometheus.Metric) {
 		return
 	}
 	for outcome, v := range map[string]int64{
-		"total": st.Conversations, "resolved_by_bot": st.ResolvedByBot, "handed_off": st.HandedOff, "abandoned": st.Abandoned,
+		"total": st.Conversations, "resolved_by_bot": st.ResolvedByBot, "confirmed": st.Confirmed,
+		"handed_off": st.HandedOff, "abandoned": st.Abandoned,
 	} {
 		ch <- prometheus.MustNewConstMetric(outcomeDesc, prometheus.GaugeValue, float64(v), outcome)
 	}
 	ch <- prometheus.MustNewConstMetric(claimedDesc, prometheus.GaugeValue, float64(st.Claimed))
+	var rated int64
+	for i, n := range st.Ratings {
+		rated += n
+		ch <- prometheus.MustNewConstMetric(csatRatingsDesc, prometheus.GaugeValue, float64(n), strconv.Itoa(i+1))
+	}
+	if rated > 0 {
+		ch <- prometheus.MustNewConstMetric(csatDesc, prometheus.GaugeValue, float64(st.Ratings[3]+st.Ratings[4])/float64(rated))
+	}
 	if st.Claimed > 0 {
 		for q, d := range map[string]time.Duration{"0.5": st.ClaimP50, "0.9": st.ClaimP90, "1": st.ClaimMax} {
 			ch <- prometheus.MustNewConstMetric(claimDesc, prometheus.GaugeValue, d.Seconds(), q)

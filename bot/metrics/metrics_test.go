@@ -85,3 +85,35 @@ func TestMetricsMove(t *testing.T) {
 		}
 	}
 }
+
+// outcomes is a store that reports both the queue and conversation outcomes.
+type outcomes struct {
+	queue
+	st bot.OutcomeStats
+}
+
+func (o outcomes) OutcomeStats(context.Context, time.Time, time.Duration) (bot.OutcomeStats, error) {
+	return o.st, nil
+}
+
+func TestOutcomeMetrics(t *testing.T) {
+	t.Parallel()
+	m := metrics.New(outcomes{st: bot.OutcomeStats{Conversations: 10, ResolvedByBot: 4, Confirmed: 3, HandedOff: 2,
+		Ratings: [5]int64{1, 0, 1, 2, 4}}}, nil)
+	got := scrape(t, m)
+	for key, want := range map[string]float64{
+		"supportbot_conversation_outcomes,outcome=total":     10,
+		"supportbot_conversation_outcomes,outcome=confirmed": 3,
+		"supportbot_csat_ratings,score=1":                    1,
+		"supportbot_csat_ratings,score=5":                    4,
+		"supportbot_csat_ratio":                              0.75, // (2+4)/8
+	} {
+		if got[key] != want {
+			t.Errorf("%s = %v, want %v", key, got[key], want)
+		}
+	}
+	// No ratings: no ratio rather than a made-up one.
+	if _, ok := scrape(t, metrics.New(outcomes{}, nil))["supportbot_csat_ratio"]; ok {
+		t.Error("supportbot_csat_ratio reported with no ratings")
+	}
+}

@@ -103,6 +103,9 @@ func renderHandoff(e bot.Escalation, v handoffView) ([]slackapi.Block, string) {
 	if r := renderRecent(e.Recent); r != "" {
 		blocks = append(blocks, section("*Last messages*\n"+r))
 	}
+	if strings.TrimSpace(e.Rejected) != "" {
+		blocks = append(blocks, section("*Answer the customer rejected*\n"+quote(e.Rejected, maxDraft)))
+	}
 	showDraft := strings.TrimSpace(e.Draft) != ""
 	if showDraft {
 		label := "*Draft answer* (not sent to the customer)"

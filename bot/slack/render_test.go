@@ -111,7 +111,7 @@ func TestRenderHandoffLimits(t *testing.T) {
 	long := strings.Repeat("<&>", 20000)
 	e := bot.Escalation{
 		ConversationKey: "chat/" + long[:200], Trigger: "chat", ConversationID: long, Subject: long, URL: "https://x.example/" + long,
-		Customer: bot.Customer{Name: long, Email: long}, Reason: long, Detail: long, Summary: long, Draft: long,
+		Customer: bot.Customer{Name: long, Email: long}, Reason: long, Detail: long, Summary: long, Draft: long, Rejected: long,
 	}
 	for i := range 20 {
 		e.Candidates = append(e.Candidates, bot.Candidate{ID: long, Question: long, Score: float64(i)})
@@ -221,4 +221,19 @@ func FuzzRender(f *testing.F) {
 		_ = plainText(s, func(id string) string { return id })
 		_ = link(s, s)
 	})
+}
+
+func TestRenderRejectedAnswer(t *testing.T) {
+	t.Parallel()
+	e := bot.Escalation{ConversationKey: "chat/c", Trigger: "chat", ConversationID: "c", Reason: bot.ReasonAnswerRejected,
+		Rejected: "Use the reset link on the sign-in page."}
+	blocks, _ := renderHandoff(e, handoffView{State: bot.StateEscalated})
+	raw, _ := json.Marshal(blocks)
+	if !strings.Contains(string(raw), "Answer the customer rejected") || !strings.Contains(string(raw), "Use the reset link on the sign-in page.") {
+		t.Fatalf("hand-off blocks do not show the rejected answer: %s", raw)
+	}
+	blocks, _ = renderHandoff(bot.Escalation{ConversationKey: "chat/c", Reason: bot.ReasonOutOfScope}, handoffView{State: bot.StateEscalated})
+	if raw, _ := json.Marshal(blocks); strings.Contains(string(raw), "Answer the customer rejected") {
+		t.Fatalf("a hand-off with no rejected answer shows the section: %s", raw)
+	}
 }

@@ -16,14 +16,15 @@ import (
 const HistoryLimit = 10
 
 const convColumns = `key, trigger, external_id, subject, url, customer_id, customer_name, customer_email,
-	state, failed_turns, slack_channel, slack_ts, created_at, updated_at`
+	state, failed_turns, slack_channel, slack_ts, created_at, updated_at, answered, confirm_pending`
 
 func scanConversation(sc scanner) (*bot.Conversation, error) {
 	var c bot.Conversation
 	var state string
 	var created, updated int64
 	if err := sc.Scan(&c.Key, &c.Trigger, &c.ExternalID, &c.Subject, &c.URL, &c.Customer.ID, &c.Customer.Name,
-		&c.Customer.Email, &state, &c.FailedTurns, &c.SlackChannel, &c.SlackThreadTS, &created, &updated); err != nil {
+		&c.Customer.Email, &state, &c.FailedTurns, &c.SlackChannel, &c.SlackThreadTS, &created, &updated,
+		&c.Answered, &c.ConfirmPending); err != nil {
 		return nil, err
 	}
 	c.State = bot.State(state)
@@ -301,11 +302,17 @@ func (s *Store) ApplyDecision(ctx context.Context, o bot.Outcome) error {
 			o.Decision.Confidence, o.Decision.Source, dp, ms(now)); err != nil {
 			return fmt.Errorf("insert decision: %w", err)
 		}
-		failed := 0
-		if o.Decision.Action == bot.ActionEscalate {
-			failed = c.FailedTurns + 1
+		failed, answered, confirm := 0, o.Answered, o.Confirm
+		switch {
+		case o.Decision.Action == bot.ActionEscalate:
+			failed, answered, confirm = c.FailedTurns+1, false, false
+		case o.Act != "" && o.Resolve == "":
+			// A greeting or a courtesy is not a turn: it neither fails nor
+			// answers, and what the bot last asked still stands.
+			failed, answered, confirm = c.FailedTurns, c.Answered, c.ConfirmPending
 		}
-		if _, err := tx.Exec("UPDATE conversations SET failed_turns = ?, updated_at = ? WHERE key = ?", failed, ms(now), o.ConversationKey); err != nil {
+		if _, err := tx.Exec("UPDATE conversations SET failed_turns = ?, answered = ?, confirm_pending = ?, updated_at = ? WHERE key = ?",
+			failed, answered, confirm, ms(now), o.ConversationKey); err != nil {
 			return fmt.Errorf("update conversation: %w", err)
 		}
 		if o.Escalation != nil {
@@ -318,6 +325,11 @@ func (s *Store) ApplyDecision(ctx context.Context, o bot.Outcome) error {
 		}
 		for _, r := range o.Replies {
 			if _, err := queueReply(tx, r, o.MaxAttempts, now); err != nil {
+				return err
+			}
+		}
+		if o.Resolve != "" && o.Escalation == nil {
+			if err := transition(tx, o.ConversationKey, bot.StateBot, bot.StateResolved, bot.ActorCustomer, o.Resolve, now); err != nil {
 				return err
 			}
 		}
@@ -353,9 +365,9 @@ func queueReply(tx *wtx, r bot.Reply, maxAttempts int, now time.Time) (int64, er
 	if err != nil {
 		return 0, err
 	}
-	if _, err := tx.Exec(`INSERT INTO replies (id, conversation_key, kind, author, agent_name, text, state, job_id, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, r.ID, r.ConversationKey, r.Kind, r.Author, r.AgentName, r.Text,
-		string(r.State), jobID, ms(now)); err != nil {
+	if _, err := tx.Exec(`INSERT INTO replies (id, conversation_key, kind, author, agent_name, text, state, job_id, created_at, options)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, r.ID, r.ConversationKey, r.Kind, r.Author, r.AgentName, r.Text,
+		string(r.State), jobID, ms(now), encodeOptions(r.Options)); err != nil {
 		return 0, fmt.Errorf("insert reply: %w", err)
 	}
 	if _, err := tx.Exec(`INSERT INTO messages (conversation_key, author, agent_name, text, turn, created_at)
@@ -385,17 +397,18 @@ func (s *Store) PrepareReply(ctx context.Context, id string) (bot.Reply, bool, e
 	var r bot.Reply
 	var status, state, convState string
 	var created int64
+	var options string
 	err := s.r.QueryRowContext(ctx, `SELECT r.id, r.conversation_key, r.kind, r.author, r.agent_name, r.text, r.state, r.status,
-			r.created_at, c.trigger, c.external_id, c.state
+			r.created_at, c.trigger, c.external_id, c.state, r.options
 		FROM replies r JOIN conversations c ON c.key = r.conversation_key WHERE r.id = ?`, id).
 		Scan(&r.ID, &r.ConversationKey, &r.Kind, &r.Author, &r.AgentName, &r.Text, &state, &status, &created,
-			&r.Trigger, &r.ConversationID, &convState)
+			&r.Trigger, &r.ConversationID, &convState, &options)
 	if errors.Is(err, sql.ErrNoRows) {
 		return r, false, bot.Permanent(fmt.Errorf("reply %s: %w", id, bot.ErrNotFound))
 	} else if err != nil {
 		return r, false, fmt.Errorf("prepare reply: %w", err)
 	}
-	r.State, r.CreatedAt = bot.State(state), fromMS(created)
+	r.State, r.CreatedAt, r.Options = bot.State(state), fromMS(created), decodeOptions(options)
 	switch {
 	case status == "suppressed":
 		return r, false, nil
@@ -494,7 +507,7 @@ func (s *Store) Transitions(ctx context.Context, key string) ([]bot.Transition, 
 
 // Replies returns a conversation's replies, oldest first, with their status.
 func (s *Store) Replies(ctx context.Context, key string) ([]bot.StoredReply, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT id, kind, author, agent_name, text, state, status, created_at
+	rows, err := s.r.QueryContext(ctx, `SELECT id, kind, author, agent_name, text, state, status, created_at, options
 		FROM replies WHERE conversation_key = ? ORDER BY created_at, rowid`, key)
 	if err != nil {
 		return nil, fmt.Errorf("list replies: %w", err)
@@ -503,12 +516,12 @@ func (s *Store) Replies(ctx context.Context, key string) ([]bot.StoredReply, err
 	var out []bot.StoredReply
 	for rows.Next() {
 		r := bot.StoredReply{Reply: bot.Reply{ConversationKey: key}}
-		var state string
+		var state, options string
 		var at int64
-		if err := rows.Scan(&r.ID, &r.Kind, &r.Author, &r.AgentName, &r.Text, &state, &r.Status, &at); err != nil {
+		if err := rows.Scan(&r.ID, &r.Kind, &r.Author, &r.AgentName, &r.Text, &state, &r.Status, &at, &options); err != nil {
 			return nil, fmt.Errorf("list replies: %w", err)
 		}
-		r.State, r.CreatedAt = bot.State(state), fromMS(at)
+		r.State, r.CreatedAt, r.Options = bot.State(state), fromMS(at), decodeOptions(options)
 		out = append(out, r)
 	}
 	return out, rows.Err()
@@ -598,4 +611,23 @@ func (s *Store) Message(ctx context.Context, id int64) (bot.Message, error) {
 	}
 	m.At = fromMS(at)
 	return m, nil
+}
+
+// encodeOptions stores a reply's quick replies as a JSON array, or an empty
+// string for none.
+func encodeOptions(opts []string) string {
+	if len(opts) == 0 {
+		return ""
+	}
+	b, _ := json.Marshal(opts)
+	return string(b)
+}
+
+func decodeOptions(s string) []string {
+	if s == "" {
+		return nil
+	}
+	var out []string
+	_ = json.Unmarshal([]byte(s), &out) // written by encodeOptions
+	return out
 }

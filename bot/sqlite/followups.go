@@ -149,11 +149,17 @@ func (s *Store) OutcomeStats(ctx context.Context, since time.Time, window time.D
 			AND (SELECT MAX(t.created_at) FROM transitions t WHERE t.conversation_key = c.key) <= ?2),
 		(SELECT COUNT(DISTINCT t.conversation_key) FROM transitions t JOIN conversations c ON c.key = t.conversation_key
 			WHERE c.created_at >= ?1 AND t.to_state = 'escalated'),
+		(SELECT COUNT(*) FROM conversations c WHERE c.created_at >= ?1 AND c.state = 'resolved'
+			AND (SELECT t.reason FROM transitions t WHERE t.conversation_key = c.key
+				ORDER BY t.id DESC LIMIT 1) = 'confirmed'),
 		(SELECT COUNT(*) FROM escalations e JOIN conversations c ON c.key = e.conversation_key
 			WHERE c.created_at >= ?1 AND e.claimed_at IS NULL AND e.created_at <= ?2)`,
-		ms(since), settled).Scan(&o.Conversations, &o.ResolvedByBot, &o.HandedOff, &o.Abandoned)
+		ms(since), settled).Scan(&o.Conversations, &o.ResolvedByBot, &o.HandedOff, &o.Confirmed, &o.Abandoned)
 	if err != nil {
 		return o, fmt.Errorf("outcome stats: %w", err)
+	}
+	if err := s.ratingCounts(ctx, since, &o); err != nil {
+		return o, err
 	}
 	rows, err := s.r.QueryContext(ctx, `SELECT claimed_at - created_at FROM escalations
 		WHERE created_at >= ? AND claimed_at IS NOT NULL ORDER BY 1`, ms(since))

@@ -103,7 +103,7 @@ func (s *Store) purgeConversations(ctx context.Context, keys []string, cutoff ti
 					return fmt.Errorf("delete inbox: %w", err)
 				}
 			}
-			for _, table := range []string{"transitions", "decisions", "replies", "escalations"} {
+			for _, table := range []string{"transitions", "decisions", "replies", "escalations", "ratings"} {
 				if _, err := tx.Exec("DELETE FROM "+table+" WHERE conversation_key = ?", key); err != nil {
 					return fmt.Errorf("delete %s: %w", table, err)
 				}

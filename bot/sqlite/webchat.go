@@ -21,7 +21,7 @@ func (s *Store) SentReplies(ctx context.Context, key, afterID string, n int) ([]
 	}
 	// rowid is the queue order: replies of one conversation are queued and
 	// delivered one at a time, in that order.
-	rows, err := s.r.QueryContext(ctx, `SELECT id, kind, author, agent_name, text, state, status, created_at
+	rows, err := s.r.QueryContext(ctx, `SELECT id, kind, author, agent_name, text, state, status, created_at, options
 		FROM replies
 		WHERE conversation_key = ? AND status = 'sent'
 		  AND rowid > COALESCE((SELECT rowid FROM replies WHERE id = ? AND conversation_key = ?), 0)
@@ -33,12 +33,12 @@ func (s *Store) SentReplies(ctx context.Context, key, afterID string, n int) ([]
 	var out []bot.StoredReply
 	for rows.Next() {
 		r := bot.StoredReply{Reply: bot.Reply{ConversationKey: key}}
-		var state string
+		var state, options string
 		var at int64
-		if err := rows.Scan(&r.ID, &r.Kind, &r.Author, &r.AgentName, &r.Text, &state, &r.Status, &at); err != nil {
+		if err := rows.Scan(&r.ID, &r.Kind, &r.Author, &r.AgentName, &r.Text, &state, &r.Status, &at, &options); err != nil {
 			return nil, fmt.Errorf("sent replies: %w", err)
 		}
-		r.State, r.CreatedAt = bot.State(state), fromMS(at)
+		r.State, r.CreatedAt, r.Options = bot.State(state), fromMS(at), decodeOptions(options)
 		out = append(out, r)
 	}
 	if err := rows.Err(); err != nil {

@@ -7,12 +7,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/supportbot/supportbot/bot"
+	"github.com/supportbot/supportbot/faq/acts"
 )
 
 // Store is the part of the store the engine's handlers need.
@@ -30,6 +32,31 @@ type Store interface {
 
 // DefaultHandoffText is sent to the customer when a conversation is escalated.
 const DefaultHandoffText = "Thanks for your message. A person from our team will reply here."
+
+// Default texts of the engine's replies to conversation acts.
+const (
+	// DefaultGreetingText answers a greeting and invites the question.
+	DefaultGreetingText = "Hi! How can I help you today?"
+	// DefaultClosingText answers thanks or goodbye after an answer.
+	DefaultClosingText = "You're welcome! Glad I could help."
+	// DefaultWelcomeText answers thanks when there was no answer to close.
+	DefaultWelcomeText = "You're welcome! Is there anything I can help you with?"
+	// DefaultGoodbyeText answers a goodbye with no answer before it.
+	DefaultGoodbyeText = "Goodbye! Write again any time you need help."
+	// DefaultConfirmText asks whether an answer helped.
+	DefaultConfirmText = "Did that answer your question?"
+)
+
+// ConfirmOptions are the quick replies offered with the confirm question.
+var ConfirmOptions = []string{"Yes", "No"}
+
+// TriggerSettings are the conversation settings of one trigger.
+type TriggerSettings struct {
+	// Greeting replaces the engine's GreetingText for this trigger.
+	Greeting string
+	// Confirm asks "Did that answer your question?" after each answer.
+	Confirm bool
+}
 
 // Engine is the conversation engine: the job handlers that record messages,
 // decide, reply, escalate and deliver.
@@ -49,8 +76,32 @@ type Engine struct {
 	// Budget, when set, caps how fast each trigger's hand-offs are
 	// announced to agents; the ones over it wait (see EscalationBudget).
 	Budget *EscalationBudget
-	NewID  func() string
-	Logger *slog.Logger
+	// Acts recognises conversation acts (greeting, thanks, goodbye, yes,
+	// no, a rejected answer), handled before the Decider is asked; nil
+	// sends every turn to the Decider.
+	Acts *acts.Recognizer
+	// GreetingText answers a greeting alone (empty: DefaultGreetingText).
+	GreetingText string
+	// ClosingText answers thanks or goodbye after an answer, which resolves
+	// the conversation as confirmed; empty sends nothing.
+	ClosingText string
+	// WelcomeText answers thanks with no answer before it (empty:
+	// DefaultWelcomeText).
+	WelcomeText string
+	// GoodbyeText answers a goodbye with no answer before it (empty:
+	// DefaultGoodbyeText).
+	GoodbyeText string
+	// ConfirmText is the question asked after an answer on triggers with
+	// Confirm (empty: DefaultConfirmText).
+	ConfirmText string
+	// TriggerFunc returns a trigger's conversation settings (nil: none).
+	TriggerFunc func(trigger string) TriggerSettings
+	// ActReplyFunc, when set, returns the operator's own reply to an act
+	// (greeting, thanks, goodbye), e.g. from a knowledge-base entry with
+	// that id or tag; it wins over the texts above.
+	ActReplyFunc func(act acts.Act) (string, bool)
+	NewID        func() string
+	Logger       *slog.Logger
 }
 
 // ProcessPayload is the payload of a process job.
@@ -140,44 +191,64 @@ func (e *Engine) process(ctx context.Context, j *bot.Job) (bot.JobOutcome, error
 	for i, m := range in.Pending {
 		texts[i], ids[i] = m.Text, m.ID
 	}
+	c := in.Conversation
+	text := strings.Join(texts, "\n")
+	act, question := e.readAct(c, text)
 	q := bot.Query{
-		ConversationKey: in.Conversation.Key,
-		Text:            strings.Join(texts, "\n"),
+		ConversationKey: c.Key,
+		Text:            question,
 		Subject:         in.Event.Conversation.Subject,
 		Priority:        in.Event.Conversation.Priority,
 		Tags:            in.Event.Conversation.Tags,
-		History:         in.History,
-		FailedTurns:     in.Conversation.FailedTurns,
+		History:         e.questionHistory(in.History),
+		FailedTurns:     c.FailedTurns,
 	}
-	d, err := e.Decider.Decide(ctx, q)
-	if err != nil {
-		return bot.JobOutcome{}, fmt.Errorf("decide: %w", err)
-	}
-	if d.Action == bot.ActionAnswer && strings.TrimSpace(d.Answer) == "" {
-		d = bot.Decision{Action: bot.ActionEscalate, Reason: bot.ReasonOutOfScope, Detail: "empty answer", Candidates: d.Candidates, Source: "policy"}
-	}
-	c := in.Conversation
-	o := bot.Outcome{JobID: j.ID, ConversationKey: c.Key, MessageIDs: ids, Decision: d, MaxAttempts: e.MaxAttempts}
+	o := bot.Outcome{JobID: j.ID, ConversationKey: c.Key, MessageIDs: ids, MaxAttempts: e.MaxAttempts}
 	reply := bot.Reply{
 		ID: e.NewID(), Trigger: c.Trigger, ConversationKey: c.Key, ConversationID: c.ExternalID,
 		Author: bot.AuthorBot, CreatedAt: time.Now().UTC(),
 	}
-	if d.Action == bot.ActionAnswer {
-		reply.Kind, reply.Text, reply.State = bot.ReplyAnswer, d.Answer, bot.StateBot
+	var d bot.Decision
+	if act != acts.None {
+		d = e.actOutcome(&o, &reply, c, act)
 	} else {
+		d, err = e.Decider.Decide(ctx, q)
+		if err != nil {
+			return bot.JobOutcome{}, fmt.Errorf("decide: %w", err)
+		}
+		if d.Action == bot.ActionAnswer && strings.TrimSpace(d.Answer) == "" {
+			d = bot.Decision{Action: bot.ActionEscalate, Reason: bot.ReasonOutOfScope, Detail: "empty answer", Candidates: d.Candidates, Source: "policy"}
+		}
+		if d.Action == bot.ActionAnswer {
+			reply.Kind, reply.Text, reply.State = bot.ReplyAnswer, d.Answer, bot.StateBot
+			o.Answered = true
+			if e.settings(c.Trigger).Confirm {
+				reply.Text += "\n\n" + e.confirmText()
+				reply.Options = slices.Clone(ConfirmOptions)
+				o.Confirm = true
+			}
+		}
+	}
+	o.Decision = d
+	if d.Action == bot.ActionEscalate {
 		reply.Kind, reply.Text, reply.State = bot.ReplyHandoff, cmp.Or(e.HandoffText, DefaultHandoffText), bot.StateEscalated
-		recent := append(append([]bot.Turn{}, in.History...), bot.Turn{Author: bot.AuthorCustomer, Text: q.Text})
+		recent := append(append([]bot.Turn{}, in.History...), bot.Turn{Author: bot.AuthorCustomer, Text: text})
 		if len(recent) > 6 {
 			recent = recent[len(recent)-6:]
 		}
 		o.Escalation = &bot.Escalation{
 			ConversationKey: c.Key, Trigger: c.Trigger, ConversationID: c.ExternalID,
 			Subject: c.Subject, URL: c.URL, Customer: c.Customer,
-			Reason: d.Reason, Detail: d.Detail, Summary: cmp.Or(d.Summary, bot.Clip(q.Text, 500)),
+			Reason: d.Reason, Detail: d.Detail, Summary: cmp.Or(d.Summary, bot.Clip(text, 500)),
 			Candidates: d.Candidates, Draft: d.Draft, Recent: recent, CreatedAt: time.Now().UTC(),
 		}
+		if d.Reason == bot.ReasonAnswerRejected {
+			o.Escalation.Rejected = e.lastAnswer(in.History)
+		}
 	}
-	o.Replies = []bot.Reply{reply}
+	if reply.Text != "" {
+		o.Replies = []bot.Reply{reply}
+	}
 	err = e.Store.ApplyDecision(ctx, o)
 	if errors.Is(err, bot.ErrConflict) {
 		log.Info("decision dropped: conversation changed meanwhile", "err", err)

@@ -154,6 +154,9 @@ func (m *Main) Open(ctx context.Context) (err error) {
 		OnDecision: m.Metrics.ObserveDecision,
 		Budget:     escalationBudget(m.Store, cfg.Triggers),
 	}
+	if err := m.wireActs(eng); err != nil {
+		return err
+	}
 	handlers := eng.Handlers()
 	if m.Slack != nil {
 		maps.Copy(handlers, m.Slack.Handlers())

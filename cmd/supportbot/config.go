@@ -40,6 +40,22 @@ type Config struct {
 	// Warnings are problems that do not stop the service (an unknown
 	// SUPPORTBOT_* variable, no trigger); serve logs them at start.
 	Warnings []string `mapstructure:"-"`
+
+	Conversation ConversationConfig `mapstructure:"conversation"`
+}
+
+// ConversationConfig is the conversation around the answer: the bot's
+// replies to greetings, thanks and goodbyes, and the confirm question.
+type ConversationConfig struct {
+	// Acts turns the recognition of conversation acts on.
+	Acts bool `mapstructure:"acts"`
+	// ActsFile replaces the built-in phrase list (empty: built in).
+	ActsFile    string `mapstructure:"acts_file"`
+	Greeting    string `mapstructure:"greeting"`
+	Closing     string `mapstructure:"closing"`
+	Welcome     string `mapstructure:"welcome"`
+	Goodbye     string `mapstructure:"goodbye"`
+	ConfirmText string `mapstructure:"confirm_text"`
 }
 
 // ServerConfig is the HTTP server.
@@ -208,6 +224,13 @@ var defaults = map[string]any{
 	"webchat.per_visitor.burst":       10,
 	"webchat.session_ttl":             "720h",
 	"webchat.heartbeat":               "25s",
+	"conversation.acts":               true,
+	"conversation.acts_file":          "",
+	"conversation.greeting":           worker.DefaultGreetingText,
+	"conversation.closing":            worker.DefaultClosingText,
+	"conversation.welcome":            worker.DefaultWelcomeText,
+	"conversation.goodbye":            worker.DefaultGoodbyeText,
+	"conversation.confirm_text":       worker.DefaultConfirmText,
 }
 
 // ConfigError is a configuration problem; the CLI exits with status 2.
@@ -539,7 +562,7 @@ func (c *Config) Validate() error {
 			add(key+".burst", "must be between 0s and 1m")
 		}
 	}
-	errs = append(errs, checkWebChat(c))
+	errs = append(errs, checkWebChat(c), checkConversation(c))
 	return errors.Join(errs...)
 }
 

@@ -189,11 +189,19 @@ func (c *cli) askCmd() *cobra.Command {
 		Short: "Show the decision for one question, with the entries considered",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			_, p, err := c.offlinePolicy(cmd.Context(), faqPath, 0)
+			m, p, err := c.offlinePolicy(cmd.Context(), faqPath, 0)
 			if err != nil {
 				return err
 			}
-			d, err := p.Decide(cmd.Context(), bot.Query{Text: args[0]})
+			cfg, err := c.config()
+			if err != nil {
+				return err
+			}
+			text, done, err := c.askAct(cfg.Conversation, m.KB(), args[0], asJSON)
+			if done || err != nil {
+				return err
+			}
+			d, err := p.Decide(cmd.Context(), bot.Query{Text: text})
 			if err != nil {
 				return err
 			}
