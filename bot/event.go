@@ -114,8 +114,10 @@ func (e *Event) ConversationKey() string {
 const (
 	ReasonHelpdeskAssigned   = "helpdesk_assigned"   // a person was assigned there
 	ReasonHelpdeskReplied    = "helpdesk_replied"    // a person replied there
+	ReasonHelpdeskOpened     = "helpdesk_opened"     // moved from the bot's queue to the people's there, no one assigned yet
 	ReasonHelpdeskResolved   = "helpdesk_resolved"   // solved or closed there
-	ReasonHelpdeskUnassigned = "helpdesk_unassigned" // handed back there: unassigned, or back to the bot's queue
+	ReasonHelpdeskReturned   = "helpdesk_returned"   // put back in the bot's queue there (Chatwoot: status pending)
+	ReasonHelpdeskUnassigned = "helpdesk_unassigned" // the person let go of it, or the helpdesk shows it in the bot's queue
 )
 
 // OwnerChange is a helpdesk's ownership signal: who owns the conversation
@@ -132,6 +134,29 @@ type OwnerChange struct {
 	Actor  string `json:"actor"`
 	Reason string `json:"reason"`
 	Echo   string `json:"echo,omitempty"`
+}
+
+// Allows reports whether the signal may move a conversation from state
+// from. The reason narrows what bot.State.CanHelpdeskTransition allows:
+//   - ReasonHelpdeskOpened takes only what the bot holds (bot, resolved): a
+//     conversation opened without an assignee after the bot's own hand-off
+//     (escalated) still waits for a person;
+//   - ReasonHelpdeskUnassigned returns only what a person held (agent): an
+//     escalated conversation is unassigned until someone claims it, and a
+//     helpdesk that shows the bot's queue in a message's snapshot may not
+//     have seen the bot's hand-off yet;
+//   - the other reasons allow every transition a helpdesk may make.
+func (o *OwnerChange) Allows(from State) bool {
+	if !from.CanHelpdeskTransition(o.State) {
+		return false
+	}
+	switch o.Reason {
+	case ReasonHelpdeskOpened:
+		return from == StateBot || from == StateResolved
+	case ReasonHelpdeskUnassigned:
+		return from == StateAgent
+	}
+	return true
 }
 
 // Validate reports whether o names a state a helpdesk may set, an actor

@@ -20,15 +20,13 @@ import (
 // state the signal left.
 //
 // The rules, all in one place:
-//   - a person took the conversation (StateAgent): from bot, escalated or
-//     resolved, claiming the open escalation for the actor; a conversation
-//     the store has not seen yet is created, so that the customer's first
-//     message is not answered by the bot either;
-//   - solved or closed (StateResolved): from any open state, closing the
-//     escalation;
-//   - handed back (StateBot): bot.ReasonHelpdeskUnassigned only from agent
-//     (a person let go of it; an escalated conversation still waits for a
-//     claim), any other reason also from escalated and resolved;
+//   - the transitions allowed are bot.OwnerChange.Allows's;
+//   - a person took the conversation (StateAgent): the open escalation is
+//     claimed for the actor; a conversation the store has not seen yet is
+//     created, so that the customer's first message is not answered by the
+//     bot either;
+//   - solved or closed (StateResolved), or handed back (StateBot): the
+//     escalation is closed;
 //   - a signal whose Echo is the text of a reply the bot queued or sent on
 //     the conversation is the bot's own message coming back, not a person.
 //
@@ -103,8 +101,7 @@ func applyOwner(tx *wtx, ev *bot.Event, receivedAt int64, now time.Time) (string
 	switch {
 	case from == o.State:
 		return "unchanged", from, nil
-	case !from.CanHelpdeskTransition(o.State),
-		o.State == bot.StateBot && o.Reason == bot.ReasonHelpdeskUnassigned && from != bot.StateAgent:
+	case !o.Allows(from):
 		return "not allowed", from, nil
 	}
 	if echo := strings.TrimSpace(o.Echo); echo != "" {
