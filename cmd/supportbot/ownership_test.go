@@ -10,6 +10,7 @@ import (
 
 	"github.com/supportbot/supportbot/bot"
 	"github.com/supportbot/supportbot/triggers/chatwoot"
+	"github.com/supportbot/supportbot/triggers/zendesk"
 )
 
 // waitOwner waits until conversation key is in state want.
@@ -130,6 +131,82 @@ func TestChatwootOwnerEndToEnd(t *testing.T) {
 	}
 	want := "agent chatwoot:John helpdesk_assigned; bot chatwoot helpdesk_returned; " +
 		"agent chatwoot:John helpdesk_replied; resolved chatwoot:John helpdesk_resolved"
+	if strings.Join(got, "; ") != want {
+		t.Fatalf("transitions = %s\nwant %s", strings.Join(got, "; "), want)
+	}
+}
+
+// TestZendeskOwnerEndToEnd: an agent who takes the ticket in Zendesk owns
+// it; the customer's next comment is stored and not answered; unassigned,
+// the bot answers again; solved in Zendesk, the conversation is resolved.
+func TestZendeskOwnerEndToEnd(t *testing.T) {
+	api, calls := newZendeskFake(t)
+	m := openWithTrigger(t, `  - name: zd
+    kind: zendesk
+    secret: "zd-secret"
+    burst: "0s"
+    reply: {kind: zendesk, base_url: "`+api.URL+`", email: "bot@example.com", api_token: "zd-token"}
+`)
+	hook := m.Server.URL() + "/hooks/zd"
+	n := 0
+	send := func(body []byte) {
+		t.Helper()
+		n++
+		ts, sig := zendesk.Signature("zd-secret", body, time.Now())
+		h := http.Header{}
+		h.Set(zendesk.InvocationHeader, "inv-"+strings.Repeat("x", n))
+		h.Set(zendesk.TimestampHeader, ts)
+		h.Set(zendesk.SignatureHeader, sig)
+		if status, out := postHook(t, hook, body, h); status != http.StatusAccepted {
+			t.Fatalf("webhook %d = %d %v, want 202", n, status, out)
+		}
+	}
+	grace := []byte(`"assignee":{"id":"235324","name":"Grace Hopper","email":"grace@example.com"},`)
+	nobody := []byte(`"assignee":{"id":"","name":"","email":""},`)
+	comment := func(text string, assignee []byte) []byte {
+		b := fixture(t, "zendesk", "trigger_comment.json")
+		b = bytes.Replace(b, []byte("How do I reset my password?"), []byte(text), 1)
+		return bytes.Replace(b, []byte(`"requester":`), append(append([]byte{}, assignee...), `"requester":`...), 1)
+	}
+	const key = "zd/35436"
+
+	send(comment("How do I reset my password?", nobody))
+	if c := nextAPICall(t, calls, "Zendesk"); c.Path != "/api/v2/tickets/35436.json" {
+		t.Fatalf("reply call = %s", c)
+	}
+	// Grace assigns the ticket to herself and answers in Zendesk.
+	send(fixture(t, "zendesk", "trigger_agent_update.json"))
+	waitOwner(t, m, key, bot.StateAgent)
+	send(comment("Still stuck, the link has expired", grace))
+	waitTranscript(t, m, key, "Still stuck, the link has expired")
+	quietAPI(t, calls, 500*time.Millisecond)
+
+	// She unassigns it: the bot's again.
+	unassign := bytes.Replace(fixture(t, "zendesk", "trigger_agent_update.json"), grace, nobody, 1)
+	send(unassign)
+	waitOwner(t, m, key, bot.StateBot)
+	send(comment("Is there a free trial?", nobody))
+	if c := nextAPICall(t, calls, "Zendesk"); c.Path != "/api/v2/tickets/35436.json" {
+		t.Fatalf("reply after the hand-back = %s", c)
+	} else if body, _ := zendeskComment(c); strings.HasPrefix(body, "Thanks for your message.") {
+		t.Fatalf("reply after the hand-back is a hand-off: %q", body)
+	}
+
+	// Solved in Zendesk (an event subscription on the same webhook).
+	send(bytes.ReplaceAll(fixture(t, "zendesk", "event_status_changed.json"), []byte("5158"), []byte("35436")))
+	waitOwner(t, m, key, bot.StateResolved)
+	quietAPI(t, calls, 300*time.Millisecond)
+
+	ts, err := m.Store.Transitions(context.Background(), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, tr := range ts {
+		got = append(got, string(tr.To)+" "+tr.Actor+" "+tr.Reason)
+	}
+	want := "agent zendesk:Grace Hopper helpdesk_assigned; bot zendesk:grace@example.com helpdesk_unassigned; " +
+		"resolved zendesk helpdesk_resolved"
 	if strings.Join(got, "; ") != want {
 		t.Fatalf("transitions = %s\nwant %s", strings.Join(got, "; "), want)
 	}
