@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/supportbot/supportbot/bot"
 	"github.com/supportbot/supportbot/triggers/chatwoot"
+	"github.com/supportbot/supportbot/triggers/intercom"
 	"github.com/supportbot/supportbot/triggers/zendesk"
 )
 
@@ -210,4 +212,54 @@ func TestZendeskOwnerEndToEnd(t *testing.T) {
 	if strings.Join(got, "; ") != want {
 		t.Fatalf("transitions = %s\nwant %s", strings.Join(got, "; "), want)
 	}
+}
+
+// TestIntercomOwnerEndToEnd: a teammate assigned in Intercom owns the
+// conversation (the customer's reply is stored, not answered); unassigned,
+// the bot answers again; closed there, it is resolved.
+func TestIntercomOwnerEndToEnd(t *testing.T) {
+	api, calls := newIntercomFake(t)
+	m := openWithTrigger(t, `  - name: ic
+    kind: intercom
+    secret: "ic-secret"
+    burst: "0s"
+    reply: {kind: intercom, base_url: "`+api.URL+`", access_token: "ic-token", admin_id: "25"}
+`)
+	hook := m.Server.URL() + "/hooks/ic"
+	n := 0
+	send := func(body []byte) {
+		t.Helper()
+		n++
+		body = bytes.Replace(body, []byte(`"id": "notif_`), []byte(fmt.Sprintf(`"id": "notif_%d_`, n)), 1)
+		if s, out := postHook(t, hook, body, http.Header{"X-Hub-Signature": {intercom.Signature("ic-secret", body)}}); s != http.StatusAccepted {
+			t.Fatalf("notification %d = %d %v, want 202", n, s, out)
+		}
+	}
+	const key = "ic/1911149811"
+	send(fixture(t, "intercom", "conversation_user_created.json"))
+	if c := nextAPICall(t, calls, "Intercom"); c.Path != "/conversations/1911149811/reply" {
+		t.Fatalf("reply call = %s", c)
+	}
+	send(fixture(t, "intercom", "conversation_admin_assigned.json"))
+	waitOwner(t, m, key, bot.StateAgent)
+	send(fixture(t, "intercom", "conversation_user_replied.json"))
+	waitTranscript(t, m, key, "The reset link says it has expired.\n\nWhat now?")
+	quietAPI(t, calls, 500*time.Millisecond)
+
+	unassigned := bytes.Replace(fixture(t, "intercom", "conversation_admin_assigned.json"),
+		[]byte(`"admin_assignee_id": 4242`), []byte(`"admin_assignee_id": null`), 1)
+	unassigned = bytes.Replace(unassigned, []byte(`"id": "4242"
+            }`), []byte(`"id": "0"
+            }`), 1)
+	send(unassigned)
+	waitOwner(t, m, key, bot.StateBot)
+	reply := bytes.Replace(fixture(t, "intercom", "conversation_user_replied.json"),
+		[]byte("<p>The reset link says it has expired.</p><p>What now?</p>"), []byte("<p>Is there a free trial?</p>"), 1)
+	reply = bytes.Replace(reply, []byte(`"id": "2202737122"`), []byte(`"id": "2202737199"`), 1)
+	send(reply)
+	if c := nextAPICall(t, calls, "Intercom"); c.Path != "/conversations/1911149811/reply" {
+		t.Fatalf("reply after the hand-back = %s", c)
+	}
+	send(fixture(t, "intercom", "conversation_admin_closed.json"))
+	waitOwner(t, m, key, bot.StateResolved)
 }
