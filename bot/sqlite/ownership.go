@@ -53,6 +53,29 @@ func (s *Store) ApplyOwnership(ctx context.Context, jobID, inboxID int64) (bot.O
 	if o == nil {
 		return res, nil
 	}
+	if res.Event.Type != bot.EventOwnerChanged {
+		// A message that shows its conversation's owner (most of a
+		// helpdesk's messages do) rarely changes it: look before taking
+		// the write lock. The lane runs this conversation's events in
+		// order, so only a person's action elsewhere can move it meanwhile.
+		var state string
+		err := s.r.QueryRowContext(ctx, "SELECT state FROM conversations WHERE key = ?", res.Event.ConversationKey()).Scan(&state)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			if o.State != bot.StateAgent {
+				res.Skipped = "unknown conversation"
+				return res, nil
+			}
+		case err != nil:
+			return res, fmt.Errorf("apply ownership: %w", err)
+		case bot.State(state) == o.State:
+			res.Skipped, res.From, res.To = "unchanged", o.State, o.State
+			return res, nil
+		case !o.Allows(bot.State(state)):
+			res.Skipped, res.From, res.To = "not allowed", bot.State(state), bot.State(state)
+			return res, nil
+		}
+	}
 	now := s.now()
 	err = s.writeNotify(ctx, func(tx *wtx) error {
 		res.Skipped, res.Done = "", false

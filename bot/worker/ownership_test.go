@@ -208,3 +208,62 @@ func TestOwnershipOfUnknownConversation(t *testing.T) {
 		t.Fatalf("conversation of a solved signal: %v, want not found", err)
 	}
 }
+
+// threadEscalator posts every escalation to one thread and records what is
+// mirrored into it.
+type threadEscalator struct{ mirrored chan bot.Turn }
+
+func (e threadEscalator) Escalate(context.Context, bot.Escalation) (bot.Thread, error) {
+	return bot.Thread{Channel: "C1", TS: "1700000000.000100"}, nil
+}
+
+func (e threadEscalator) Mirror(_ context.Context, _ bot.Thread, m bot.Turn) error {
+	e.mirrored <- m
+	return nil
+}
+
+// An escalated conversation that a person takes in the helpdesk keeps its
+// Slack thread: the customer's later messages are mirrored there.
+func TestHelpdeskTakeoverMirrorsToSlack(t *testing.T) {
+	t.Parallel()
+	esc := threadEscalator{mirrored: make(chan bot.Turn, 10)}
+	b := setup(t, echoDecider, func(b *testBundle) { b.engine.Escalator = esc })
+	ingest(t, b.store, "c", "m1", "get me a human", 0)
+	b.sink.wait(t, 1) // the hand-off
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c, err := b.store.Conversation(context.Background(), "chat/c")
+		if err == nil && c.SlackThreadTS != "" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("escalation never announced")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	ingestOwner(t, b.store, "c", "e1", "", assigned)
+	ingest(t, b.store, "c", "m2", "any news?", 0)
+	select {
+	case m := <-esc.mirrored:
+		if m.Author != bot.AuthorCustomer || m.Text != "any news?" {
+			t.Fatalf("mirrored %+v", m)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("nothing mirrored")
+	}
+	waitState(t, b.store, "chat/c", bot.StateAgent)
+	b.sink.quiet(t, 200*time.Millisecond)
+}
+
+// A signal that arrives within a message's burst window does not hold the
+// turn: when it changes nothing, the message is still answered.
+func TestSignalDoesNotJoinBurst(t *testing.T) {
+	t.Parallel()
+	b := setup(t, echoDecider, nil)
+	burst := 200 * time.Millisecond
+	ingest(t, b.store, "c", "m1", "question", burst)
+	ingestOwner(t, b.store, "c", "e1", "", unassigned) // a bot conversation: not allowed, nothing changes
+	if got, want := b.sink.wait(t, 1)[0].Text, "re: question"; got != want {
+		t.Fatalf("reply = %q, want %q", got, want)
+	}
+}
