@@ -154,3 +154,28 @@ func TestChatwootOwnership(t *testing.T) {
 		t.Fatalf("unassigned update: err = %v, want ignored", err)
 	}
 }
+
+// The same message sent again under a new delivery id is the same event.
+func TestChatwootMessageDedupe(t *testing.T) {
+	tr, err := chatwoot.New(triggers.Config{Name: "cw", Kind: "chatwoot"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile("testdata/message_created.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, delivery := range []string{"d-1", "d-2"} {
+		r := httptest.NewRequest("POST", "/hooks/cw", strings.NewReader(string(b)))
+		r.Header.Set("X-Chatwoot-Delivery", delivery)
+		ev, err := tr.Parse(r, b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, ev.ID)
+	}
+	if ids[0] != ids[1] || ids[0] != "conversation:10:message:118" {
+		t.Fatalf("ids = %q, want one id for one message", ids)
+	}
+}

@@ -346,3 +346,16 @@ func TestParseOwnership(t *testing.T) {
 		}
 	}
 }
+
+// The same comment under a new event id (Zendesk may invoke a webhook more
+// than once for one action) is the same event.
+func TestCommentDedupe(t *testing.T) {
+	tr := mustNew(t, triggers.Config{Name: "zd", Kind: zendesk.Kind, Secret: "s"})
+	comment := string(mustRead(t, "testdata/event_comment_added.json"))
+	again := replace(t, comment, `"id":"d4f5c389-8f4a-4c2e-a1b9-8e4f39c71d52"`, `"id":"0b1e2c3d-0000-4c2e-a1b9-8e4f39c71d99"`)
+	ev1, err1 := tr.Parse(request(comment, nil), []byte(comment))
+	ev2, err2 := tr.Parse(request(again, nil), []byte(again))
+	if err1 != nil || err2 != nil || ev1.ID != ev2.ID {
+		t.Fatalf("ids = %q, %q (%v, %v), want one id for one comment", ev1.ID, ev2.ID, err1, err2)
+	}
+}
