@@ -28,7 +28,8 @@ import (
 //   - solved or closed (StateResolved), or handed back (StateBot): the
 //     escalation is closed;
 //   - a signal whose Echo is the text of a reply the bot queued or sent on
-//     the conversation is the bot's own message coming back, not a person.
+//     the conversation (an agent's relayed reply with its signature line)
+//     is the bot's own message coming back, not a person.
 //
 // Queued bot answers are suppressed when the conversation leaves the bot
 // state (as at an escalation), and checked again before sending. A signal
@@ -129,8 +130,11 @@ func applyOwner(tx *wtx, ev *bot.Event, receivedAt int64, now time.Time) (string
 	}
 	if echo := strings.TrimSpace(o.Echo); echo != "" {
 		var n int
-		if err := tx.QueryRow(`SELECT COUNT(*) FROM replies WHERE conversation_key = ? AND trim(text) = ?
-			AND status IN ('queued', 'sent')`, key, echo).Scan(&n); err != nil {
+		// The reply as sent: its text, and an agent's signed with their name
+		// on a line of its own (deliver.Text).
+		if err := tx.QueryRow(`SELECT COUNT(*) FROM replies WHERE conversation_key = ?1 AND status IN ('queued', 'sent')
+			AND (trim(text) = ?2 OR (author = 'agent' AND substr(?2, 1, length(trim(text)) + 4) = trim(text) || char(10, 10) || '— '))`,
+			key, echo).Scan(&n); err != nil {
 			return "", "", fmt.Errorf("check echo: %w", err)
 		}
 		if n > 0 {

@@ -2,6 +2,7 @@ package sqlite_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -79,5 +80,52 @@ func TestApplyOwnership(t *testing.T) {
 	job, inbox = mustProcessJob(t, s, sig)
 	if res, err = s.ApplyOwnership(ctx, job, inbox); err != nil || res.Skipped != "not allowed" || res.To != bot.StateResolved {
 		t.Fatalf("ApplyOwnership(unassigned) = %+v, %v", res, err)
+	}
+}
+
+// The helpdesk shows the bot's replies, and agents' relayed replies signed
+// with their name, as a person's: they are echoes, not a person.
+func TestApplyOwnershipEcho(t *testing.T) {
+	t.Parallel()
+	s := MustOpenStore(t)
+	ctx := context.Background()
+	if _, err := s.Ingest(ctx, event("c-1", "m-1", "hi"), bot.IngestOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	jobs, err := s.ClaimJobs(ctx, 10, time.Minute)
+	if err != nil || len(jobs) != 1 {
+		t.Fatalf("claim = %v, %v", jobs, err)
+	}
+	if _, err := s.RecordInbound(ctx, 1, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CompleteJob(ctx, jobs[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.QueueAgentReply(ctx, "slack-1", bot.Reply{ID: "r-1", ConversationKey: "chat/c-1", Kind: bot.ReplyAgent,
+		Author: bot.AuthorAgent, AgentName: "Grace", Text: "Try the reset link again."}); err != nil {
+		t.Fatal(err)
+	}
+	if jobs, err = s.ClaimJobs(ctx, 10, time.Minute); err != nil || len(jobs) != 1 {
+		t.Fatalf("claim = %v, %v", jobs, err)
+	}
+	if err := s.MarkReplySent(ctx, jobs[0].ID, "r-1"); err != nil {
+		t.Fatal(err)
+	}
+	for i, tc := range []struct {
+		echo, skipped string
+	}{
+		{"Try the reset link again.\n\n— Grace", "echo"},
+		{"Try the reset link again.", "echo"},
+		{"Try the reset link again, and tell me if it works.", ""},
+	} {
+		ev := bot.Event{Trigger: "chat", ID: fmt.Sprintf("s-%d", i), Type: bot.EventOwnerChanged, Conversation: bot.ConversationRef{ID: "c-1"},
+			Owner:      &bot.OwnerChange{State: bot.StateAgent, Actor: "chatwoot:Grace", Reason: bot.ReasonHelpdeskReplied, Echo: tc.echo},
+			ReceivedAt: time.Now().UTC()}
+		job, inbox := mustProcessJob(t, s, ev)
+		res, err := s.ApplyOwnership(ctx, job, inbox)
+		if err != nil || res.Skipped != tc.skipped {
+			t.Fatalf("echo %q: %+v, %v; want skipped %q", tc.echo, res, err, tc.skipped)
+		}
 	}
 }
