@@ -138,9 +138,10 @@ type OwnerChange struct {
 
 // Allows reports whether the signal may move a conversation from state
 // from. The reason narrows what bot.State.CanHelpdeskTransition allows:
-//   - ReasonHelpdeskOpened takes only what the bot holds (bot, resolved): a
-//     conversation opened without an assignee after the bot's own hand-off
-//     (escalated) still waits for a person;
+//   - ReasonHelpdeskOpened takes only a conversation the bot is answering:
+//     one opened without an assignee after the bot's own hand-off
+//     (escalated) still waits for a person, and a resolved one reopens when
+//     its customer writes again;
 //   - ReasonHelpdeskUnassigned returns only what a person held (agent): an
 //     escalated conversation is unassigned until someone claims it, and a
 //     helpdesk that shows the bot's queue in a message's snapshot may not
@@ -152,7 +153,7 @@ func (o *OwnerChange) Allows(from State) bool {
 	}
 	switch o.Reason {
 	case ReasonHelpdeskOpened:
-		return from == StateBot || from == StateResolved
+		return from == StateBot
 	case ReasonHelpdeskUnassigned:
 		return from == StateAgent
 	}

@@ -2,6 +2,7 @@ package bot_test
 
 import (
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/supportbot/supportbot/bot"
@@ -61,6 +62,32 @@ func TestCanHelpdeskTransition(t *testing.T) {
 		}
 		if got := tc.from.CanTransition(tc.to); got != tc.core {
 			t.Errorf("%s.CanTransition(%s) = %v, want %v", tc.from, tc.to, got, tc.core)
+		}
+	}
+}
+
+func TestOwnerChangeAllows(t *testing.T) {
+	t.Parallel()
+	states := []bot.State{bot.StateBot, bot.StateEscalated, bot.StateAgent, bot.StateResolved}
+	for _, tc := range []struct {
+		o    bot.OwnerChange
+		want string // the states it may leave, in the order above
+	}{
+		{bot.OwnerChange{State: bot.StateAgent, Reason: bot.ReasonHelpdeskAssigned}, "bot escalated resolved"},
+		{bot.OwnerChange{State: bot.StateAgent, Reason: bot.ReasonHelpdeskReplied}, "bot escalated resolved"},
+		{bot.OwnerChange{State: bot.StateAgent, Reason: bot.ReasonHelpdeskOpened}, "bot"},
+		{bot.OwnerChange{State: bot.StateResolved, Reason: bot.ReasonHelpdeskResolved}, "bot escalated agent"},
+		{bot.OwnerChange{State: bot.StateBot, Reason: bot.ReasonHelpdeskReturned}, "escalated agent resolved"},
+		{bot.OwnerChange{State: bot.StateBot, Reason: bot.ReasonHelpdeskUnassigned}, "agent"},
+	} {
+		var got []string
+		for _, from := range states {
+			if tc.o.Allows(from) {
+				got = append(got, string(from))
+			}
+		}
+		if g := strings.Join(got, " "); g != tc.want {
+			t.Errorf("%s %s allows from %q, want %q", tc.o.State, tc.o.Reason, g, tc.want)
 		}
 	}
 }

@@ -145,8 +145,9 @@ const (
 //     agent bot (the bot's own, posted with the agent bot's token) are
 //     ignored;
 //   - conversation_opened, or conversation_status_changed to open, without
-//     an assignee → agent, helpdesk_opened (only from the bot's own states:
-//     the bot's hand-off opens the conversation too);
+//     an assignee → agent, helpdesk_opened (only while the bot is answering
+//     it: the bot's own hand-off opens the conversation too, and a resolved
+//     one reopens when its customer writes);
 //   - conversation_resolved, or status resolved → resolved;
 //   - conversation_status_changed to pending → bot, helpdesk_returned; a
 //     customer's message in a pending conversation (the agent bot's queue,
