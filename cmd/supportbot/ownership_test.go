@@ -11,6 +11,8 @@ import (
 
 	"github.com/supportbot/supportbot/bot"
 	"github.com/supportbot/supportbot/triggers/chatwoot"
+	"github.com/supportbot/supportbot/triggers/freshdesk"
+	"github.com/supportbot/supportbot/triggers/helpscout"
 	"github.com/supportbot/supportbot/triggers/intercom"
 	"github.com/supportbot/supportbot/triggers/zendesk"
 )
@@ -261,5 +263,79 @@ func TestIntercomOwnerEndToEnd(t *testing.T) {
 		t.Fatalf("reply after the hand-back = %s", c)
 	}
 	send(fixture(t, "intercom", "conversation_admin_closed.json"))
+	waitOwner(t, m, key, bot.StateResolved)
+}
+
+// TestHelpScoutOwnerEndToEnd: a teammate assigned in Help Scout owns the
+// conversation (the customer's reply is stored, not answered); closed
+// there, it is resolved.
+func TestHelpScoutOwnerEndToEnd(t *testing.T) {
+	api, calls := newHelpScoutFake(t)
+	m := openWithTrigger(t, `  - name: hs
+    kind: helpscout
+    secret: "hs-secret"
+    burst: "0s"
+    reply: {kind: helpscout, base_url: "`+api.URL+`", app_id: "hs-app", app_secret: "hs-app-secret"}
+`)
+	hook := m.Server.URL() + "/hooks/hs"
+	send := func(event string, body []byte) {
+		t.Helper()
+		h := http.Header{}
+		h.Set("X-HelpScout-Event", event)
+		h.Set("X-HelpScout-Signature", helpscout.Signature("hs-secret", body))
+		if s, out := postHook(t, hook, body, h); s != http.StatusAccepted {
+			t.Fatalf("%s = %d %v, want 202", event, s, out)
+		}
+	}
+	const key = "hs/2391938111"
+	send("convo.created", fixture(t, "helpscout", "convo_created.json"))
+	for range 3 { // token, conversation read, reply
+		nextAPICall(t, calls, "Help Scout")
+	}
+	send("convo.assigned", fixture(t, "helpscout", "convo_assigned.json"))
+	waitOwner(t, m, key, bot.StateAgent)
+	reply := bytes.Replace(fixture(t, "helpscout", "convo_customer_reply_created.json"),
+		[]byte(`"assignee": {"id": 9, "type": "user", "first": "Grace", "last": "Hopper", "email": "grace@example.com"}`),
+		[]byte(`"assignee": {"id": 12, "type": "user", "first": "Katherine", "last": "Johnson", "email": "katherine@example.com"}`), 1)
+	send("convo.customer.reply.created", reply)
+	waitTranscript(t, m, key, "The reset link says it has expired.\n\nWhat now?")
+	quietAPI(t, calls, 500*time.Millisecond)
+	send("convo.status", fixture(t, "helpscout", "convo_status_closed.json"))
+	waitOwner(t, m, key, bot.StateResolved)
+}
+
+// TestFreshdeskOwnerEndToEnd: an agent assigned in Freshdesk owns the
+// ticket (the requester's reply is stored, not answered); resolved there,
+// it is resolved.
+func TestFreshdeskOwnerEndToEnd(t *testing.T) {
+	api, calls := newFreshdeskFake(t)
+	m := openWithTrigger(t, `  - name: fd
+    kind: freshdesk
+    token: "fd-token"
+    burst: "0s"
+    reply: {kind: freshdesk, base_url: "`+api.URL+`", api_key: "fd-key", email: "bot@acme.example"}
+`)
+	hook := m.Server.URL() + "/hooks/fd"
+	send := func(body []byte) {
+		t.Helper()
+		h := http.Header{}
+		h.Set(freshdesk.DefaultTokenHeader, "fd-token")
+		if s, out := postHook(t, hook, body, h); s != http.StatusAccepted {
+			t.Fatalf("webhook = %d %v, want 202", s, out)
+		}
+	}
+	const key = "fd/11"
+	send(fixture(t, "freshdesk", "reply_sent.json"))
+	if c := nextAPICall(t, calls, "Freshdesk"); c.Path != "/api/v2/tickets/11/reply" {
+		t.Fatalf("reply call = %s", c)
+	}
+	send(fixture(t, "freshdesk", "agent_assigned.json"))
+	waitOwner(t, m, key, bot.StateAgent)
+	again := bytes.Replace(fixture(t, "freshdesk", "reply_sent.json"), []byte("How do I reset my password?"), []byte("Any news on this?"), 1)
+	again = bytes.Replace(again, []byte(`"requester":`), []byte(`"agent":{"name":"Grace Hopper","email":"grace@acme.example"},"requester":`), 1)
+	send(again)
+	waitTranscript(t, m, key, "Any news on this?")
+	quietAPI(t, calls, 500*time.Millisecond)
+	send(fixture(t, "freshdesk", "status_resolved.json"))
 	waitOwner(t, m, key, bot.StateResolved)
 }
