@@ -44,6 +44,19 @@ func (s State) CanTransition(to State) bool {
 	return false
 }
 
+// CanHelpdeskTransition reports whether a helpdesk's ownership signal may
+// move a conversation from s to to. It allows what CanTransition allows and
+// also bot → agent and resolved → agent: a person may take a conversation
+// in the helpdesk that the bot never escalated, or reopen a solved one
+// there. Slack, the dashboard and the admin API still claim only escalated
+// conversations.
+func (s State) CanHelpdeskTransition(to State) bool {
+	if to == StateAgent && (s == StateBot || s == StateResolved) {
+		return true
+	}
+	return s.CanTransition(to)
+}
+
 // Actors of a transition.
 const (
 	ActorBot      = "bot"
@@ -183,4 +196,18 @@ func (r Rating) Validate() error {
 		return Invalid("comment", "longer than %d bytes", MaxRatingComment)
 	}
 	return nil
+}
+
+// OwnerApplied is what applying an event's helpdesk ownership signal did.
+type OwnerApplied struct {
+	// Event is the inbox event; Event.Owner is nil when it carried no signal.
+	Event Event
+	// From and To are the states before and after; equal when nothing changed.
+	From, To State
+	// Skipped says why a signal changed nothing: "echo", "unchanged",
+	// "not allowed", "unknown conversation".
+	Skipped string
+	// Done is set when the event carried only the signal: its process job
+	// was completed with the transition, and there is no message to record.
+	Done bool
 }

@@ -169,8 +169,8 @@ func (s *Store) RecordInbound(ctx context.Context, inboxID int64, burst time.Dur
 		// so that SQLite may use it) as the outer loop.
 		err = tx.QueryRow(`SELECT COUNT(*) FROM jobs j CROSS JOIN inbox i ON i.id = json_extract(j.payload, '$.inbox_id')
 			WHERE j.queue_key = ? AND j.state IN ('queued', 'running') AND j.state = 'queued' AND j.kind = 'process'
-			  AND i.id > ? AND i.received_at <= ?`,
-			key+LaneIn, inboxID, receivedAt+burst.Milliseconds()).Scan(&later)
+			  AND i.id > ? AND i.received_at <= ? AND i.type != ?`,
+			key+LaneIn, inboxID, receivedAt+burst.Milliseconds(), bot.EventOwnerChanged).Scan(&later)
 		if err != nil {
 			return fmt.Errorf("check burst: %w", err)
 		}

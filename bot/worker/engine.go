@@ -28,6 +28,7 @@ type Store interface {
 	MarkAnnounced(ctx context.Context, jobID, escalationID int64, t bot.Thread) error
 	Message(ctx context.Context, id int64) (bot.Message, error)
 	Conversation(ctx context.Context, key string) (*bot.Conversation, error)
+	ApplyOwnership(ctx context.Context, jobID, inboxID int64) (bot.OwnerApplied, error)
 }
 
 // DefaultHandoffText is sent to the customer when a conversation is escalated.
@@ -169,6 +170,9 @@ func (e *Engine) process(ctx context.Context, j *bot.Job) (bot.JobOutcome, error
 	var p ProcessPayload
 	if err := decode(j, &p); err != nil {
 		return bot.JobOutcome{}, err
+	}
+	if done, err := e.applyOwnership(ctx, j, p.InboxID); done || err != nil {
+		return bot.JobOutcome{Completed: done}, err
 	}
 	in, err := e.Store.RecordInbound(ctx, p.InboxID, time.Duration(p.BurstMS)*time.Millisecond)
 	if err != nil {

@@ -50,7 +50,7 @@ func TestChatwoot(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ev.ID != "d-1" || ev.Conversation.ID != "10" || ev.Customer.ID != "14" || ev.Message.Text != "How do I reset my password?" {
+	if ev.ID != "conversation:10:message:118" || ev.Conversation.ID != "10" || ev.Customer.ID != "14" || ev.Message.Text != "How do I reset my password?" {
 		t.Fatalf("event = %+v", ev)
 	}
 	if err := tr.Verify(req(string(fixture), false), fixture); !errors.Is(err, bot.ErrUnauthorized) {
@@ -70,9 +70,112 @@ func TestChatwoot(t *testing.T) {
 			t.Fatalf("%s: err = %v, want ignored", name, err)
 		}
 	}
+	// Pending is the bot's queue: the message says so, for the engine to
+	// return a conversation a person held.
+	if ev.Owner == nil || ev.Owner.State != bot.StateBot || ev.Owner.Reason != bot.ReasonHelpdeskUnassigned {
+		t.Fatalf("owner = %+v, want the bot's queue", ev.Owner)
+	}
+	// A message without text (an attachment alone) is acknowledged: a 400
+	// would make Chatwoot mark the customer's message failed.
 	empty := strings.Replace(string(fixture), `"content":"How do I reset my password?"`, `"content":""`, 1)
-	var ve *bot.ValidationError
-	if _, err := tr.Parse(req(empty, true), []byte(empty)); !errors.As(err, &ve) || ve.Field != "message.text" {
-		t.Fatalf("empty content = %v, want message.text invalid", err)
+	empty = strings.Replace(empty, `"status":"pending"`, `"status":"open"`, 1)
+	if _, err := tr.Parse(req(empty, true), []byte(empty)); !errors.Is(err, bot.ErrIgnored) {
+		t.Fatalf("empty content = %v, want ignored", err)
+	}
+}
+
+func TestChatwootOwnership(t *testing.T) {
+	tr, err := chatwoot.New(triggers.Config{Name: "cw", Kind: "chatwoot"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		file, body string
+		wantType   string
+		wantOwner  *bot.OwnerChange
+		wantText   string
+		wantID     string
+	}{
+		{file: "message_created_assigned.json", wantType: bot.EventMessageCreated, wantText: "hi", wantID: "conversation:10:message:118",
+			wantOwner: &bot.OwnerChange{State: bot.StateAgent, Actor: "chatwoot:John", Reason: bot.ReasonHelpdeskAssigned}},
+		{file: "message_created_agent_reply.json", wantType: bot.EventOwnerChanged, wantID: "conversation:10:message:121",
+			wantOwner: &bot.OwnerChange{State: bot.StateAgent, Actor: "chatwoot:John", Reason: bot.ReasonHelpdeskReplied,
+				Echo: "Hi Jane, I am looking at your account now."}},
+		{file: "message_created_attachment.json", wantType: bot.EventOwnerChanged, wantID: "conversation:10:message:119",
+			wantOwner: &bot.OwnerChange{State: bot.StateBot, Actor: "chatwoot", Reason: bot.ReasonHelpdeskUnassigned}},
+		{file: "conversation_status_changed.json", wantType: bot.EventOwnerChanged, wantID: "d-1",
+			wantOwner: &bot.OwnerChange{State: bot.StateAgent, Actor: "chatwoot:John", Reason: bot.ReasonHelpdeskAssigned}},
+		{file: "conversation_resolved.json", wantType: bot.EventOwnerChanged, wantID: "d-1",
+			wantOwner: &bot.OwnerChange{State: bot.StateResolved, Actor: "chatwoot:John", Reason: bot.ReasonHelpdeskResolved}},
+		{file: "conversation_opened.json", wantType: bot.EventOwnerChanged, wantID: "d-1",
+			wantOwner: &bot.OwnerChange{State: bot.StateAgent, Actor: "chatwoot", Reason: bot.ReasonHelpdeskOpened}},
+		{file: "conversation_status_changed.json", body: `"status":"pending"`, wantType: bot.EventOwnerChanged, wantID: "d-1",
+			wantOwner: &bot.OwnerChange{State: bot.StateBot, Actor: "chatwoot", Reason: bot.ReasonHelpdeskReturned}},
+		{file: "conversation_status_changed.json", body: `"status":"resolved"`, wantType: bot.EventOwnerChanged, wantID: "d-1",
+			wantOwner: &bot.OwnerChange{State: bot.StateResolved, Actor: "chatwoot:John", Reason: bot.ReasonHelpdeskResolved}},
+	} {
+		t.Run(tc.file+tc.body, func(t *testing.T) {
+			b, err := os.ReadFile("testdata/" + tc.file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.body != "" {
+				b = []byte(strings.Replace(string(b), `"status":"open"`, tc.body, 1))
+			}
+			r := httptest.NewRequest("POST", "/hooks/cw", strings.NewReader(string(b)))
+			r.Header.Set("X-Chatwoot-Delivery", "d-1")
+			ev, err := tr.Parse(r, b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ev.Type != tc.wantType || ev.ID != tc.wantID || ev.Message.Text != tc.wantText || ev.Conversation.ID != "10" {
+				t.Fatalf("event = %+v", ev)
+			}
+			if ev.Owner == nil || *ev.Owner != *tc.wantOwner {
+				t.Fatalf("owner = %+v, want %+v", ev.Owner, tc.wantOwner)
+			}
+		})
+	}
+	// The bot's own messages, posted as the agent bot, and notes are no signal.
+	b, _ := os.ReadFile("testdata/message_created_agent_reply.json")
+	for name, body := range map[string]string{
+		"agent bot": strings.Replace(string(b), `"type":"user"`, `"type":"agent_bot"`, 1),
+		"note":      strings.Replace(string(b), `"private":false`, `"private":true`, 1),
+	} {
+		r := httptest.NewRequest("POST", "/hooks/cw", strings.NewReader(body))
+		if _, err := tr.Parse(r, []byte(body)); !errors.Is(err, bot.ErrIgnored) {
+			t.Fatalf("%s: err = %v, want ignored", name, err)
+		}
+	}
+	// An update that names no person: nothing to apply.
+	b, _ = os.ReadFile("testdata/conversation_opened.json")
+	upd := strings.Replace(string(b), `"conversation_opened"`, `"conversation_updated"`, 1)
+	if _, err := tr.Parse(httptest.NewRequest("POST", "/hooks/cw", nil), []byte(upd)); !errors.Is(err, bot.ErrIgnored) {
+		t.Fatalf("unassigned update: err = %v, want ignored", err)
+	}
+}
+
+// The same message sent again under a new delivery id is the same event.
+func TestChatwootMessageDedupe(t *testing.T) {
+	tr, err := chatwoot.New(triggers.Config{Name: "cw", Kind: "chatwoot"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile("testdata/message_created.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, delivery := range []string{"d-1", "d-2"} {
+		r := httptest.NewRequest("POST", "/hooks/cw", strings.NewReader(string(b)))
+		r.Header.Set("X-Chatwoot-Delivery", delivery)
+		ev, err := tr.Parse(r, b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, ev.ID)
+	}
+	if ids[0] != ids[1] || ids[0] != "conversation:10:message:118" {
+		t.Fatalf("ids = %q, want one id for one message", ids)
 	}
 }

@@ -15,8 +15,11 @@ import (
 // FuzzChatwootParse: the parser never panics, an accepted event is valid,
 // and every refusal is a validation error or an ignore.
 func FuzzChatwootParse(f *testing.F) {
-	if b, err := os.ReadFile("testdata/message_created.json"); err == nil {
-		f.Add(b)
+	for _, name := range []string{"message_created.json", "message_created_assigned.json", "message_created_agent_reply.json",
+		"message_created_attachment.json", "conversation_status_changed.json", "conversation_resolved.json", "conversation_opened.json"} {
+		if b, err := os.ReadFile("testdata/" + name); err == nil {
+			f.Add(b)
+		}
 	}
 	f.Add([]byte(`{"event":"message_created","message_type":"incoming","content":"x","conversation":{"id":"1"}}`))
 	f.Add([]byte(`{"event":"message_created","message_type":0,"content":"x","conversation":{"id":1e400}}`))

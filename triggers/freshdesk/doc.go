@@ -47,6 +47,20 @@
 // {note_type:...}), property changes ({status:{from:2,to:3}}) and every
 // other event are ignored as well.
 //
+// # Ownership
+//
+// The body may carry "status": "{{ticket.status}}" in ticket and an
+// "agent" object of {{ticket.agent.name}} and {{ticket.agent.email}} (the
+// assigned agent, the API's responder_id). With them, a requester's message
+// on a ticket assigned to an agent is recorded as that agent's (agent,
+// helpdesk_assigned), and a third rule performed by agents (performer
+// "agent") reports who owns the ticket: {{triggered_event}}
+// {status:{from:..,to:4}} (Resolved) or to 5 (Closed), or a status of
+// Resolved or Closed → resolved; {responder_id:{...}} to an agent → agent,
+// to none → bot (which returns only what a person held). The agent the bot
+// replies as (reply.email, when set) is never a person. Agents' replies are
+// no signal: the bot's own replies are an agent's too.
+//
 // # Event id
 //
 // Freshdesk sends no delivery id and no comment id: the event id is the

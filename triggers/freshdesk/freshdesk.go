@@ -26,6 +26,7 @@ const DefaultTokenHeader = "X-Supportbot-Token"
 // Trigger verifies and parses Freshdesk automation webhooks.
 type Trigger struct {
 	name  string
+	self  string           // reply.email: the agent the bot replies as, never a person
 	token triggers.Trigger // nil: no token
 	user  string           // "": no Basic credentials
 	basic [][sha256.Size]byte
@@ -39,6 +40,9 @@ var _ triggers.Trigger = (*Trigger)(nil)
 // name the key, e.g. "token: required (or username and password)".
 func New(cfg triggers.Config) (triggers.Trigger, error) {
 	t := &Trigger{name: cfg.Name}
+	if cfg.Reply.Kind == Kind {
+		t.self = strings.ToLower(strings.TrimSpace(cfg.Reply.Email))
+	}
 	secrets := cfg.AllSecrets()
 	switch {
 	case cfg.Username == "" && cfg.Password != "":
@@ -117,7 +121,16 @@ type payload struct {
 		URL                 string              `json:"url"`
 		Priority            triggers.FlexString `json:"priority"`
 		Tags                tagList             `json:"tags"`
+		// Status is {{ticket.status}} (Open, Pending, Resolved, Closed);
+		// nil when the body leaves it out.
+		Status *string `json:"status"`
 	} `json:"ticket"`
+	// Agent is the assigned agent, {{ticket.agent.name}} and
+	// {{ticket.agent.email}}; nil when the body leaves it out.
+	Agent *struct {
+		Name  string `json:"name"`
+		Email string `json:"email"`
+	} `json:"agent"`
 	Requester struct {
 		ID    triggers.FlexString `json:"id"`
 		Name  string              `json:"name"`
@@ -148,25 +161,39 @@ func (t *Trigger) Parse(r *http.Request, body []byte) (bot.Event, error) {
 	case p.TriggeredEvent == nil || strings.TrimSpace(*p.TriggeredEvent) == "":
 		return bot.Event{}, bot.Invalid("triggered_event", "required ({{triggered_event}})")
 	}
+	tk := p.Ticket
+	ticket := tk.ID.String()
 	switch performer := strings.ToLower(strings.TrimSpace(p.Performer)); performer {
 	case "requester", "customer", "contact":
 	case "":
 		return bot.Event{}, bot.Invalid("performer", `required: the rule's "Performed by", "requester"`)
 	default:
-		return bot.Event{}, fmt.Errorf("performed by %q, not the requester: %w", p.Performer, bot.ErrIgnored)
+		// An agent's rule: only what it says about the owner counts.
+		o := t.agentOwner(&p)
+		if o == nil {
+			return bot.Event{}, fmt.Errorf("performed by %q, not the requester: %w", p.Performer, bot.ErrIgnored)
+		}
+		ev := bot.Event{
+			Trigger: t.name, ID: "ticket:" + ticket + ":" + triggers.BodyID(body), Type: bot.EventOwnerChanged, Owner: o,
+			Conversation: bot.ConversationRef{ID: ticket, Subject: strings.TrimSpace(tk.Subject), URL: strings.TrimSpace(tk.URL)},
+			Customer: bot.Customer{ID: p.Requester.ID.String(), Name: strings.TrimSpace(p.Requester.Name),
+				Email: strings.TrimSpace(p.Requester.Email)},
+		}
+		if err := ev.Validate(); err != nil {
+			return bot.Event{}, err
+		}
+		return ev, nil
 	}
 	typ, err := eventType(*p.TriggeredEvent)
 	if err != nil {
 		return bot.Event{}, err
 	}
-	tk := p.Ticket
 	html := tk.LatestPublicComment
 	if typ == bot.EventTicketCreated && strings.TrimSpace(tk.Description) != "" {
 		html = tk.Description
 	}
-	ticket := tk.ID.String()
 	ev := bot.Event{
-		Trigger: t.name, ID: "ticket:" + ticket + ":" + triggers.BodyID(body), Type: typ,
+		Trigger: t.name, ID: "ticket:" + ticket + ":" + triggers.BodyID(body), Type: typ, Owner: t.assignedOwner(&p),
 		Conversation: bot.ConversationRef{ID: ticket, Subject: strings.TrimSpace(tk.Subject), URL: strings.TrimSpace(tk.URL),
 			Priority: priority(tk.Priority.String()), Tags: tk.Tags},
 		Customer: bot.Customer{ID: p.Requester.ID.String(), Name: strings.TrimSpace(p.Requester.Name),
@@ -177,6 +204,66 @@ func (t *Trigger) Parse(r *http.Request, body []byte) (bot.Event, error) {
 		return bot.Event{}, err
 	}
 	return ev, nil
+}
+
+// status is {{ticket.status}} in lower case, or "".
+func (p *payload) status() string {
+	if p.Ticket.Status == nil {
+		return ""
+	}
+	return strings.ToLower(strings.TrimSpace(*p.Ticket.Status))
+}
+
+// assignedOwner is the owner a ticket shows: an agent other than the bot's
+// own (reply.email) assigned to an open ticket → agent.
+func (t *Trigger) assignedOwner(p *payload) *bot.OwnerChange {
+	a := p.Agent
+	if a == nil {
+		return nil
+	}
+	name, email := strings.TrimSpace(a.Name), strings.ToLower(strings.TrimSpace(a.Email))
+	switch st := p.status(); {
+	case name == "" && email == "", email != "" && email == t.self, st == "resolved" || st == "closed":
+		return nil
+	}
+	return &bot.OwnerChange{State: bot.StateAgent, Actor: bot.Clip(Kind+":"+cmp.Or(name, email), 200), Reason: bot.ReasonHelpdeskAssigned}
+}
+
+// agentOwner is the owner an agent's rule reports: {{triggered_event}}
+// names the change, {status:{from:2,to:4}} or {responder_id:{from:..,to:..}}
+// (the agent), and {{ticket.status}} and {{ticket.agent.*}} the ticket
+// after it. Resolved (4) or closed (5) → resolved; an agent assigned →
+// agent; the agent removed → bot (which returns only what a person held).
+func (t *Trigger) agentOwner(p *payload) *bot.OwnerChange {
+	key, to := change(*p.TriggeredEvent)
+	st := p.status()
+	switch {
+	case st == "resolved" || st == "closed" || (key == "status" && (to == "4" || to == "5")):
+		return &bot.OwnerChange{State: bot.StateResolved, Actor: Kind, Reason: bot.ReasonHelpdeskResolved}
+	case key == "responder_id" && (to == "" || to == "null" || to == "0"):
+		return &bot.OwnerChange{State: bot.StateBot, Actor: Kind, Reason: bot.ReasonHelpdeskUnassigned}
+	case key == "responder_id":
+		if o := t.assignedOwner(p); o != nil {
+			return o
+		}
+		if p.Agent == nil {
+			return &bot.OwnerChange{State: bot.StateAgent, Actor: Kind + ":agent " + to, Reason: bot.ReasonHelpdeskAssigned}
+		}
+	}
+	return nil
+}
+
+// change reads {{triggered_event}} as the changed property and its new
+// value: "{status:{from:2,to:4}}" is ("status", "4").
+func change(raw string) (key, to string) {
+	s := strings.TrimSpace(raw)
+	s = strings.TrimPrefix(strings.TrimSuffix(s, "}"), "{")
+	key, rest, _ := strings.Cut(s, ":")
+	if i := strings.Index(rest, "to:"); i >= 0 {
+		to = strings.TrimSpace(strings.TrimRight(rest[i+3:], "} "))
+		to = strings.Trim(to, `"'`)
+	}
+	return strings.ToLower(strings.TrimSpace(key)), to
 }
 
 // eventType reads {{triggered_event}}: "{ticket_action:created}" is a new

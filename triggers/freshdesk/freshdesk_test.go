@@ -224,3 +224,60 @@ func replace(t *testing.T, s, old, new string) string {
 	}
 	return strings.Replace(s, old, new, 1)
 }
+
+func TestParseOwnership(t *testing.T) {
+	tr, err := freshdesk.New(triggers.Config{Name: "fd", Kind: freshdesk.Kind, Token: "t",
+		Reply: triggers.ReplyConfig{Kind: freshdesk.Kind, Email: "Bot@Acme.example"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	assigned := string(mustRead(t, "testdata/agent_assigned.json"))
+	resolved := string(mustRead(t, "testdata/status_resolved.json"))
+	reply := string(mustRead(t, "testdata/reply_sent.json"))
+	grace := &bot.OwnerChange{State: bot.StateAgent, Actor: "freshdesk:Grace Hopper", Reason: bot.ReasonHelpdeskAssigned}
+	for _, tc := range []struct {
+		name, body string
+		wantType   string
+		want       *bot.OwnerChange
+	}{
+		{"agent assigned", assigned, bot.EventOwnerChanged, grace},
+		{"agent removed", replace(t, replace(t, assigned, `to:48000777001`, `to:null`), `"agent":{"name":"Grace Hopper","email":"grace@acme.example"}`,
+			`"agent":{"name":"","email":""}`), bot.EventOwnerChanged,
+			&bot.OwnerChange{State: bot.StateBot, Actor: "freshdesk", Reason: bot.ReasonHelpdeskUnassigned}},
+		{"resolved", resolved, bot.EventOwnerChanged,
+			&bot.OwnerChange{State: bot.StateResolved, Actor: "freshdesk", Reason: bot.ReasonHelpdeskResolved}},
+		{"closed", replace(t, resolved, `to:4`, `to:5`), bot.EventOwnerChanged,
+			&bot.OwnerChange{State: bot.StateResolved, Actor: "freshdesk", Reason: bot.ReasonHelpdeskResolved}},
+		{"customer replies on an assigned ticket", replace(t, reply, `"requester":`,
+			`"agent":{"name":"Grace Hopper","email":"grace@acme.example"},"requester":`), bot.EventMessageCreated, grace},
+		{"customer replies on a ticket of the bot's agent", replace(t, reply, `"requester":`,
+			`"agent":{"name":"Support Bot","email":"bot@acme.example"},"requester":`), bot.EventMessageCreated, nil},
+		{"customer replies on an unassigned ticket", replace(t, reply, `"requester":`,
+			`"agent":{"name":"","email":""},"requester":`), bot.EventMessageCreated, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ev, err := tr.Parse(request(tc.body), []byte(tc.body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ev.Type != tc.wantType || ev.Conversation.ID != "11" {
+				t.Fatalf("event = %+v", ev)
+			}
+			if diff := cmp.Diff(tc.want, ev.Owner); diff != "" {
+				t.Fatalf("owner mismatch (-want +got):\n%s", diff)
+			}
+		})
+	}
+	// An agent's rule that changes nothing about the owner, and the bot's
+	// own agent assigned, are ignored.
+	for name, body := range map[string]string{
+		"priority change": replace(t, replace(t, assigned, `{responder_id:{from:null,to:48000777001}}`, `{priority:{from:1,to:3}}`),
+			`"agent":{"name":"Grace Hopper","email":"grace@acme.example"},`, ``),
+		"the bot's agent": replace(t, assigned, `"agent":{"name":"Grace Hopper","email":"grace@acme.example"}`,
+			`"agent":{"name":"Support Bot","email":"bot@acme.example"}`),
+	} {
+		if _, err := tr.Parse(request(body), []byte(body)); !errors.Is(err, bot.ErrIgnored) {
+			t.Errorf("%s: err = %v, want ignored", name, err)
+		}
+	}
+}

@@ -15,7 +15,7 @@ import (
 // FuzzFreshdeskParse: the parser never panics, an accepted event is valid,
 // and every refusal is a validation error or an ignore.
 func FuzzFreshdeskParse(f *testing.F) {
-	for _, name := range []string{"reply_sent.json", "ticket_created.json"} {
+	for _, name := range []string{"reply_sent.json", "ticket_created.json", "agent_assigned.json", "status_resolved.json"} {
 		if b, err := os.ReadFile("testdata/" + name); err == nil {
 			f.Add(b)
 		}

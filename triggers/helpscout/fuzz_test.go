@@ -15,7 +15,8 @@ import (
 // FuzzHelpScoutParse: the parser never panics, an accepted event is valid,
 // and every refusal is a validation error or an ignore.
 func FuzzHelpScoutParse(f *testing.F) {
-	for _, name := range []string{"convo_created.json", "convo_customer_reply_created.json", "convo_agent_reply_created.json"} {
+	for _, name := range []string{"convo_created.json", "convo_customer_reply_created.json", "convo_agent_reply_created.json",
+		"convo_assigned.json", "convo_status_closed.json", "convo_agent_reply_person.json"} {
 		if b, err := os.ReadFile("testdata/" + name); err == nil {
 			f.Add(b, "convo.customer.reply.created")
 		}
@@ -23,6 +24,12 @@ func FuzzHelpScoutParse(f *testing.F) {
 	f.Add([]byte(`{"id":1e400,"threads":[{"id":"x","type":"customer","body":"<p>hi"}]}`), "convo.created")
 	f.Add([]byte(`{"id":1,"tags":{"a":1},"_embedded":{"threads":[{"type":"chat","createdBy":null,"body":"x"}]}}`), "convo.created")
 	f.Add([]byte(`[]`), "convo.created")
+	for name, event := range map[string]string{"convo_assigned.json": "convo.assigned", "convo_status_closed.json": "convo.status",
+		"convo_agent_reply_person.json": "convo.agent.reply.created"} {
+		if b, err := os.ReadFile("testdata/" + name); err == nil {
+			f.Add(b, event)
+		}
+	}
 	tr, err := helpscout.New(triggers.Config{Name: "hs", Kind: helpscout.Kind, Secret: "s"})
 	if err != nil {
 		f.Fatal(err)

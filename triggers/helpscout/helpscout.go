@@ -16,6 +16,16 @@
 // ignored, so the bot never answers itself or a teammate. Notification
 // webhooks (which carry only a resource URI) are refused with 400: turn
 // that option off.
+//
+// Ownership: convo.assigned (an assignee → agent, none → bot, returning
+// only what a person held), convo.status (closed or spam → resolved; an
+// assignee → agent) and convo.agent.reply.created (a published reply a
+// user wrote anywhere but through the API → agent) are read for who owns
+// the conversation, and a customer's message in an active or pending
+// conversation with an assignee is recorded as that person's. The bot's
+// own replies are threads from the API; the user who wrote them is the
+// bot's seat, and a conversation assigned to that user is still the bot's
+// (Help Scout may assign a conversation to whoever replies).
 package helpscout
 
 import (
@@ -45,6 +55,13 @@ const EventHeader = "X-HelpScout-Event"
 const (
 	EventConvoCreated  = "convo.created"
 	EventCustomerReply = "convo.customer.reply.created"
+)
+
+// Events read for the conversation's owner.
+const (
+	EventAssigned   = "convo.assigned"
+	EventStatus     = "convo.status"
+	EventAgentReply = "convo.agent.reply.created"
 )
 
 // WebURL is the prefix of a conversation's address in Help Scout; the
@@ -108,6 +125,12 @@ func (p *person) name() string {
 }
 
 type thread struct {
+	// Source says where a thread came from: "api" for the bot's own
+	// replies (posted through the Mailbox API), "web", "email", "mobile"
+	// for a person's.
+	Source struct {
+		Type string `json:"type"`
+	} `json:"source"`
 	ID        triggers.FlexString `json:"id"`
 	Type      string              `json:"type"`
 	State     string              `json:"state"`
@@ -121,6 +144,9 @@ type conversation struct {
 	ID              triggers.FlexString `json:"id"`
 	Number          triggers.FlexString `json:"number"`
 	Subject         string              `json:"subject"`
+	Status          string              `json:"status"`
+	Assignee        *person             `json:"assignee"`
+	Owner           *person             `json:"owner"` // legacy name of assignee
 	PrimaryCustomer *person             `json:"primaryCustomer"`
 	Customer        *person             `json:"customer"` // legacy
 	Tags            json.RawMessage     `json:"tags"`
@@ -146,7 +172,9 @@ func (t *Trigger) Parse(r *http.Request, body []byte) (bot.Event, error) {
 	if event == "" {
 		return bot.Event{}, bot.Invalid(EventHeader, "required")
 	}
-	if event != EventConvoCreated && event != EventCustomerReply {
+	switch event {
+	case EventConvoCreated, EventCustomerReply, EventAssigned, EventStatus, EventAgentReply:
+	default:
 		return bot.Event{}, fmt.Errorf("event %q: %w", event, bot.ErrIgnored)
 	}
 	if err := triggers.CheckJSON(body); err != nil {
@@ -171,6 +199,9 @@ func (t *Trigger) Parse(r *http.Request, body []byte) (bot.Event, error) {
 		return bot.Event{}, bot.Invalid("_embedded.threads", "required")
 	}
 	th, ok := newest(threads)
+	if event == EventAssigned || event == EventStatus || event == EventAgentReply {
+		return t.ownerEvent(event, body, &c, threads, th, ok)
+	}
 	if !ok {
 		return bot.Event{}, fmt.Errorf("no message thread: %w", bot.ErrIgnored)
 	}
@@ -200,6 +231,9 @@ func (t *Trigger) Parse(r *http.Request, body []byte) (bot.Event, error) {
 		Customer: customer(th, &c),
 		Message:  bot.MessageRef{ID: string(th.ID), Text: text},
 	}
+	if a := c.assignee(); a != nil && !c.botAssigned(threads) && (c.Status == "active" || c.Status == "pending") {
+		ev.Owner = &bot.OwnerChange{State: bot.StateAgent, Actor: actor(a), Reason: bot.ReasonHelpdeskAssigned}
+	}
 	if ev.Conversation.URL == "" {
 		ev.Conversation.URL = WebURL + url.PathEscape(string(c.ID)) + "/"
 		if c.Number != "" {
@@ -210,6 +244,107 @@ func (t *Trigger) Parse(r *http.Request, body []byte) (bot.Event, error) {
 		return bot.Event{}, err
 	}
 	return ev, nil
+}
+
+// ownerEvent reads the owner from convo.assigned, convo.status and
+// convo.agent.reply.created: an assignee → agent, none → bot (which
+// returns only what a person held); closed or spam → resolved; a published
+// reply thread a user wrote anywhere but through the API (the bot's own
+// replies come from the API) → agent.
+func (t *Trigger) ownerEvent(event string, body []byte, c *conversation, threads []thread, th thread, ok bool) (bot.Event, error) {
+	var o *bot.OwnerChange
+	a := c.assignee()
+	own := c.botAssigned(threads)
+	switch event {
+	case EventAssigned:
+		if own {
+			break // assigned to the bot's own seat: still the bot's
+		}
+		if a != nil {
+			o = &bot.OwnerChange{State: bot.StateAgent, Actor: actor(a), Reason: bot.ReasonHelpdeskAssigned}
+		} else {
+			o = &bot.OwnerChange{State: bot.StateBot, Actor: Kind, Reason: bot.ReasonHelpdeskUnassigned}
+		}
+	case EventStatus:
+		switch {
+		case c.Status == "closed" || c.Status == "spam":
+			o = &bot.OwnerChange{State: bot.StateResolved, Actor: Kind, Reason: bot.ReasonHelpdeskResolved}
+			if a != nil && !own {
+				o.Actor = actor(a)
+			}
+		case a != nil && !own:
+			o = &bot.OwnerChange{State: bot.StateAgent, Actor: actor(a), Reason: bot.ReasonHelpdeskAssigned}
+		}
+	case EventAgentReply:
+		if ok && th.Type == "reply" && th.Source.Type != "api" && (th.State == "" || th.State == "published") &&
+			th.CreatedBy != nil && th.CreatedBy.Type == "user" {
+			o = &bot.OwnerChange{State: bot.StateAgent, Actor: actor(th.CreatedBy), Reason: bot.ReasonHelpdeskReplied,
+				Echo: triggers.HTMLText(th.Body)}
+		}
+	}
+	if o == nil {
+		return bot.Event{}, fmt.Errorf("%s: no change of owner: %w", event, bot.ErrIgnored)
+	}
+	// Help Scout sends no delivery id: the event, the conversation and a
+	// hash of the body (which changes with every update) name it.
+	ev := bot.Event{
+		Trigger: t.name, ID: event + ":conversation:" + string(c.ID) + ":" + triggers.BodyID(body),
+		Type: bot.EventOwnerChanged, Owner: o,
+		Conversation: bot.ConversationRef{ID: string(c.ID), Subject: strings.TrimSpace(c.Subject), URL: c.Links.Web.Href},
+	}
+	if p := cmpPerson(c.PrimaryCustomer, c.Customer); p != nil {
+		ev.Customer = bot.Customer{ID: string(p.ID), Name: p.name(), Email: p.Email}
+	}
+	if err := ev.Validate(); err != nil {
+		return bot.Event{}, err
+	}
+	return ev, nil
+}
+
+// assignee returns the conversation's assigned user, if any: v2's assignee
+// or the legacy owner; an id of 0 or none is nobody.
+func (c *conversation) assignee() *person {
+	for _, p := range []*person{c.Assignee, c.Owner} {
+		if p != nil && p.ID != "" && p.ID != "0" {
+			return p
+		}
+	}
+	return nil
+}
+
+// botAssigned reports whether the conversation is assigned to the user the
+// bot replies as: the author of a thread posted through the API. Help
+// Scout may assign a conversation to the user who replies, and the bot's
+// own seat is no person.
+func (c *conversation) botAssigned(threads []thread) bool {
+	a := c.assignee()
+	if a == nil {
+		return false
+	}
+	for _, th := range threads {
+		if th.Source.Type == "api" && th.CreatedBy != nil && th.CreatedBy.Type == "user" && th.CreatedBy.ID == a.ID {
+			return true
+		}
+	}
+	return false
+}
+
+// actor names a Help Scout user as a transition's actor: "helpscout:Name".
+func actor(p *person) string {
+	name := cmpOr(p.name(), strings.TrimSpace(p.Email))
+	if name == "" {
+		name = "user " + string(p.ID)
+	}
+	return bot.Clip(Kind+":"+name, 200)
+}
+
+func cmpPerson(ps ...*person) *person {
+	for _, p := range ps {
+		if p != nil && p.ID != "" {
+			return p
+		}
+	}
+	return nil
 }
 
 // newest returns the most recent thread that carries a message: line items

@@ -246,3 +246,64 @@ func TestParseInvalid(t *testing.T) {
 		})
 	}
 }
+
+func TestParseOwnership(t *testing.T) {
+	t.Parallel()
+	tr := mustNew(t, triggers.Config{Name: "hs", Kind: helpscout.Kind, Secret: "s"})
+	kj := "helpscout:Katherine Johnson"
+	reply := string(mustRead(t, "convo_customer_reply_created.json"))
+	for _, tc := range []struct {
+		name, file, event string
+		edit              func(string) string
+		wantType          string
+		want              *bot.OwnerChange
+	}{
+		{"assigned", "convo_assigned.json", helpscout.EventAssigned, nil, bot.EventOwnerChanged,
+			&bot.OwnerChange{State: bot.StateAgent, Actor: kj, Reason: bot.ReasonHelpdeskAssigned}},
+		{"unassigned", "convo_agent_reply_created.json", helpscout.EventAssigned, nil, bot.EventOwnerChanged,
+			&bot.OwnerChange{State: bot.StateBot, Actor: "helpscout", Reason: bot.ReasonHelpdeskUnassigned}},
+		{"closed", "convo_status_closed.json", helpscout.EventStatus, nil, bot.EventOwnerChanged,
+			&bot.OwnerChange{State: bot.StateResolved, Actor: kj, Reason: bot.ReasonHelpdeskResolved}},
+		{"a person replies", "convo_agent_reply_person.json", helpscout.EventAgentReply, nil, bot.EventOwnerChanged,
+			&bot.OwnerChange{State: bot.StateAgent, Actor: kj, Reason: bot.ReasonHelpdeskReplied, Echo: "Hi Ada, I have reset the link for you."}},
+		{"customer writes to an assigned conversation", "convo_customer_reply_created.json", helpscout.EventCustomerReply,
+			func(s string) string {
+				return strings.Replace(s, `"assignee": {"id": 9, "type": "user", "first": "Grace", "last": "Hopper", "email": "grace@example.com"}`,
+					`"assignee": {"id": 12, "type": "user", "first": "Katherine", "last": "Johnson", "email": "katherine@example.com"}`, 1)
+			}, bot.EventMessageCreated,
+			&bot.OwnerChange{State: bot.StateAgent, Actor: kj, Reason: bot.ReasonHelpdeskAssigned}},
+		{"customer writes to a conversation assigned to the bot's user", "convo_customer_reply_created.json", helpscout.EventCustomerReply,
+			nil, bot.EventMessageCreated, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			body := string(mustRead(t, tc.file))
+			if tc.edit != nil {
+				if body = tc.edit(body); body == reply {
+					t.Fatal("fixture unchanged")
+				}
+			}
+			ev, err := tr.Parse(request([]byte(body), tc.event, ""), []byte(body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ev.Type != tc.wantType || ev.Conversation.ID == "" || ev.ID == "" {
+				t.Fatalf("event = %+v", ev)
+			}
+			if diff := cmp.Diff(tc.want, ev.Owner); diff != "" {
+				t.Fatalf("owner mismatch (-want +got):\n%s", diff)
+			}
+		})
+	}
+	// The bot's own reply (through the API), and an assignment to the
+	// bot's user, are no signal.
+	for name, tc := range map[string][2]string{
+		"our reply":               {"convo_agent_reply_created.json", helpscout.EventAgentReply},
+		"assigned to the bot":     {"convo_customer_reply_created.json", helpscout.EventAssigned},
+		"active, nobody assigned": {"convo_agent_reply_created.json", helpscout.EventStatus},
+	} {
+		body := mustRead(t, tc[0])
+		if _, err := tr.Parse(request(body, tc[1], ""), body); !errors.Is(err, bot.ErrIgnored) {
+			t.Errorf("%s: err = %v, want ignored", name, err)
+		}
+	}
+}

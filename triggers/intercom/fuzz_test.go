@@ -15,7 +15,8 @@ import (
 // FuzzIntercomParse: the parser never panics, an accepted event is valid,
 // and every refusal is a validation error or an ignore.
 func FuzzIntercomParse(f *testing.F) {
-	for _, name := range []string{"conversation_user_created.json", "conversation_user_replied.json", "conversation_admin_replied.json"} {
+	for _, name := range []string{"conversation_user_created.json", "conversation_user_replied.json", "conversation_admin_replied.json",
+		"conversation_admin_assigned.json", "conversation_admin_closed.json", "conversation_user_replied_assigned.json"} {
 		if b, err := os.ReadFile("testdata/" + name); err == nil {
 			f.Add(b)
 		}

@@ -196,7 +196,8 @@ func TestParseFallbacks(t *testing.T) {
 
 func TestParseIgnored(t *testing.T) {
 	t.Parallel()
-	tr := mustNew(t, triggers.Config{Name: "ic", Kind: intercom.Kind, Secret: "s"})
+	tr := mustNew(t, triggers.Config{Name: "ic", Kind: intercom.Kind, Secret: "s",
+		Reply: triggers.ReplyConfig{Kind: intercom.Kind, AdminID: "814860"}})
 	replied := string(mustRead(t, "conversation_user_replied.json"))
 	created := string(mustRead(t, "conversation_user_created.json"))
 	userAuthor := `"author": {"type": "user", "id": "5bc8f7ae2d96695c18a", "name": "Ada Lovelace", "email": "ada@example.com"},
@@ -249,5 +250,60 @@ func TestParseInvalid(t *testing.T) {
 				t.Fatalf("Parse()=%v, want a validation error on %s", err, tt.field)
 			}
 		})
+	}
+}
+
+func TestParseOwnership(t *testing.T) {
+	t.Parallel()
+	tr := mustNew(t, triggers.Config{Name: "ic", Kind: intercom.Kind, Secret: "s",
+		Reply: triggers.ReplyConfig{Kind: intercom.Kind, AdminID: "814860"}})
+	other := mustNew(t, triggers.Config{Name: "ic", Kind: intercom.Kind, Secret: "s",
+		Reply: triggers.ReplyConfig{Kind: intercom.Kind, AdminID: "999"}})
+	grace := "intercom:Grace Hopper"
+	for _, tc := range []struct {
+		name     string
+		tr       triggers.Trigger
+		body     string
+		wantType string
+		wantText string
+		want     *bot.OwnerChange
+	}{
+		{"assigned", tr, string(mustRead(t, "conversation_admin_assigned.json")), bot.EventOwnerChanged, "",
+			&bot.OwnerChange{State: bot.StateAgent, Actor: grace, Reason: bot.ReasonHelpdeskAssigned}},
+		{"unassigned", tr, strings.NewReplacer(`"admin_assignee_id": 4242`, `"admin_assignee_id": null`,
+			`"assigned_to": {
+              "type": "admin",
+              "id": "4242"
+            }`, `"assigned_to": {"type": "nobody_admin", "id": null}`).Replace(string(mustRead(t, "conversation_admin_assigned.json"))),
+			bot.EventOwnerChanged, "", &bot.OwnerChange{State: bot.StateBot, Actor: "intercom", Reason: bot.ReasonHelpdeskUnassigned}},
+		{"closed", tr, string(mustRead(t, "conversation_admin_closed.json")), bot.EventOwnerChanged, "",
+			&bot.OwnerChange{State: bot.StateResolved, Actor: grace, Reason: bot.ReasonHelpdeskResolved}},
+		{"a teammate replies", other, string(mustRead(t, "conversation_admin_replied.json")), bot.EventOwnerChanged, "",
+			&bot.OwnerChange{State: bot.StateAgent, Actor: "intercom:Support Bot", Reason: bot.ReasonHelpdeskReplied,
+				Echo: "On the sign-in page, choose Forgot password."}},
+		{"every part of a customer's reply", tr, string(mustRead(t, "conversation_user_replied_assigned.json")), bot.EventMessageCreated,
+			"The reset link says it has expired.\nWhat now?",
+			&bot.OwnerChange{State: bot.StateAgent, Actor: "intercom:admin 4242", Reason: bot.ReasonHelpdeskAssigned}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if !strings.Contains(tc.body, "conversation") {
+				t.Fatal("empty fixture")
+			}
+			ev, err := tc.tr.Parse(request([]byte(tc.body), ""), []byte(tc.body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ev.Type != tc.wantType || ev.Message.Text != tc.wantText || ev.Conversation.ID != "1911149811" {
+				t.Fatalf("event = %+v", ev)
+			}
+			if diff := cmp.Diff(tc.want, ev.Owner); diff != "" {
+				t.Fatalf("owner mismatch (-want +got):\n%s", diff)
+			}
+		})
+	}
+	// Assigned to the bot's own admin: no person.
+	own := strings.ReplaceAll(string(mustRead(t, "conversation_admin_assigned.json")), "4242", "814860")
+	if _, err := tr.Parse(request([]byte(own), ""), []byte(own)); !errors.Is(err, bot.ErrIgnored) {
+		t.Fatalf("assigned to the bot's admin: %v, want ignored", err)
 	}
 }

@@ -16,7 +16,8 @@
 //
 //   - Event subscriptions: Zendesk's own CloudEvents-like bodies, of which
 //     zen:event-type:ticket.comment_added and zen:event-type:ticket.created
-//     are answered and every other type is ignored.
+//     are answered, the assignment and status changes read for their owner
+//     (below), and every other type is ignored.
 //
 // # Signature
 //
@@ -43,10 +44,39 @@
 // public) keep Zendesk from sending those requests at all; the checks here
 // hold even when the conditions are missing.
 //
+// # Ownership
+//
+// Zendesk also says who owns a ticket (see bot.OwnerChange). A trigger body
+// may carry "status": "{{ticket.status}}" in ticket and an "assignee"
+// object of {{ticket.assignee.id}}, {{ticket.assignee.name}} and
+// {{ticket.assignee.email}}; a body left without them says nothing about
+// the owner. With them:
+//
+//   - a customer's comment on a ticket assigned to a person is recorded
+//     after the ticket becomes the person's (agent, helpdesk_assigned), and
+//     not answered;
+//   - an update by a person on the support team (a second trigger, see the
+//     README) is a signal alone: solved or closed → resolved; assigned to
+//     a person → agent; unassigned while new or open → bot
+//     (helpdesk_unassigned, which returns only what a person held).
+//
+// A ticket assigned to the API user (reply.email) is still the bot's, and
+// the API user's own updates are ignored. Event subscriptions read the
+// ticket after the change, detail.assignee_id and detail.status:
+// zen:event-type:ticket.agent_assignment_changed (an assignee → agent, none
+// → bot), zen:event-type:ticket.status_changed (solved or closed →
+// resolved, or an assignee → agent), and ticket.comment_added on a ticket
+// with an assignee → agent before the comment. The event payloads name the
+// assignee by id only, so there the API user cannot be told apart: do not
+// assign tickets to it. Agents' comments alone are no signal (the bot's
+// own comments are an agent's too): a person takes a ticket by assigning
+// it, or by solving it.
+//
 // # Event id
 //
-// Events are deduplicated on Zendesk's event id (event subscriptions) or
-// the X-Zendesk-Webhook-Invocation-Id header (trigger bodies); failing
-// those, on the ticket and comment ids, or the ticket id and a hash of the
-// body.
+// Comments of event subscriptions are deduplicated on the ticket and
+// comment ids (the same comment under a new event id is one message), other
+// events on Zendesk's event id; trigger bodies on the
+// X-Zendesk-Webhook-Invocation-Id header; failing those, on the ticket id
+// and a hash of the body.
 package zendesk

@@ -19,7 +19,8 @@ import (
 // FuzzZendeskParse: the parser never panics, an accepted event is valid,
 // and every refusal is a validation error or an ignore.
 func FuzzZendeskParse(f *testing.F) {
-	for _, name := range []string{"trigger_comment.json", "event_comment_added.json", "event_ticket_created.json"} {
+	for _, name := range []string{"trigger_comment.json", "event_comment_added.json", "event_ticket_created.json",
+		"event_agent_assignment_changed.json", "event_status_changed.json", "trigger_agent_update.json"} {
 		if b, err := os.ReadFile("testdata/" + name); err == nil {
 			f.Add(b)
 		}

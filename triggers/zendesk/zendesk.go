@@ -27,7 +27,10 @@ const (
 const (
 	EventCommentAdded  = "zen:event-type:ticket.comment_added"
 	EventTicketCreated = "zen:event-type:ticket.created"
-	eventTypePrefix    = "zen:event-type:"
+	// Ownership: the ticket's assignee or status changed.
+	EventAssignmentChanged = "zen:event-type:ticket.agent_assignment_changed"
+	EventStatusChanged     = "zen:event-type:ticket.status_changed"
+	eventTypePrefix        = "zen:event-type:"
 )
 
 // Trigger verifies and parses Zendesk webhooks.
@@ -133,7 +136,15 @@ type templateBody struct {
 		URL      string              `json:"url"`
 		Priority string              `json:"priority"`
 		Tags     tagList             `json:"tags"`
+		// Status is {{ticket.status}}; nil when the body leaves it out.
+		Status *string `json:"status"`
 	} `json:"ticket"`
+	// Assignee is {{ticket.assignee.*}}; nil when the body leaves it out.
+	Assignee *struct {
+		ID    triggers.FlexString `json:"id"`
+		Name  string              `json:"name"`
+		Email string              `json:"email"`
+	} `json:"assignee"`
 	Requester struct {
 		ID    triggers.FlexString `json:"id"`
 		Name  string              `json:"name"`
@@ -159,20 +170,35 @@ func (t *Trigger) parseTemplate(r *http.Request, body []byte) (bot.Event, error)
 	if ticket == "" {
 		return bot.Event{}, bot.Invalid("ticket.id", "required ({{ticket.id}})")
 	}
-	switch role := normRole(p.Author.Role); {
-	case role == "":
-		return bot.Event{}, bot.Invalid("author.role", "required ({{current_user.role}}): it tells a customer's comment from an agent's")
-	case role != "end-user":
-		return bot.Event{}, fmt.Errorf("update by a user with role %q, not an end user: %w", p.Author.Role, bot.ErrIgnored)
-	case t.apiUser != "" && strings.EqualFold(strings.TrimSpace(p.Author.Email), t.apiUser):
-		return bot.Event{}, fmt.Errorf("update by the API user: %w", bot.ErrIgnored)
-	}
 	id := strings.TrimSpace(r.Header.Get(InvocationHeader))
 	if id == "" {
 		id = "ticket:" + ticket + ":" + triggers.BodyID(body)
 	}
+	owner := t.templateOwner(&p)
+	switch role := normRole(p.Author.Role); {
+	case role == "":
+		return bot.Event{}, bot.Invalid("author.role", "required ({{current_user.role}}): it tells a customer's comment from an agent's")
+	case t.isAPIUser(p.Author.Email):
+		return bot.Event{}, fmt.Errorf("update by the API user: %w", bot.ErrIgnored)
+	case role != "end-user":
+		// A person on the support team updated the ticket: only what the
+		// update says about its owner counts.
+		if owner == nil {
+			return bot.Event{}, fmt.Errorf("update by a user with role %q, not an end user: %w", p.Author.Role, bot.ErrIgnored)
+		}
+		return bot.Event{ID: id, Type: bot.EventOwnerChanged, Owner: owner,
+			Conversation: bot.ConversationRef{ID: ticket, Subject: strings.TrimSpace(p.Ticket.Subject), URL: ticketLink(p.Ticket.URL)},
+			Customer: bot.Customer{ID: p.Requester.ID.String(), Name: strings.TrimSpace(p.Requester.Name),
+				Email: strings.TrimSpace(p.Requester.Email)},
+		}, nil
+	}
+	if owner != nil && owner.State != bot.StateAgent {
+		// The customer's comment reopens a solved ticket, and an unassigned
+		// ticket is the bot's or waits for a claim: only an assignee counts.
+		owner = nil
+	}
 	return bot.Event{
-		ID: id, Type: bot.EventMessageCreated,
+		ID: id, Type: bot.EventMessageCreated, Owner: owner,
 		Conversation: bot.ConversationRef{ID: ticket, Subject: strings.TrimSpace(p.Ticket.Subject),
 			URL: ticketLink(p.Ticket.URL), Priority: priority(p.Ticket.Priority), Tags: p.Ticket.Tags},
 		Customer: bot.Customer{ID: p.Requester.ID.String(), Name: strings.TrimSpace(p.Requester.Name),
@@ -193,6 +219,8 @@ type eventBody struct {
 		SubmitterID triggers.FlexString `json:"submitter_id"`
 		Tags        tagList             `json:"tags"`
 		IsPublic    *bool               `json:"is_public"`
+		AssigneeID  triggers.FlexString `json:"assignee_id"`
+		Status      string              `json:"status"`
 	} `json:"detail"`
 	Event struct {
 		Comment *struct {
@@ -209,7 +237,9 @@ type eventBody struct {
 }
 
 func (t *Trigger) parseEvent(typ string, body []byte) (bot.Event, error) {
-	if typ != EventCommentAdded && typ != EventTicketCreated {
+	switch typ {
+	case EventCommentAdded, EventTicketCreated, EventAssignmentChanged, EventStatusChanged:
+	default:
 		return bot.Event{}, fmt.Errorf("event type %q: %w", typ, bot.ErrIgnored)
 	}
 	var p eventBody
@@ -229,7 +259,23 @@ func (t *Trigger) parseEvent(typ string, body []byte) (bot.Event, error) {
 	if t.ticketURL != "" {
 		ev.Conversation.URL = t.ticketURL + ticket
 	}
+	assignee := d.AssigneeID.String()
+	if assignee == "0" {
+		assignee = ""
+	}
+	status := strings.ToLower(strings.TrimSpace(d.Status))
 	switch typ {
+	case EventAssignmentChanged, EventStatusChanged:
+		ev.Type = bot.EventOwnerChanged
+		ev.Customer = bot.Customer{ID: d.RequesterID.String()}
+		ev.Owner = eventOwner(typ, assignee, status)
+		if ev.Owner == nil {
+			return bot.Event{}, fmt.Errorf("%s to status %q, assignee %q: no change of owner: %w", typ, status, assignee, bot.ErrIgnored)
+		}
+		if ev.ID == "" {
+			ev.ID = "ticket:" + ticket + ":" + typ + ":" + triggers.BodyID(body)
+		}
+		return ev, nil
 	case EventTicketCreated:
 		if d.IsPublic != nil && !*d.IsPublic {
 			return bot.Event{}, fmt.Errorf("ticket created with a private comment: %w", bot.ErrIgnored)
@@ -258,11 +304,76 @@ func (t *Trigger) parseEvent(typ string, body []byte) (bot.Event, error) {
 		ev.Type = bot.EventMessageCreated
 		ev.Customer = bot.Customer{ID: c.Author.ID.String(), Name: strings.TrimSpace(c.Author.Name)}
 		ev.Message = bot.MessageRef{ID: c.ID.String(), Text: strings.TrimSpace(c.Body)}
-		if ev.ID == "" && c.ID.String() != "" {
+		if c.ID.String() != "" {
+			// The comment id, not the event id: the same comment under a new
+			// event id is one message.
 			ev.ID = "ticket:" + ticket + ":comment:" + c.ID.String()
+		}
+		if assignee != "" && status != "solved" && status != "closed" {
+			ev.Owner = &bot.OwnerChange{State: bot.StateAgent, Actor: Kind, Reason: bot.ReasonHelpdeskAssigned}
 		}
 	}
 	return ev, nil
+}
+
+// eventOwner is the owner an assignment or status event shows: detail is
+// the ticket after the change.
+func eventOwner(typ, assignee, status string) *bot.OwnerChange {
+	switch {
+	case status == "solved" || status == "closed":
+		if typ == EventStatusChanged {
+			return &bot.OwnerChange{State: bot.StateResolved, Actor: Kind, Reason: bot.ReasonHelpdeskResolved}
+		}
+	case assignee != "":
+		return &bot.OwnerChange{State: bot.StateAgent, Actor: Kind, Reason: bot.ReasonHelpdeskAssigned}
+	case typ == EventAssignmentChanged:
+		return &bot.OwnerChange{State: bot.StateBot, Actor: Kind, Reason: bot.ReasonHelpdeskUnassigned}
+	}
+	return nil
+}
+
+// templateOwner is the owner a trigger body shows, when it carries
+// {{ticket.status}} or {{ticket.assignee.*}}: solved or closed → resolved;
+// assigned to a person other than the API user → agent; unassigned and new
+// or open → bot (which returns only what a person held).
+func (t *Trigger) templateOwner(p *templateBody) *bot.OwnerChange {
+	status := ""
+	if p.Ticket.Status != nil {
+		status = strings.ToLower(strings.TrimSpace(*p.Ticket.Status))
+	}
+	who := Kind
+	if e := strings.TrimSpace(p.Author.Email); e != "" && normRole(p.Author.Role) != "end-user" {
+		who = Kind + ":" + e
+	}
+	switch {
+	case status == "solved" || status == "closed":
+		return &bot.OwnerChange{State: bot.StateResolved, Actor: bot.Clip(who, 200), Reason: bot.ReasonHelpdeskResolved}
+	case p.Assignee == nil:
+		return nil
+	case p.Assignee.ID.String() != "" || strings.TrimSpace(p.Assignee.Email) != "":
+		if t.isAPIUser(p.Assignee.Email) {
+			return nil // assigned to the bot's own seat: still the bot's
+		}
+		name := cmpOr(strings.TrimSpace(p.Assignee.Name), strings.TrimSpace(p.Assignee.Email), p.Assignee.ID.String())
+		return &bot.OwnerChange{State: bot.StateAgent, Actor: bot.Clip(Kind+":"+name, 200), Reason: bot.ReasonHelpdeskAssigned}
+	case status == "new" || status == "open":
+		return &bot.OwnerChange{State: bot.StateBot, Actor: bot.Clip(who, 200), Reason: bot.ReasonHelpdeskUnassigned}
+	}
+	return nil
+}
+
+// isAPIUser reports whether email is the reply settings' API user.
+func (t *Trigger) isAPIUser(email string) bool {
+	return t.apiUser != "" && strings.EqualFold(strings.TrimSpace(email), t.apiUser)
+}
+
+func cmpOr(vals ...string) string {
+	for _, v := range vals {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
 }
 
 func decode(body []byte, v any) error {

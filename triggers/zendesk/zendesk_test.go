@@ -177,7 +177,7 @@ func TestParseEvents(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := bot.Event{
-		Trigger: "zd", ID: "d4f5c389-8f4a-4c2e-a1b9-8e4f39c71d52", Type: bot.EventMessageCreated,
+		Trigger: "zd", ID: "ticket:5158:comment:9876543210", Type: bot.EventMessageCreated,
 		Conversation: bot.ConversationRef{ID: "5158", Subject: "Cannot login to mobile app", URL: "https://example.zendesk.com/agent/tickets/5158",
 			Priority: "high", Tags: []string{"mobile", "login"}},
 		Customer: bot.Customer{ID: "1234567", Name: "Ada Lovelace"},
@@ -279,4 +279,83 @@ func replace(t *testing.T, s, old, new string) string {
 		t.Fatalf("fixture lacks %q", old)
 	}
 	return strings.Replace(s, old, new, 1)
+}
+
+func TestParseOwnership(t *testing.T) {
+	tr := mustNew(t, triggers.Config{Name: "zd", Kind: zendesk.Kind, Secret: "s",
+		Reply: triggers.ReplyConfig{Kind: "zendesk", BaseURL: "https://example.zendesk.com", Email: "bot@example.com"}})
+	parse := func(body string) (bot.Event, error) {
+		t.Helper()
+		return tr.Parse(request(body, nil), []byte(body))
+	}
+	assigned := string(mustRead(t, "testdata/event_agent_assignment_changed.json"))
+	solved := string(mustRead(t, "testdata/event_status_changed.json"))
+	agentUpdate := string(mustRead(t, "testdata/trigger_agent_update.json"))
+	comment := string(mustRead(t, "testdata/event_comment_added.json"))
+	customer := string(mustRead(t, "testdata/trigger_comment.json"))
+	for _, tc := range []struct {
+		name, body string
+		wantType   string
+		want       *bot.OwnerChange
+	}{
+		{"assignment event", assigned, bot.EventOwnerChanged,
+			&bot.OwnerChange{State: bot.StateAgent, Actor: "zendesk", Reason: bot.ReasonHelpdeskAssigned}},
+		{"unassignment event", replace(t, assigned, `"assignee_id":"235324"`, `"assignee_id":null`), bot.EventOwnerChanged,
+			&bot.OwnerChange{State: bot.StateBot, Actor: "zendesk", Reason: bot.ReasonHelpdeskUnassigned}},
+		{"solved event", solved, bot.EventOwnerChanged,
+			&bot.OwnerChange{State: bot.StateResolved, Actor: "zendesk", Reason: bot.ReasonHelpdeskResolved}},
+		{"comment on an assigned ticket", replace(t, comment, `"assignee_id":null`, `"assignee_id":"235324"`), bot.EventMessageCreated,
+			&bot.OwnerChange{State: bot.StateAgent, Actor: "zendesk", Reason: bot.ReasonHelpdeskAssigned}},
+		{"comment on an unassigned ticket", comment, bot.EventMessageCreated, nil},
+		{"agent assigns in a trigger body", agentUpdate, bot.EventOwnerChanged,
+			&bot.OwnerChange{State: bot.StateAgent, Actor: "zendesk:Grace Hopper", Reason: bot.ReasonHelpdeskAssigned}},
+		{"agent solves in a trigger body", replace(t, agentUpdate, `"status":"Open"`, `"status":"Solved"`), bot.EventOwnerChanged,
+			&bot.OwnerChange{State: bot.StateResolved, Actor: "zendesk:grace@example.com", Reason: bot.ReasonHelpdeskResolved}},
+		{"agent unassigns in a trigger body", replace(t, agentUpdate, `"assignee":{"id":"235324","name":"Grace Hopper","email":"grace@example.com"}`,
+			`"assignee":{"id":"","name":"","email":""}`), bot.EventOwnerChanged,
+			&bot.OwnerChange{State: bot.StateBot, Actor: "zendesk:grace@example.com", Reason: bot.ReasonHelpdeskUnassigned}},
+		{"customer writes on an assigned ticket", replace(t, customer, `"requester":`,
+			`"assignee":{"id":"235324","name":"Grace Hopper","email":"grace@example.com"},"requester":`), bot.EventMessageCreated,
+			&bot.OwnerChange{State: bot.StateAgent, Actor: "zendesk:Grace Hopper", Reason: bot.ReasonHelpdeskAssigned}},
+		{"customer writes on a ticket assigned to the bot's seat", replace(t, customer, `"requester":`,
+			`"assignee":{"id":"9","name":"Support Bot","email":"BOT@example.com"},"requester":`), bot.EventMessageCreated, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ev, err := parse(tc.body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ev.Type != tc.wantType || ev.Conversation.ID == "" {
+				t.Fatalf("event = %+v", ev)
+			}
+			if diff := cmp.Diff(tc.want, ev.Owner); diff != "" {
+				t.Fatalf("owner mismatch (-want +got):\n%s", diff)
+			}
+		})
+	}
+	// What says nothing about the owner, and the bot's own updates, are ignored.
+	for name, body := range map[string]string{
+		"unassigned, status pending": replace(t, replace(t, solved, `"status":"SOLVED"`, `"status":"PENDING"`),
+			`"assignee_id":"235324"`, `"assignee_id":null`),
+		"agent update without ownership placeholders": replace(t, replace(t, agentUpdate, `,"status":"Open"`, ``),
+			`"assignee":{"id":"235324","name":"Grace Hopper","email":"grace@example.com"},`, ``),
+		"update by the API user": replace(t, agentUpdate, `"email":"grace@example.com","role"`, `"email":"bot@example.com","role"`),
+	} {
+		if _, err := parse(body); !errors.Is(err, bot.ErrIgnored) {
+			t.Fatalf("%s: err = %v, want ignored", name, err)
+		}
+	}
+}
+
+// The same comment under a new event id (Zendesk may invoke a webhook more
+// than once for one action) is the same event.
+func TestCommentDedupe(t *testing.T) {
+	tr := mustNew(t, triggers.Config{Name: "zd", Kind: zendesk.Kind, Secret: "s"})
+	comment := string(mustRead(t, "testdata/event_comment_added.json"))
+	again := replace(t, comment, `"id":"d4f5c389-8f4a-4c2e-a1b9-8e4f39c71d52"`, `"id":"0b1e2c3d-0000-4c2e-a1b9-8e4f39c71d99"`)
+	ev1, err1 := tr.Parse(request(comment, nil), []byte(comment))
+	ev2, err2 := tr.Parse(request(again, nil), []byte(again))
+	if err1 != nil || err2 != nil || ev1.ID != ev2.ID {
+		t.Fatalf("ids = %q, %q (%v, %v), want one id for one comment", ev1.ID, ev2.ID, err1, err2)
+	}
 }
