@@ -1,0 +1,183 @@
+package sqlite_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"github.com/supportbot/supportbot/bot"
+	"github.com/supportbot/supportbot/bot/sqlite"
+)
+
+// deliverJobs returns the reply ids of the queued deliver jobs.
+func deliverJobs(t *testing.T, s *sqlite.Store) []string {
+	t.Helper()
+	jobs, err := s.ListJobs(context.Background(), bot.JobFilter{State: bot.JobQueued, Kind: bot.JobDeliver, Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, j := range jobs {
+		var p struct {
+			ReplyID string `json:"reply_id"`
+		}
+		if err := json.Unmarshal(j.Payload, &p); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, p.ReplyID)
+	}
+	return ids
+}
+
+func TestAgentReplyClaimsEscalated(t *testing.T) {
+	t.Parallel()
+	s := MustOpenStore(t)
+	key := mustEscalate(t, s, "c")
+	ctx := context.Background()
+	before := len(deliverJobs(t, s))
+	res, err := s.AgentReply(ctx, bot.AgentReply{ConversationKey: key, Agent: " Grace ", Text: " Fixed it for you. ", Via: "on the dashboard"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Claimed || res.Replayed || res.Reply.State != bot.StateAgent || res.Reply.AgentName != "Grace" ||
+		res.Reply.Text != "Fixed it for you." || res.Reply.Author != bot.AuthorAgent || res.Reply.Kind != bot.ReplyAgent ||
+		res.Reply.ConversationID != "c" || res.Reply.Trigger != "chat" {
+		t.Fatalf("result = %+v", res)
+	}
+	if got := deliverJobs(t, s); len(got) != before+1 || got[0] != res.Reply.ID {
+		t.Fatalf("deliver jobs = %v, want the reply %s queued", got, res.Reply.ID)
+	}
+	c, _ := s.Conversation(ctx, key)
+	if c.State != bot.StateAgent {
+		t.Fatalf("state = %s, want agent", c.State)
+	}
+	trs, _ := s.Transitions(ctx, key)
+	if last := trs[len(trs)-1]; last.To != bot.StateAgent || last.Actor != "Grace" || last.Reason != "answered on the dashboard" {
+		t.Fatalf("last transition = %+v", last)
+	}
+	esc, err := s.ListEscalations(ctx, "claimed", 10)
+	if err != nil || len(esc) != 1 || esc[0].ClaimedBy != "Grace" {
+		t.Fatalf("claimed escalations = %+v, %v", esc, err)
+	}
+	msgs, _ := s.Messages(ctx, key)
+	if last := msgs[len(msgs)-1]; last.Author != bot.AuthorAgent || last.AgentName != "Grace" || last.Text != "Fixed it for you." {
+		t.Fatalf("transcript ends with %+v", last)
+	}
+
+	// A second reply, by another agent, goes to the conversation as it is.
+	res, err = s.AgentReply(ctx, bot.AgentReply{ConversationKey: key, Agent: "Linus", Text: "And one more thing."})
+	if err != nil || res.Claimed || res.Reply.State != bot.StateAgent {
+		t.Fatalf("second reply = %+v, %v", res, err)
+	}
+}
+
+func TestAgentReplyRefused(t *testing.T) {
+	t.Parallel()
+	s := MustOpenStore(t)
+	ctx := context.Background()
+	esc := mustEscalate(t, s, "esc")
+	if err := s.CloseConversation(ctx, esc, bot.StateResolved, "Grace", "done", nil); err != nil {
+		t.Fatal(err)
+	}
+	handed := mustEscalate(t, s, "back")
+	if err := s.CloseConversation(ctx, handed, bot.StateBot, "Grace", "handed back", nil); err != nil {
+		t.Fatal(err)
+	}
+	before := len(deliverJobs(t, s))
+	var ve *bot.ValidationError
+	for _, tc := range []struct {
+		name  string
+		a     bot.AgentReply
+		check func(error) bool
+	}{
+		{"resolved", bot.AgentReply{ConversationKey: esc, Agent: "Grace", Text: "hi"}, func(err error) bool { return errors.Is(err, bot.ErrConflict) }},
+		{"bot-owned", bot.AgentReply{ConversationKey: handed, Agent: "Grace", Text: "hi"}, func(err error) bool { return errors.Is(err, bot.ErrConflict) }},
+		{"unknown", bot.AgentReply{ConversationKey: "chat/nope", Agent: "Grace", Text: "hi"}, func(err error) bool { return errors.Is(err, bot.ErrNotFound) }},
+		{"empty text", bot.AgentReply{ConversationKey: handed, Agent: "Grace", Text: "  "}, func(err error) bool { return errors.As(err, &ve) && ve.Field == "text" }},
+		{"long text", bot.AgentReply{ConversationKey: handed, Agent: "Grace", Text: string(make([]byte, bot.MaxTextLen+1))}, func(err error) bool { return errors.As(err, &ve) && ve.Field == "text" }},
+		{"no agent", bot.AgentReply{ConversationKey: handed, Text: "hi"}, func(err error) bool { return errors.As(err, &ve) && ve.Field == "agent" }},
+		{"agent on two lines", bot.AgentReply{ConversationKey: handed, Agent: "Gr\nace", Text: "hi"}, func(err error) bool { return errors.As(err, &ve) && ve.Field == "agent" }},
+	} {
+		if _, err := s.AgentReply(ctx, tc.a); !tc.check(err) {
+			t.Errorf("%s: err = %v", tc.name, err)
+		}
+	}
+	if got := deliverJobs(t, s); len(got) != before {
+		t.Fatalf("a refused reply queued a delivery: %v", got)
+	}
+	for _, key := range []string{esc, handed} {
+		replies, _ := s.Replies(ctx, key)
+		for _, r := range replies {
+			if r.Kind == bot.ReplyAgent {
+				t.Fatalf("%s: refused reply stored: %+v", key, r)
+			}
+		}
+	}
+}
+
+func TestAgentReplyIdempotencyKey(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "test.db")
+	s := sqlite.NewStore(path)
+	if err := s.Open(); err != nil {
+		t.Fatal(err)
+	}
+	key := mustEscalate(t, s, "c")
+	ctx := context.Background()
+	a := bot.AgentReply{ConversationKey: key, Agent: "Grace", Text: "On it.", IdempotencyKey: "k-1"}
+	first, err := s.AgentReply(ctx, a)
+	if err != nil || first.Replayed {
+		t.Fatalf("first = %+v, %v", first, err)
+	}
+	jobs := deliverJobs(t, s)
+
+	// Concurrent repeats of the same request: one reply in all.
+	var wg sync.WaitGroup
+	results := make([]bot.AgentReplyResult, 4)
+	errs := make([]error, 4)
+	for i := range results {
+		wg.Go(func() { results[i], errs[i] = s.AgentReply(ctx, a) })
+	}
+	wg.Wait()
+	for i, r := range results {
+		if errs[i] != nil || !r.Replayed || r.Reply.ID != first.Reply.ID || !r.Claimed || r.Reply.State != bot.StateAgent {
+			t.Fatalf("repeat %d = %+v, %v; want the first result replayed", i, r, errs[i])
+		}
+	}
+	if got := deliverJobs(t, s); len(got) != len(jobs) {
+		t.Fatalf("deliver jobs %v after repeats, want %v", got, jobs)
+	}
+
+	// The key is durable: it holds after a restart.
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = sqlite.NewStore(path)
+	if err := s.Open(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	again, err := s.AgentReply(ctx, a)
+	if err != nil || !again.Replayed || again.Reply.ID != first.Reply.ID {
+		t.Fatalf("after reopening = %+v, %v", again, err)
+	}
+
+	// The same key with another text, agent or conversation is refused.
+	for _, other := range []bot.AgentReply{
+		{ConversationKey: key, Agent: "Grace", Text: "Something else.", IdempotencyKey: "k-1"},
+		{ConversationKey: key, Agent: "Linus", Text: "On it.", IdempotencyKey: "k-1"},
+		{ConversationKey: "chat/other", Agent: "Grace", Text: "On it.", IdempotencyKey: "k-1"},
+	} {
+		if _, err := s.AgentReply(ctx, other); !errors.Is(err, bot.ErrIdempotencyKeyReused) {
+			t.Fatalf("reused key for %+v: err = %v", other, err)
+		}
+	}
+	// A new key is a new reply.
+	a.IdempotencyKey = "k-2"
+	if r, err := s.AgentReply(ctx, a); err != nil || r.Replayed || r.Reply.ID == first.Reply.ID {
+		t.Fatalf("new key = %+v, %v", r, err)
+	}
+}
