@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 
@@ -179,5 +180,41 @@ func TestAgentReplyIdempotencyKey(t *testing.T) {
 	a.IdempotencyKey = "k-2"
 	if r, err := s.AgentReply(ctx, a); err != nil || r.Replayed || r.Reply.ID == first.Reply.ID {
 		t.Fatalf("new key = %+v, %v", r, err)
+	}
+}
+
+// TestOnTransition: committed state changes are reported after the commit;
+// those of a write that failed (and was rolled back) are not.
+func TestOnTransition(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	var got []string
+	s := sqlite.NewStore(filepath.Join(t.TempDir(), "test.db"))
+	s.OnTransition = func(tr bot.Transition) {
+		mu.Lock()
+		defer mu.Unlock()
+		got = append(got, string(tr.From)+">"+string(tr.To)+":"+tr.Actor)
+		if tr.ConversationKey == "" || tr.At.IsZero() {
+			t.Errorf("transition without key or time: %+v", tr)
+		}
+	}
+	if err := s.Open(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	ctx := context.Background()
+	key := mustEscalate(t, s, "c")
+	// Claims in the thread, then fails on the reply's duplicate id: rolled back.
+	if _, err := s.QueueAgentReply(ctx, "slack:C1:1.1", bot.Reply{ID: "r-handoff", ConversationKey: key,
+		Kind: bot.ReplyAgent, Author: bot.AuthorAgent, AgentName: "Mallory", Text: "x"}); err == nil {
+		t.Fatal("a reply with a duplicate id was queued")
+	}
+	if err := s.Claim(ctx, key, "Grace"); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if want := []string{"bot>escalated:bot", "escalated>agent:Grace"}; strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Fatalf("reported %v, want %v", got, want)
 	}
 }
