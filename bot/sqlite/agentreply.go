@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -20,6 +21,9 @@ import (
 // owns, or a resolved one, is refused with an error wrapping
 // bot.ErrConflict (claim it first). An unknown conversation is
 // bot.ErrNotFound, an invalid reply a *bot.ValidationError.
+//
+// When the conversation has a Slack thread, the reply is mirrored there
+// too, so that agents in Slack do not answer a second time.
 //
 // With an idempotency key the reply is stored once: the same key again
 // returns the first result with Replayed set and queues nothing; the same
@@ -70,6 +74,19 @@ func (s *Store) AgentReply(ctx context.Context, a bot.AgentReply) (bot.AgentRepl
 		}
 		if _, err := queueReply(tx, r, 0, now); err != nil {
 			return err
+		}
+		if c.SlackThreadTS != "" {
+			// Agents in the Slack thread see that the customer was
+			// answered elsewhere, as they see the customer's follow-ups.
+			var msgID int64
+			if err := tx.QueryRow(`SELECT id FROM messages WHERE conversation_key = ? AND author = 'agent'
+				ORDER BY id DESC LIMIT 1`, c.Key).Scan(&msgID); err != nil {
+				return fmt.Errorf("find reply message: %w", err)
+			}
+			jp, _ := json.Marshal(map[string]int64{"message_id": msgID})
+			if _, err := insertJob(tx, bot.JobMirror, c.Key+LaneSlack, jp, 0, now, now); err != nil {
+				return err
+			}
 		}
 		if a.IdempotencyKey != "" {
 			if _, err := tx.Exec(`INSERT INTO agent_replies (idempotency_key, request_hash, conversation_key, reply_id, state, claimed, created_at)

@@ -218,3 +218,35 @@ func TestOnTransition(t *testing.T) {
 		t.Fatalf("reported %v, want %v", got, want)
 	}
 }
+
+// TestAgentReplyMirroredToSlackThread: a conversation announced in Slack
+// gets the reply written elsewhere mirrored into its thread.
+func TestAgentReplyMirroredToSlackThread(t *testing.T) {
+	t.Parallel()
+	s := MustOpenStore(t)
+	ctx := context.Background()
+	key := mustEscalate(t, s, "c")
+	jobs, err := s.ListJobs(ctx, bot.JobFilter{State: bot.JobQueued, Kind: bot.JobEscalate})
+	if err != nil || len(jobs) != 1 {
+		t.Fatalf("escalate jobs = %v, %v", jobs, err)
+	}
+	esc, _ := s.ListEscalations(ctx, "open", 1)
+	if err := s.MarkAnnounced(ctx, jobs[0].ID, esc[0].ID, bot.Thread{Channel: "C1", TS: "1700000000.000100"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AgentReply(ctx, bot.AgentReply{ConversationKey: key, Agent: "Grace", Text: "Answered from the dashboard."}); err != nil {
+		t.Fatal(err)
+	}
+	mirrors, err := s.ListJobs(ctx, bot.JobFilter{State: bot.JobQueued, Kind: bot.JobMirror})
+	if err != nil || len(mirrors) != 1 || mirrors[0].QueueKey != key+sqlite.LaneSlack {
+		t.Fatalf("mirror jobs = %+v, %v", mirrors, err)
+	}
+	var p struct {
+		MessageID int64 `json:"message_id"`
+	}
+	_ = json.Unmarshal(mirrors[0].Payload, &p)
+	m, err := s.Message(ctx, p.MessageID)
+	if err != nil || m.Author != bot.AuthorAgent || m.AgentName != "Grace" || m.Text != "Answered from the dashboard." {
+		t.Fatalf("mirrored message = %+v, %v", m, err)
+	}
+}

@@ -216,3 +216,46 @@ func sendChatwoot(t *testing.T, url, delivery string, body []byte) int {
 func chatwootSignature(secret string, body []byte) (string, string) {
 	return chatwoot.Signature(secret, body, time.Now())
 }
+
+// TestAgentReplyMirroredToSlack: with Slack on, a reply written through the
+// admin API reaches the customer and is mirrored into the hand-off thread,
+// so that agents in Slack see the customer was answered.
+func TestAgentReplyMirroredToSlack(t *testing.T) {
+	rc := newReceiver(t)
+	fake := newSlackFake(t)
+	cfg := testConfig(t, rc.URL)
+	cfg.Server.AdminToken = "admin-s3cret"
+	cfg.Slack.BotToken = "xoxb-test"
+	cfg.Slack.SigningSecret = slackSigningSecret
+	cfg.Slack.Channel = "C1"
+	cfg.Slack.APIURL = fake.GetAPIURL()
+	m := mustOpenMain(t, cfg)
+	post(t, m.Server.URL()+"/hooks/chat", "msg_s1", nativeEvent("ar-slack", "I want to talk to a human"), nil)
+	rc.next(t)
+	<-fake.post // the hand-off
+	var rootTS string
+	for deadline := time.Now().Add(10 * time.Second); rootTS == ""; time.Sleep(10 * time.Millisecond) {
+		c, err := m.Store.Conversation(t.Context(), "chat/ar-slack")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rootTS = c.SlackThreadTS; rootTS == "" && time.Now().After(deadline) {
+			t.Fatal("thread ts never stored")
+		}
+	}
+	status, _, out := replyPost(t, m.Server.URL(), cfg.Server.AdminToken, "chat/ar-slack", "", `{"text":"Answered from the dashboard.","agent":"Grace"}`)
+	if status != http.StatusCreated {
+		t.Fatalf("reply = %d %v", status, out)
+	}
+	if ev := rc.next(t); ev.Message.Author != "agent" || ev.Message.Agent == nil || ev.Message.Agent.Name != "Grace" {
+		t.Fatalf("customer got %+v", ev)
+	}
+	select {
+	case p := <-fake.post:
+		if p.Get("thread_ts") != rootTS || !strings.Contains(p.Get("text"), "Answered from the dashboard.") {
+			t.Fatalf("slack post = %v, want the reply mirrored in the thread", p)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the reply was not mirrored into the Slack thread")
+	}
+}
