@@ -124,7 +124,7 @@ func agentReplyByKey(tx *wtx, a bot.AgentReply, hash string, res *bot.AgentReply
 		ID: replyID, ConversationKey: key, Kind: bot.ReplyAgent, Author: bot.AuthorAgent,
 		AgentName: a.Agent, Text: a.Text, State: bot.State(state), CreatedAt: fromMS(created),
 	}
-	// The conversation may have been purged since; its ids are a bonus.
+	// The source's ids complete the reply; the key names the conversation.
 	_ = tx.QueryRow("SELECT trigger, external_id FROM conversations WHERE key = ?", key).
 		Scan(&res.Reply.Trigger, &res.Reply.ConversationID)
 	return true, nil

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/supportbot/supportbot/bot"
 	"github.com/supportbot/supportbot/bot/sqlite"
@@ -248,5 +249,43 @@ func TestAgentReplyMirroredToSlackThread(t *testing.T) {
 	m, err := s.Message(ctx, p.MessageID)
 	if err != nil || m.Author != bot.AuthorAgent || m.AgentName != "Grace" || m.Text != "Answered from the dashboard." {
 		t.Fatalf("mirrored message = %+v, %v", m, err)
+	}
+}
+
+// TestAgentReplyKeysPurged: retention deletes a conversation's idempotency
+// keys with it.
+func TestAgentReplyKeysPurged(t *testing.T) {
+	t.Parallel()
+	s := MustOpenStore(t)
+	ctx := context.Background()
+	key := mustEscalate(t, s, "c")
+	a := bot.AgentReply{ConversationKey: key, Agent: "Grace", Text: "Done.", IdempotencyKey: "k-purge"}
+	if _, err := s.AgentReply(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CloseConversation(ctx, key, bot.StateResolved, "Grace", "done", nil); err != nil {
+		t.Fatal(err)
+	}
+	for { // one job of a lane at a time
+		jobs, err := s.ClaimJobs(ctx, 100, time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(jobs) == 0 {
+			break
+		}
+		for _, j := range jobs {
+			if err := s.CompleteJob(ctx, j.ID); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	deleted, err := s.PurgeConversations(ctx, []string{key}, time.Now().Add(time.Hour))
+	if err != nil || len(deleted) != 1 {
+		t.Fatalf("purged %v, %v", deleted, err)
+	}
+	// The key is gone with the conversation: the repeat finds neither.
+	if _, err := s.AgentReply(ctx, a); !errors.Is(err, bot.ErrNotFound) {
+		t.Fatalf("repeat after purge: err = %v, want not found", err)
 	}
 }

@@ -2,9 +2,9 @@
 -- Idempotency-Key: a repeated request finds its key here and gets the first
 -- result back instead of a second reply. request_hash covers the
 -- conversation, the agent and the text, so that a key reused for another
--- request is recognised and refused. The row outlives the reply itself
--- (retention may purge the conversation), which is why the result is kept
--- here too.
+-- request is recognised and refused. The result is kept here, so that a
+-- repeat is answered without reading the reply; retention deletes the rows
+-- with their conversation.
 CREATE TABLE agent_replies (
 	idempotency_key  TEXT    PRIMARY KEY,
 	request_hash     TEXT    NOT NULL,
