@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -10,17 +12,25 @@ import (
 
 	"github.com/supportbot/supportbot/bot"
 	"github.com/supportbot/supportbot/internal/browsertest"
+	"github.com/supportbot/supportbot/triggers"
 )
 
 // TestDashboardReplyInBrowser: an operator who signed in as Grace writes a
 // reply on an escalated conversation's page in headless Chromium; the
 // customer's reply webhook gets it once, from agent Grace, and the
-// conversation is Grace's.
+// conversation is Grace's. A Chatwoot customer gets hers through
+// Chatwoot's API, once.
 func TestDashboardReplyInBrowser(t *testing.T) {
 	b := browsertest.New(t)
 	rc := newReceiver(t)
+	api := newChatwootFake(t)
 	cfg := testConfig(t, rc.URL)
 	cfg.Server.AdminToken = "dash-admin-t0ken"
+	zero := time.Duration(0)
+	cfg.Triggers = append(cfg.Triggers, triggers.Config{
+		Name: "cw", Kind: "chatwoot", Secret: "cw-secret", Burst: &zero,
+		Reply: triggers.ReplyConfig{Kind: "chatwoot", BaseURL: api.URL, AccountID: "1", APIAccessToken: "cw-token"},
+	})
 	m := mustOpenMain(t, cfg)
 	base := m.Server.URL()
 
@@ -61,6 +71,25 @@ func TestDashboardReplyInBrowser(t *testing.T) {
 	if c, err := m.Store.Conversation(context.Background(), "chat/dash-reply"); err != nil || c.State != bot.StateAgent {
 		t.Fatalf("stored conversation: %+v, %v", c, err)
 	}
+
+	// A Chatwoot customer is answered the same way, through Chatwoot's API.
+	human := bytes.Replace(fixture(t, "chatwoot", "message_created.json"), []byte("How do I reset my password?"), []byte("I want to talk to a human"), 1)
+	if s := sendChatwoot(t, base+"/hooks/cw", "d-b1", human); s != http.StatusAccepted {
+		t.Fatalf("chatwoot hand-off = %d", s)
+	}
+	api.next(t) // the hand-off message
+	api.next(t) // the conversation opened for the inbox's agents
+	b.Run(t,
+		chromedp.Navigate(base+"/admin/conversations/cw%2F10"),
+		chromedp.WaitVisible(chromedp.ID("reply-form")),
+		chromedp.SendKeys(chromedp.ID("reply-text"), "Grace here, from the dashboard."),
+		chromedp.Click(chromedp.ID("reply-send")),
+		chromedp.WaitVisible(chromedp.ID("flash")),
+	)
+	if call := api.next(t); call != "POST /api/v1/accounts/1/conversations/10/messages content=grace_here,_from_the_dashboard." {
+		t.Fatalf("chatwoot call = %q", call)
+	}
+	quiet(t, api.ch, 500*time.Millisecond, "unexpected Chatwoot call")
 	if d := b.Dialogs(); len(d) != 0 {
 		t.Fatalf("the pages opened dialogs: %q", d)
 	}
