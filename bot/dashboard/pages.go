@@ -332,7 +332,7 @@ func (d *Dashboard) changeConversation(w http.ResponseWriter, r *http.Request, a
 	default:
 		err = d.Store.Transition(r.Context(), key, "", to, actor, reason)
 	}
-	var ce interface{ ClaimHolder() string }
+	var ce interface{ Holder() string }
 	switch {
 	case errors.As(err, &ce):
 		http.Redirect(w, r, convURL(key)+"?err=claimed", http.StatusSeeOther)

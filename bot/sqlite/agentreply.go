@@ -148,7 +148,3 @@ func newAgentReplyID() string {
 	_, _ = rand.Read(b)
 	return "rpl_" + hex.EncodeToString(b)
 }
-
-// ClaimHolder names the agent who holds the conversation: callers that
-// cannot import this package find it through an interface.
-func (e *ClaimError) ClaimHolder() string { return e.ClaimedBy }

@@ -80,6 +80,9 @@ type Store interface {
 	Replies(ctx context.Context, key string) ([]bot.StoredReply, error)
 	// Conversation returns the conversation, or bot.ErrNotFound.
 	Conversation(ctx context.Context, key string) (*bot.Conversation, error)
+	// LatestEscalation returns the conversation's last escalation, or
+	// bot.ErrNotFound.
+	LatestEscalation(ctx context.Context, key string) (bot.StoredEscalation, error)
 }
 
 // Observer receives one call per intake request the chat answers itself.
@@ -525,6 +528,22 @@ func (c *Chat) PublishState(t bot.Transition) {
 		ev.AgentName = t.Actor
 	}
 	c.Hub.Publish(t.ConversationKey, ev)
+}
+
+// holder is the name of the agent who holds a conversation in state
+// agent, for the page's status line ("" otherwise, or when unknown).
+func (c *Chat) holder(ctx context.Context, key string, st bot.State) string {
+	if st != bot.StateAgent {
+		return ""
+	}
+	e, err := c.Store.LatestEscalation(ctx, key)
+	if err != nil {
+		if !errors.Is(err, bot.ErrNotFound) {
+			c.Logger.Error("chat holder", "conversation", key, "err", err)
+		}
+		return ""
+	}
+	return e.ClaimedBy
 }
 
 type apiError struct {

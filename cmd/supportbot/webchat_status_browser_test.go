@@ -65,6 +65,12 @@ func TestWebChatStatusInBrowser(t *testing.T) {
 	if got := browsertest.Get(t, b, chromedp.Evaluate[string](`document.getElementById('status').dataset.state`)); got != "agent" {
 		shotFatalf(t, b, "data-state=%q, want agent", got)
 	}
+	// A page opened now, before Grace has written, still names her.
+	b.Run(t,
+		chromedp.Reload(),
+		chromedp.WaitReady(chromedp.CSS(`body[data-ready="true"]`)),
+	)
+	waitStatus(t, b, "Chatting with Grace")
 
 	status, _, out := replyPost(t, base, cfg.Server.AdminToken, url.PathEscape(key), "", `{"text":"Hi, Grace here.","agent":"Grace"}`)
 	if status != http.StatusCreated {
