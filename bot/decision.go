@@ -54,8 +54,8 @@ func ReasonText(code string) string {
 
 // Turn is one past line of the conversation, given to the Decider as context.
 type Turn struct {
-	Author string // customer | bot | agent
-	Text   string
+	Author string `json:"author"` // customer | bot | agent
+	Text   string `json:"text"`
 }
 
 // Query is one customer turn to decide on.

@@ -1,6 +1,9 @@
 package bot
 
-import "time"
+import (
+	"encoding/json"
+	"time"
+)
 
 // Receipt is the intake's answer for a stored event.
 type Receipt struct {
@@ -22,6 +25,19 @@ type AuditEntry struct {
 	Bytes    int64         `json:"bytes"`
 	Duration time.Duration `json:"duration_us"`
 }
+
+// MarshalJSON writes Duration in microseconds, as its key says.
+func (a AuditEntry) MarshalJSON() ([]byte, error) {
+	type plain AuditEntry
+	return json.Marshal(struct {
+		plain
+		Duration int64 `json:"duration_us"`
+	}{plain(a), a.Duration.Microseconds()})
+}
+
+// Escalation statuses: open until an agent claims it, then claimed; closed
+// as resolved, or returned when handed back to the bot.
+var EscalationStatuses = []string{"open", "claimed", "resolved", "returned"}
 
 // AuditFilter selects audit entries.
 type AuditFilter struct {

@@ -57,6 +57,12 @@ func ParseNative(trigger, id string, body []byte) (bot.Event, error) {
 	if dec.More() {
 		return bot.Event{}, bot.Invalid("body", "trailing data after the JSON object")
 	}
+	if n.Type != "" && n.Type != bot.EventTicketCreated && n.Type != bot.EventMessageCreated {
+		// A signed event of a type we do not handle (a sender subscribed to
+		// more than we need): acknowledged and left alone, since a 4xx makes
+		// Standard Webhooks senders retry it for days.
+		return bot.Event{}, fmt.Errorf("event type %q is not handled: %w", n.Type, bot.ErrIgnored)
+	}
 	ev := bot.Event{
 		Trigger: trigger,
 		ID:      cmpOr(id, n.ID),

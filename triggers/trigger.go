@@ -11,6 +11,7 @@
 package triggers
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"sort"
@@ -103,11 +104,17 @@ type RateConfig struct {
 // source: a JSONPath over the body, a header, a query parameter or a
 // constant value.
 type FieldMapping struct {
-	Field  string `mapstructure:"field" json:"field"`
-	Path   string `mapstructure:"path" json:"path,omitempty"`
-	Header string `mapstructure:"header" json:"header,omitempty"`
-	Query  string `mapstructure:"query" json:"query,omitempty"`
-	Value  string `mapstructure:"value" json:"value,omitempty"`
+	Field string `mapstructure:"field" json:"field"`
+	Path  string `mapstructure:"path" json:"path,omitempty"`
+	// Paths build one value from several JSONPaths, their values joined
+	// with Join (default "/"): a conversation id that is unique only with
+	// its repository or account, such as ["$.repository.full_name",
+	// "$.issue.number"].
+	Paths  []string `mapstructure:"paths" json:"paths,omitempty"`
+	Join   string   `mapstructure:"join" json:"join,omitempty"`
+	Header string   `mapstructure:"header" json:"header,omitempty"`
+	Query  string   `mapstructure:"query" json:"query,omitempty"`
+	Value  string   `mapstructure:"value" json:"value,omitempty"`
 	// Default is used when the source yields nothing (or only text that
 	// Strip removes).
 	Default string `mapstructure:"default" json:"default,omitempty"`
@@ -221,11 +228,8 @@ func NewSet() *Set { return &Set{m: map[string]*Entry{}} }
 
 // Build constructs a trigger from cfg with the factory of its kind.
 func (k Kinds) Build(cfg Config) (*Entry, error) {
-	if cfg.Name == "" {
-		return nil, fmt.Errorf("name: required")
-	}
-	if !validName(cfg.Name) {
-		return nil, fmt.Errorf("name: %q may hold only letters, digits, '-' and '_'", cfg.Name)
+	if err := CheckName(cfg.Name); err != nil {
+		return nil, fmt.Errorf("name: %w", err)
 	}
 	f, ok := k[cfg.Kind]
 	if !ok {
@@ -248,6 +252,18 @@ func (k Kinds) Build(cfg Config) (*Entry, error) {
 		g.ContentTypes = ct.ContentTypes()
 	}
 	return &Entry{Trigger: t, Config: cfg, Guard: g, Limiter: lim}, nil
+}
+
+// CheckName reports whether name can be a trigger's name (the last segment
+// of /hooks/{name}): 1 to 128 letters, digits, '-' and '_'.
+func CheckName(name string) error {
+	switch {
+	case name == "":
+		return errors.New("required")
+	case !validName(name):
+		return fmt.Errorf("%q may hold only letters, digits, '-' and '_'", name)
+	}
+	return nil
 }
 
 func validName(s string) bool {

@@ -203,6 +203,17 @@ func CheckBaseURL(key, raw string) (string, error) {
 	return strings.TrimRight(raw, "/"), nil
 }
 
+// Text is the text a helpdesk reply carries: an agent's reply is signed with
+// the agent's name on a line of its own, since the helpdesk shows every
+// reply as written by the API's own account (the bot's), and the customer
+// should see who answered.
+func Text(r bot.Reply) string {
+	if r.Author != bot.AuthorAgent || strings.TrimSpace(r.AgentName) == "" {
+		return r.Text
+	}
+	return r.Text + "\n\n— " + strings.TrimSpace(r.AgentName)
+}
+
 // HTML renders a plain-text reply for a helpdesk API that takes an HTML
 // body: the text escaped, each line break a <br>.
 func HTML(text string) string {

@@ -332,3 +332,19 @@ func TestCheckURL(t *testing.T) {
 		})
 	}
 }
+
+func TestTextSignsAgentReplies(t *testing.T) {
+	for _, tc := range []struct {
+		r    bot.Reply
+		want string
+	}{
+		{bot.Reply{Author: bot.AuthorBot, Text: "Hi"}, "Hi"},
+		{bot.Reply{Author: bot.AuthorAgent, AgentName: "Grace", Text: "Done."}, "Done.\n\n— Grace"},
+		{bot.Reply{Author: bot.AuthorAgent, AgentName: "  ", Text: "Done."}, "Done."},
+		{bot.Reply{Author: bot.AuthorBot, AgentName: "Grace", Text: "Hi"}, "Hi"},
+	} {
+		if got := deliver.Text(tc.r); got != tc.want {
+			t.Errorf("Text(%+v) = %q, want %q", tc.r, got, tc.want)
+		}
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -106,6 +107,9 @@ func limitParam(r *http.Request) int {
 func (a *Admin) listConversations(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	st := bot.State(q.Get("state"))
+	if st == "all" {
+		st = ""
+	}
 	if st != "" && !st.Valid() {
 		a.fail(w, bot.Invalid("state", "%q is not a state", st))
 		return
@@ -238,6 +242,13 @@ func (a *Admin) replay(w http.ResponseWriter, r *http.Request) {
 
 func (a *Admin) listEscalations(w http.ResponseWriter, r *http.Request) {
 	status := r.URL.Query().Get("status")
+	switch {
+	case status == "all":
+		status = ""
+	case status != "" && !slices.Contains(bot.EscalationStatuses, status):
+		a.fail(w, bot.Invalid("status", "%q is not one of all, %s", status, strings.Join(bot.EscalationStatuses, ", ")))
+		return
+	}
 	list, err := a.Store.ListEscalations(r.Context(), status, limitParam(r))
 	if err != nil {
 		a.fail(w, err)

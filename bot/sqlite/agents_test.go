@@ -142,3 +142,29 @@ func TestAgentReplyOnceAndHandBack(t *testing.T) {
 		t.Fatalf("%d agent replies stored, want 1", agent)
 	}
 }
+
+// A decision for a conversation that left the bot state meanwhile is
+// refused with bot.ErrConflict, so the engine neither counts nor sends it.
+func TestApplyDecisionConflictWhenEscalated(t *testing.T) {
+	t.Parallel()
+	s := MustOpenStore(t)
+	key := mustEscalate(t, s, "c")
+	ctx := context.Background()
+	err := s.ApplyDecision(ctx, bot.Outcome{
+		ConversationKey: key,
+		Decision:        bot.Decision{Action: bot.ActionAnswer, Answer: "late answer"},
+		Replies:         []bot.Reply{{ID: "r-late", ConversationKey: key, Kind: bot.ReplyAnswer, Author: bot.AuthorBot, Text: "late answer", State: bot.StateBot}},
+	})
+	if !errors.Is(err, bot.ErrConflict) {
+		t.Fatalf("ApplyDecision on an escalated conversation = %v, want bot.ErrConflict", err)
+	}
+	msgs, err := s.Messages(ctx, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range msgs {
+		if m.Text == "late answer" {
+			t.Fatalf("the dropped decision's reply was stored: %+v", m)
+		}
+	}
+}

@@ -270,7 +270,7 @@ func suppressQueuedAnswers(tx *wtx, key string, now time.Time) error {
 
 // ApplyDecision stores the decision for a turn and queues its replies and
 // escalation, and completes the process job, in one transaction. It returns
-// bot.ErrConflict, changing nothing but completing the job, when the
+// bot.ErrConflict, changing nothing (the job is left to the runner), when the
 // conversation left the bot state or the turn was answered meanwhile.
 func (s *Store) ApplyDecision(ctx context.Context, o bot.Outcome) error {
 	now := s.now()
@@ -280,7 +280,7 @@ func (s *Store) ApplyDecision(ctx context.Context, o bot.Outcome) error {
 			return err
 		}
 		if c.State != bot.StateBot {
-			return completeJob(tx, o.JobID, now)
+			return fmt.Errorf("conversation is %s: %w", c.State, bot.ErrConflict)
 		}
 		// Claim the turn: every message must still be unanswered.
 		var turn int64

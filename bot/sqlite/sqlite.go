@@ -77,6 +77,9 @@ type Store struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+	// stopped is closed when the writer has returned: a write queued after
+	// that is never committed, and its caller must not wait for it.
+	stopped chan struct{}
 }
 
 // NewStore returns a store for the database file at path; call Open.
@@ -161,6 +164,7 @@ func (s *Store) Open() (err error) {
 	s.writes = make(chan *writeReq, s.MaxBatch*4)
 	s.intake = make(chan *writeReq, s.MaxBatch*4)
 	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.stopped = make(chan struct{})
 	s.wg.Add(1)
 	go s.writer()
 	return nil
@@ -280,7 +284,7 @@ func (s *Store) writeNotify(ctx context.Context, fn func(tx *wtx) error) error {
 }
 
 func (s *Store) submit(ctx context.Context, req *writeReq) error {
-	if s.ctx == nil {
+	if s.ctx == nil || s.ctx.Err() != nil {
 		return bot.ErrClosed
 	}
 	ch := s.writes
@@ -298,12 +302,25 @@ func (s *Store) submit(ctx context.Context, req *writeReq) error {
 		return nil
 	}
 	// Once queued, the write is committed or fails as a whole; wait for the
-	// outcome even if ctx ends, so a caller never reports a stored event as lost.
-	return <-req.done
+	// outcome even if ctx ends, so a caller never reports a stored event as
+	// lost. A write that reached the queue after the writer drained it on
+	// Close is never run: the writer's exit says so.
+	select {
+	case err := <-req.done:
+		return err
+	case <-s.stopped:
+		select {
+		case err := <-req.done: // committed during the final drain
+			return err
+		default:
+			return bot.ErrClosed
+		}
+	}
 }
 
 func (s *Store) writer() {
 	defer s.wg.Done()
+	defer close(s.stopped)
 	batch := make([]*writeReq, 0, s.MaxBatch)
 	for {
 		select {

@@ -269,3 +269,45 @@ func TestStoreFull(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A write submitted after Close, or racing with it, returns bot.ErrClosed (or
+// commits) instead of waiting for a writer that has stopped.
+func TestWriteAfterClose(t *testing.T) {
+	t.Parallel()
+	for i := range 20 {
+		s := sqlite.NewStore(filepath.Join(t.TempDir(), fmt.Sprintf("t%d.db", i)))
+		if err := s.Open(); err != nil {
+			t.Fatal(err)
+		}
+		// Writers racing with Close, and one after it.
+		var wg sync.WaitGroup
+		errs := make(chan error, 9)
+		for range 8 {
+			wg.Go(func() { errs <- s.Ping(context.Background()) })
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		wg.Go(func() { errs <- s.Ping(context.Background()) })
+		done := make(chan struct{})
+		go func() { wg.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("try %d: a write after Close is still waiting", i)
+		}
+		close(errs)
+		closed := 0
+		for err := range errs {
+			if err != nil && !errors.Is(err, bot.ErrClosed) {
+				t.Fatalf("try %d: write = %v, want nil or bot.ErrClosed", i, err)
+			}
+			if err != nil {
+				closed++
+			}
+		}
+		if closed == 0 {
+			t.Fatalf("try %d: the write after Close reported success", i)
+		}
+	}
+}

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -43,6 +44,7 @@ const (
 	DefaultBackoffBase     = time.Second
 	DefaultBackoffMax      = time.Hour
 	DefaultShutdownTimeout = 10 * time.Second
+	DefaultCancelGrace     = 5 * time.Second
 )
 
 // Backoff is the retry policy: the delay before attempt n+1 is a uniformly
@@ -74,6 +76,10 @@ type Runner struct {
 	// ShutdownTimeout is how long Close lets running jobs finish before
 	// cancelling them.
 	ShutdownTimeout time.Duration
+	// CancelGrace is how long Close waits, after cancelling, for jobs to
+	// return; a handler that ignores its context cannot hold shutdown longer
+	// (default DefaultCancelGrace).
+	CancelGrace time.Duration
 	// OnFinish, when set, is called after each job run with its outcome
 	// and the handler's error, if any (for metrics).
 	OnFinish func(job *bot.Job, outcome string, d time.Duration, err error)
@@ -96,6 +102,7 @@ func (r *Runner) Open() error {
 	r.Lease = cmp.Or(r.Lease, DefaultLease)
 	r.PollInterval = cmp.Or(r.PollInterval, DefaultPollInterval)
 	r.ShutdownTimeout = cmp.Or(r.ShutdownTimeout, DefaultShutdownTimeout)
+	r.CancelGrace = cmp.Or(r.CancelGrace, DefaultCancelGrace)
 	if r.Now == nil {
 		r.Now = time.Now
 	}
@@ -132,6 +139,8 @@ func (r *Runner) Running() bool { return r.started.Load() }
 
 // Close stops claiming, lets running jobs finish for up to ShutdownTimeout,
 // then cancels them; interrupted jobs are released to the queue unharmed.
+// Jobs still running CancelGrace after the cancel are left behind with an
+// error: their leases expire and the rescuer queues them again.
 func (r *Runner) Close() error {
 	if !r.started.Swap(false) {
 		return nil
@@ -146,7 +155,13 @@ func (r *Runner) Close() error {
 	case <-time.After(r.ShutdownTimeout):
 		r.Logger.Warn("shutdown timeout: cancelling running jobs", "running", r.running.Load())
 		r.cancelJobs()
-		<-done
+		select {
+		case <-done:
+		case <-time.After(r.CancelGrace):
+			n := r.running.Load()
+			r.Logger.Error("shutdown: jobs ignored cancellation; their leases will expire", "running", n)
+			return fmt.Errorf("close runner: %d jobs still running %s after cancel: %w", n, r.CancelGrace, context.DeadlineExceeded)
+		}
 	}
 	r.cancelJobs()
 	return nil
@@ -237,7 +252,7 @@ func (r *Runner) run(j *bot.Job) {
 		err = bot.Permanent(fmt.Errorf("no handler for job kind %q", j.Kind))
 	} else {
 		ctx, cancel := context.WithTimeout(r.jobCtx, r.Lease-r.Lease/10)
-		out, err = safeHandle(ctx, h, j)
+		out, err = safeHandle(ctx, h, j, log)
 		cancel()
 	}
 	bg := context.Background()
@@ -275,9 +290,12 @@ func (r *Runner) run(j *bot.Job) {
 	}
 }
 
-func safeHandle(ctx context.Context, h bot.Handler, j *bot.Job) (out bot.JobOutcome, err error) {
+// safeHandle runs h, turning a panic into a permanent error; the stack goes
+// to the log (not into the job's stored error) so the bug can be found.
+func safeHandle(ctx context.Context, h bot.Handler, j *bot.Job, log *slog.Logger) (out bot.JobOutcome, err error) {
 	defer func() {
 		if p := recover(); p != nil {
+			log.Error("handler panic", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
 			err = bot.Permanent(fmt.Errorf("handler panic: %v", p))
 		}
 	}()

@@ -1,9 +1,11 @@
 package worker_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -360,4 +362,80 @@ func TestBlockedConversationDoesNotHoldOthers(t *testing.T) {
 	if got[0].Text != "re: first" || got[1].Text != "re: second" {
 		t.Fatalf("slow conversation replies = %q, %q; want first then second", got[0].Text, got[1].Text)
 	}
+}
+
+// A handler that ignores cancellation cannot hold Close for longer than
+// ShutdownTimeout + CancelGrace; Close says so with an error.
+func TestCloseBoundedWhenHandlerIgnoresCancel(t *testing.T) {
+	t.Parallel()
+	started := make(chan struct{}, 1)
+	release := make(chan struct{})
+	stubborn := bot.DeciderFunc(func(ctx context.Context, q bot.Query) (bot.Decision, error) {
+		started <- struct{}{}
+		<-release // ignores ctx
+		return bot.Decision{}, ctx.Err()
+	})
+	b := setup(t, stubborn, func(b *testBundle) {
+		b.runner.ShutdownTimeout = 20 * time.Millisecond
+		b.runner.CancelGrace = 50 * time.Millisecond
+	})
+	defer close(release) // let the goroutine end before goleak looks
+	ingest(t, b.store, "c", "m1", "q", 0)
+	<-started
+	closed := make(chan error, 1)
+	go func() { closed <- b.runner.Close() }()
+	select {
+	case err := <-closed:
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("Close = %v, want an error wrapping context.DeadlineExceeded", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Close is still waiting for a handler that ignores cancellation")
+	}
+}
+
+// A handler's panic is dead-lettered and its stack logged.
+func TestPanicStackLogged(t *testing.T) {
+	t.Parallel()
+	var buf syncBuffer
+	boom := bot.DeciderFunc(func(context.Context, bot.Query) (bot.Decision, error) {
+		var m map[string]int
+		m["x"]++ // nil map write: a real runtime panic
+		return bot.Decision{}, nil
+	})
+	b := setup(t, boom, func(b *testBundle) {
+		b.runner.Logger = slog.New(slog.NewTextHandler(&buf, nil))
+	})
+	ingest(t, b.store, "c", "m1", "q", 0)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		dead, _ := b.store.ListJobs(context.Background(), bot.JobFilter{State: bot.JobDiscarded})
+		if len(dead) == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no dead letter")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if out := buf.String(); !strings.Contains(out, "handler panic") || !strings.Contains(out, "TestPanicStackLogged") {
+		t.Fatalf("log has no panic stack naming the handler:\n%s", out)
+	}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

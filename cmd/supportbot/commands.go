@@ -73,6 +73,9 @@ func (c *cli) serveCmd() *cobra.Command {
 				return err
 			}
 			logger := newLogger(cfg.Log, c.stderr)
+			for _, w := range cfg.Warnings {
+				logger.Warn("config: " + w)
+			}
 			m := NewMain(cfg, logger)
 			if err := m.Open(cmd.Context()); err != nil {
 				return err

@@ -4,9 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net"
 	"os"
 	"reflect"
 	"regexp"
+	"sort"
 	"strings"
 	"time"
 
@@ -35,6 +37,10 @@ type Config struct {
 	Prompts  PromptsConfig     `mapstructure:"prompts"`
 	Triggers []triggers.Config `mapstructure:"triggers"`
 	WebChat  WebChatConfig     `mapstructure:"webchat"`
+
+	// Warnings are problems that do not stop the service (an unknown
+	// SUPPORTBOT_* variable, no trigger); serve logs them at start.
+	Warnings []string `mapstructure:"-"`
 }
 
 // ServerConfig is the HTTP server.
@@ -142,7 +148,7 @@ type LogConfig struct {
 // environment overrides to keys it knows.
 var defaults = map[string]any{
 	"server.addr":                     ":8080",
-	"server.public_url":               "http://localhost:8080",
+	"server.public_url":               "", // empty: derived from server.addr
 	"server.admin_token":              "",
 	"server.shutdown_timeout":         "10s",
 	"storage.path":                    "data/supportbot.db",
@@ -233,7 +239,7 @@ func LoadConfig(path string, explicit bool) (Config, error) {
 	}
 	var cfg Config
 	err := v.UnmarshalExact(&cfg, viper.DecodeHook(mapstructure.ComposeDecodeHookFunc(
-		mapstructure.StringToTimeDurationHookFunc(),
+		durationHook,
 		mapstructure.StringToSliceHookFunc(","),
 		durationPtrHook,
 	)))
@@ -241,10 +247,63 @@ func LoadConfig(path string, explicit bool) (Config, error) {
 		return Config{}, &ConfigError{cleanDecodeError(err)}
 	}
 	triggerEnv(&cfg, os.LookupEnv)
+	if cfg.Server.PublicURL == "" {
+		cfg.Server.PublicURL = publicURLFor(cfg.Server.Addr)
+	}
 	if err := cfg.Validate(); err != nil {
 		return Config{}, &ConfigError{err}
 	}
+	cfg.Warnings = configWarnings(&cfg, os.Environ())
 	return cfg, nil
+}
+
+// publicURLFor is the address links should use when server.public_url is
+// not set: the listen address on localhost (or its host, when one is named).
+func publicURLFor(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil || port == "" || port == "0" {
+		return "http://localhost:8080"
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port)
+}
+
+// configWarnings lists what an operator most likely got wrong without
+// making the config invalid: a SUPPORTBOT_* variable that names no key (a
+// typo is otherwise silently ignored), and a config with no trigger.
+func configWarnings(cfg *Config, environ []string) []string {
+	known := map[string]bool{}
+	for k := range defaults {
+		known["SUPPORTBOT_"+strings.ToUpper(strings.ReplaceAll(k, ".", "_"))] = true
+	}
+	var warn []string
+	for _, kv := range environ {
+		name, _, _ := strings.Cut(kv, "=")
+		if !strings.HasPrefix(name, "SUPPORTBOT_") || known[name] {
+			continue
+		}
+		if strings.HasPrefix(name, "SUPPORTBOT_TRIGGERS_") && triggerEnvKnown(cfg, name) {
+			continue
+		}
+		warn = append(warn, fmt.Sprintf("environment variable %s sets no configuration key; it is ignored", name))
+	}
+	sort.Strings(warn)
+	if len(cfg.Triggers) == 0 {
+		warn = append(warn, "no trigger is configured: nothing can post to /hooks/ (see triggers: in config.yaml)")
+	}
+	return warn
+}
+
+func triggerEnvKnown(cfg *Config, name string) bool {
+	for i := range cfg.Triggers {
+		prefix := "SUPPORTBOT_TRIGGERS_" + envName(cfg.Triggers[i].Name) + "_"
+		if key, ok := strings.CutPrefix(name, prefix); ok && triggerEnvFields(&cfg.Triggers[i])[key] != nil {
+			return true
+		}
+	}
+	return false
 }
 
 // triggerEnv applies the environment to the credentials of each trigger,
@@ -256,17 +315,23 @@ func triggerEnv(cfg *Config, lookup func(string) (string, bool)) {
 	for i := range cfg.Triggers {
 		t := &cfg.Triggers[i]
 		prefix := "SUPPORTBOT_TRIGGERS_" + envName(t.Name) + "_"
-		for key, field := range map[string]*string{
-			"SECRET": &t.Secret, "TOKEN": &t.Token, "USERNAME": &t.Username, "PASSWORD": &t.Password,
-			"REPLY_URL": &t.Reply.URL, "REPLY_SECRET": &t.Reply.Secret, "REPLY_BASE_URL": &t.Reply.BaseURL,
-			"REPLY_API_ACCESS_TOKEN": &t.Reply.APIAccessToken, "REPLY_EMAIL": &t.Reply.Email,
-			"REPLY_API_TOKEN": &t.Reply.APIToken, "REPLY_API_KEY": &t.Reply.APIKey,
-			"REPLY_ACCESS_TOKEN": &t.Reply.AccessToken, "REPLY_APP_SECRET": &t.Reply.AppSecret,
-		} {
+		for key, field := range triggerEnvFields(t) {
 			if v, ok := lookup(prefix + key); ok {
 				*field = v
 			}
 		}
+	}
+}
+
+// triggerEnvFields are the credentials of t settable from the environment,
+// by the key after SUPPORTBOT_TRIGGERS_<NAME>_.
+func triggerEnvFields(t *triggers.Config) map[string]*string {
+	return map[string]*string{
+		"SECRET": &t.Secret, "TOKEN": &t.Token, "USERNAME": &t.Username, "PASSWORD": &t.Password,
+		"REPLY_URL": &t.Reply.URL, "REPLY_SECRET": &t.Reply.Secret, "REPLY_BASE_URL": &t.Reply.BaseURL,
+		"REPLY_API_ACCESS_TOKEN": &t.Reply.APIAccessToken, "REPLY_EMAIL": &t.Reply.Email,
+		"REPLY_API_TOKEN": &t.Reply.APIToken, "REPLY_API_KEY": &t.Reply.APIKey,
+		"REPLY_ACCESS_TOKEN": &t.Reply.AccessToken, "REPLY_APP_SECRET": &t.Reply.AppSecret,
 	}
 }
 
@@ -282,6 +347,27 @@ func envName(name string) string {
 	}, name)
 }
 
+// durationHook decodes "1.5s" into a time.Duration, with an error that
+// quotes the value and shows the form (mapstructure's own cuts the message
+// short).
+func durationHook(from, to reflect.Type, data any) (any, error) {
+	if to != reflect.TypeOf(time.Duration(0)) {
+		return data, nil
+	}
+	if d, ok := data.(string); ok {
+		return parseDuration(d)
+	}
+	return data, nil
+}
+
+func parseDuration(s string) (time.Duration, error) {
+	v, err := time.ParseDuration(strings.TrimSpace(s))
+	if err != nil {
+		return 0, fmt.Errorf("%q is not a duration: write a number and a unit, such as 30s, 5m or 1h30m", s)
+	}
+	return v, nil
+}
+
 // durationPtrHook decodes "1.5s" into a *time.Duration.
 func durationPtrHook(from, to reflect.Type, data any) (any, error) {
 	if to != reflect.TypeOf((*time.Duration)(nil)) {
@@ -289,7 +375,7 @@ func durationPtrHook(from, to reflect.Type, data any) (any, error) {
 	}
 	switch d := data.(type) {
 	case string:
-		v, err := time.ParseDuration(d)
+		v, err := parseDuration(d)
 		if err != nil {
 			return nil, err
 		}
@@ -422,6 +508,9 @@ func (c *Config) Validate() error {
 		key := fmt.Sprintf("triggers[%d]", i)
 		if t.Name != "" {
 			key = fmt.Sprintf("triggers[%d] (%s)", i, t.Name)
+		}
+		if err := triggers.CheckName(t.Name); err != nil {
+			add(key+".name", "%v", err)
 		}
 		if seen[t.Name] {
 			add(key+".name", "duplicate trigger name")

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"os"
 
 	"github.com/spf13/cobra"
 
@@ -91,7 +92,16 @@ func (c *cli) offlinePolicy(ctx context.Context, path string, threshold float64)
 	if err != nil {
 		return nil, nil, err
 	}
-	if path == "" {
+	if threshold < 0 || threshold > 1 {
+		return nil, nil, &usageError{fmt.Errorf("--threshold: %v is outside [0, 1]", threshold)}
+	}
+	if path != "" {
+		// A path the user named must exist: evaluating the embedded default
+		// instead would print figures for a knowledge base they did not ask for.
+		if _, err := os.Stat(path); err != nil {
+			return nil, nil, &usageError{fmt.Errorf("--faq: %w", err)}
+		}
+	} else {
 		path = cfg.FAQ.Path
 	}
 	if threshold == 0 {

@@ -23,9 +23,32 @@ import (
 // SQLite, installed beside the config file's triggers, rotated with a grace
 // period during which the old secret still verifies.
 type runtimeTriggers struct {
-	m      *Main
+	m *Main
+	// Now and AfterFunc are the clock (default time.Now, time.AfterFunc);
+	// tests fire the grace timer by hand.
+	Now       func() time.Time
+	AfterFunc func(d time.Duration, f func()) stopper
+	// mu orders every change of the trigger set made here: install, the
+	// grace timer's reinstall and remove.
 	mu     sync.Mutex
-	timers map[string]*time.Timer
+	timers map[string]stopper
+}
+
+// stopper is a grace timer (*time.Timer).
+type stopper interface{ Stop() bool }
+
+func (rt *runtimeTriggers) now() time.Time {
+	if rt.Now != nil {
+		return rt.Now()
+	}
+	return time.Now()
+}
+
+func (rt *runtimeTriggers) afterFunc(d time.Duration, f func()) stopper {
+	if rt.AfterFunc != nil {
+		return rt.AfterFunc(d, f)
+	}
+	return time.AfterFunc(d, f)
 }
 
 // load installs every stored run-time trigger.
@@ -56,33 +79,44 @@ func (rt *runtimeTriggers) config(t bot.RuntimeTrigger, withPrevious bool) trigg
 // install puts t in the trigger set and the reply router. While a rotated
 // secret's grace lasts both verify; a timer then reinstalls t without it.
 func (rt *runtimeTriggers) install(t bot.RuntimeTrigger) error {
-	grace := time.Until(t.PreviousUntil)
+	grace := t.PreviousUntil.Sub(rt.now())
 	tc := rt.config(t, grace > 0)
 	e, err := kinds.Default().Build(tc)
 	if err != nil {
 		return err
 	}
+	// Build the post-grace trigger now: the timer then only swaps it in.
+	after, err := kinds.Default().Build(rt.config(t, false))
+	if err != nil {
+		return err
+	}
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
 	if err := rt.m.router.set(tc); err != nil {
 		return err
 	}
 	rt.m.Triggers.Put(e)
-	rt.mu.Lock()
-	defer rt.mu.Unlock()
 	if rt.timers == nil {
-		rt.timers = map[string]*time.Timer{}
+		rt.timers = map[string]stopper{}
 	}
 	if old := rt.timers[t.Name]; old != nil {
 		old.Stop()
 		delete(rt.timers, t.Name)
 	}
 	if grace > 0 {
-		rt.timers[t.Name] = time.AfterFunc(grace, func() {
-			if e, err := kinds.Default().Build(rt.config(t, false)); err == nil {
-				if _, still := rt.m.Triggers.Get(t.Name); still {
-					rt.m.Triggers.Put(e)
-				}
+		var timer stopper
+		timer = rt.afterFunc(grace, func() {
+			rt.mu.Lock()
+			defer rt.mu.Unlock()
+			// Only the timer still registered may reinstall: a trigger
+			// removed or rotated again meanwhile stays as that left it.
+			if rt.timers[t.Name] != timer {
+				return
 			}
+			delete(rt.timers, t.Name)
+			rt.m.Triggers.Put(after)
 		})
+		rt.timers[t.Name] = timer
 	}
 	return nil
 }
@@ -158,6 +192,11 @@ func (rt *runtimeTriggers) create(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := rt.install(t); err != nil {
+		// Not installed: do not leave a stored trigger that a restart
+		// would bring to life.
+		if derr := rt.m.Store.DeleteRuntimeTrigger(context.WithoutCancel(r.Context()), t.Name); derr != nil {
+			err = errors.Join(err, derr)
+		}
 		rt.fail(w, err)
 		return
 	}
@@ -203,7 +242,7 @@ func (rt *runtimeTriggers) rotate(w http.ResponseWriter, r *http.Request) {
 		grace = d
 	}
 	name := r.PathValue("name")
-	secret, until := newWebhookSecret(), time.Now().Add(grace)
+	secret, until := newWebhookSecret(), rt.now().Add(grace)
 	if err := rt.m.Store.RotateRuntimeTrigger(r.Context(), name, secret, until); err != nil {
 		rt.fail(w, err)
 		return
@@ -230,9 +269,9 @@ func (rt *runtimeTriggers) remove(w http.ResponseWriter, r *http.Request) {
 		rt.fail(w, err)
 		return
 	}
+	rt.mu.Lock()
 	rt.m.Triggers.Delete(name)
 	rt.m.router.remove(name)
-	rt.mu.Lock()
 	if t := rt.timers[name]; t != nil {
 		t.Stop()
 		delete(rt.timers, name)

@@ -109,3 +109,75 @@ func TestRuntimeTriggers(t *testing.T) {
 		t.Fatalf("second delete = %d, want 404", s)
 	}
 }
+
+// firedTimer is a grace timer that has already fired: Stop reports false,
+// as time.Timer's does when its function is running.
+// Each is distinct (the runtime tells timers apart by identity).
+type firedTimer struct{ n int }
+
+func (*firedTimer) Stop() bool { return false }
+
+// A grace timer whose function runs late (it fired while a newer rotation or
+// a delete was under way) changes nothing: it neither cuts the newer
+// rotation's grace short nor brings a deleted trigger back.
+func TestRuntimeTriggerLateGraceTimer(t *testing.T) {
+	cfg := testConfig(t, newReceiver(t).URL)
+	cfg.Server.AdminToken = "admin-s3cret"
+	m := mustOpenMain(t, cfg)
+	var fired []func()
+	m.runtime.AfterFunc = func(_ time.Duration, f func()) stopper {
+		fired = append(fired, f)
+		return &firedTimer{n: len(fired)}
+	}
+	api, tok := m.Server.URL()+"/admin/api/triggers", cfg.Server.AdminToken
+	s, created := adminDo(t, "POST", api, tok, `{"reply":{"kind":"none"}}`)
+	if s != http.StatusCreated {
+		t.Fatalf("create = %d %v", s, created)
+	}
+	name := created["name"].(string)
+	hook := m.Server.URL() + "/hooks/" + name
+	n := 0
+	send := func(secret string) int {
+		n++
+		body := nativeEvent("late-"+strconv.Itoa(n), "How do I reset my password?")
+		id, now := "late-"+strconv.Itoa(n), time.Now()
+		sig, err := standard.Sign(secret, id, now, body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req, _ := http.NewRequest(http.MethodPost, hook, bytes.NewReader(body))
+		req.Header.Set("webhook-id", id)
+		req.Header.Set("webhook-timestamp", strconv.FormatInt(now.Unix(), 10))
+		req.Header.Set("webhook-signature", sig)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	_, r1 := adminDo(t, "POST", api+"/"+name+"/rotate", tok, `{"grace":"1h"}`)
+	_, r2 := adminDo(t, "POST", api+"/"+name+"/rotate", tok, `{"grace":"1h"}`)
+	first, second := r1["secret"].(string), r2["secret"].(string)
+	if len(fired) != 2 {
+		t.Fatalf("grace timers = %d, want 2", len(fired))
+	}
+	fired[0]() // the first rotation's timer, late
+	if got := send(second); got != http.StatusAccepted {
+		t.Fatalf("newest secret after a stale timer = %d, want 202", got)
+	}
+	if got := send(first); got != http.StatusAccepted {
+		t.Fatalf("previous secret within the newest grace = %d, want 202", got)
+	}
+	fired[1]() // the newest grace ends
+	if got := send(first); got != http.StatusUnauthorized {
+		t.Fatalf("previous secret after its grace = %d, want 401", got)
+	}
+	if s, _ := adminDo(t, "DELETE", api+"/"+name, tok, ""); s != http.StatusNoContent {
+		t.Fatalf("delete = %d", s)
+	}
+	fired[1]() // a timer racing the delete
+	if got := send(second); got != http.StatusNotFound {
+		t.Fatalf("post after delete and a late timer = %d, want 404", got)
+	}
+}

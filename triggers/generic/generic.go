@@ -75,14 +75,18 @@ type Trigger struct {
 
 // mapping is one compiled entry of the map key.
 type mapping struct {
-	field  string
-	path   *jsonpath.Path
-	src    string // the path as configured, for messages
-	header string
-	query  string
-	value  string // a constant; never empty when used
-	def    string
-	strip  *regexp.Regexp
+	field string
+	path  *jsonpath.Path
+	src   string // the path as configured, for messages
+	// parts and partSrcs are the paths of a composite value, joined by join.
+	parts    []*jsonpath.Path
+	partSrcs []string
+	join     string
+	header   string
+	query    string
+	value    string // a constant; never empty when used
+	def      string
+	strip    *regexp.Regexp
 }
 
 // filter is one compiled entry of the filters key.
@@ -165,8 +169,30 @@ func compileMapping(key string, m triggers.FieldMapping) (mapping, error) {
 			n++
 		}
 	}
+	if len(m.Paths) > 0 {
+		n++
+	}
 	if n != 1 {
-		return cm, fmt.Errorf("%s: exactly one of path, header, query, value is required", key)
+		return cm, fmt.Errorf("%s: exactly one of path, paths, header, query, value is required", key)
+	}
+	if m.Join != "" && len(m.Paths) == 0 {
+		return cm, fmt.Errorf("%s.join: only with paths", key)
+	}
+	if len(m.Paths) > 0 {
+		if m.Field == "conversation.tags" || m.Field == "message.text" {
+			return cm, fmt.Errorf("%s.paths: not for %s (a path selecting several values already yields them all)", key, m.Field)
+		}
+		for j, src := range m.Paths {
+			p, err := compilePath(fmt.Sprintf("%s.paths[%d]", key, j), src)
+			if err != nil {
+				return cm, err
+			}
+			cm.parts, cm.partSrcs = append(cm.parts, p), append(cm.partSrcs, src)
+		}
+		cm.join = m.Join
+		if cm.join == "" {
+			cm.join = "/"
+		}
 	}
 	if m.Path != "" {
 		p, err := compilePath(key+".path", m.Path)
@@ -363,6 +389,14 @@ func (m mapping) apply(ev *bot.Event, r *http.Request, doc any) error {
 		ev.Conversation.Tags = tags
 		return nil
 	}
+	if len(m.parts) > 0 {
+		s, err := m.composite(doc)
+		if err != nil {
+			return err
+		}
+		set(ev, m.field, s)
+		return nil
+	}
 	vals, err := m.values(r, doc, false)
 	if err != nil {
 		return err
@@ -462,6 +496,35 @@ func splitTags(s string) []string {
 }
 
 // source names where the mapping looks, for error messages.
+// composite joins the first value of each of the mapping's paths. Every
+// part must be there: an id made of the parts that happen to be present
+// would merge conversations that only differ in a missing one. When one is
+// missing the default is used, or the field is reported.
+func (m mapping) composite(doc any) (string, error) {
+	parts := make([]string, 0, len(m.parts))
+	for i, p := range m.parts {
+		var v string
+		for _, n := range p.Select(doc) {
+			if s, ok := scalarText(n); ok && n != nil {
+				v = s
+				break
+			}
+		}
+		if m.strip != nil {
+			v = m.strip.ReplaceAllString(v, "")
+		}
+		v = strings.TrimSpace(v)
+		if v == "" {
+			if m.def != "" {
+				return m.def, nil
+			}
+			return "", bot.Invalid(m.field, "no value at %s", m.partSrcs[i])
+		}
+		parts = append(parts, v)
+	}
+	return strings.Join(parts, m.join), nil
+}
+
 func (m mapping) source() string {
 	switch {
 	case m.path != nil:

@@ -278,8 +278,8 @@ func TestNewErrors(t *testing.T) {
 		{name: "nothing mapped", cfg: none(nil), wantErr: "map: message.text and conversation.id must be mapped"},
 		{name: "unknown field", cfg: none(with(path("customer.phone", "$.p"))), wantErr: `map[2].field: "customer.phone" is not one of`},
 		{name: "field twice", cfg: none(with(path("message.text", "$.u"))), wantErr: `map[2].field: "message.text" is mapped twice`},
-		{name: "two sources", cfg: none(with(triggers.FieldMapping{Field: "customer.id", Path: "$.a", Header: "X-A"})), wantErr: "map[2]: exactly one of path, header, query, value"},
-		{name: "no source", cfg: none(with(triggers.FieldMapping{Field: "customer.id", Default: "d"})), wantErr: "map[2]: exactly one of path, header, query, value"},
+		{name: "two sources", cfg: none(with(triggers.FieldMapping{Field: "customer.id", Path: "$.a", Header: "X-A"})), wantErr: "map[2]: exactly one of path, paths, header, query, value"},
+		{name: "no source", cfg: none(with(triggers.FieldMapping{Field: "customer.id", Default: "d"})), wantErr: "map[2]: exactly one of path, paths, header, query, value"},
 		{name: "bad header", cfg: none(with(triggers.FieldMapping{Field: "customer.id", Header: "X A"})), wantErr: `map[2].header: "X A" is not a header name`},
 		{name: "auth missing", cfg: triggers.Config{Name: "x", Map: ok}, wantErr: "auth: required"},
 		{name: "auth unknown", cfg: triggers.Config{Name: "x", Auth: "basic", Map: ok}, wantErr: `auth: "basic" is not one of hmac, token, none`},
@@ -359,5 +359,53 @@ func TestKinds(t *testing.T) {
 	g.ContentTypes = ct.ContentTypes()
 	if err := g.CheckContentType(newRequest("", map[string]string{"Content-Type": "application/x-www-form-urlencoded"}, nil)); err != nil {
 		t.Fatalf("CheckContentType(form)=%v", err)
+	}
+}
+
+// An organisation-wide GitHub hook numbers issues per repository: issue #703
+// of two repositories are two conversations when the id joins both paths.
+func TestCompositeConversationID(t *testing.T) {
+	tr := MustNew(t, none([]triggers.FieldMapping{
+		{Field: "conversation.id", Paths: []string{"$.repository.full_name", "$.issue.number"}, Join: "#"},
+		path("message.text", "$.comment.body"),
+	}))
+	ids := map[string]bool{}
+	for _, repo := range []string{"acme/api", "acme/web"} {
+		body := []byte(`{"repository":{"full_name":"` + repo + `"},"issue":{"number":703},"comment":{"body":"It crashes"}}`)
+		ev, err := tr.Parse(newRequest("", map[string]string{"Content-Type": "application/json"}, body), body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := repo + "#703"; ev.Conversation.ID != want {
+			t.Fatalf("conversation.id = %q, want %q", ev.Conversation.ID, want)
+		}
+		ids[ev.Conversation.ID] = true
+	}
+	if len(ids) != 2 {
+		t.Fatalf("two repositories' issue #703 share a conversation: %v", ids)
+	}
+	// A missing part is a 400 naming the path, never a shorter id.
+	body := []byte(`{"issue":{"number":703},"comment":{"body":"It crashes"}}`)
+	_, err := tr.Parse(newRequest("", map[string]string{"Content-Type": "application/json"}, body), body)
+	var ve *bot.ValidationError
+	if !errors.As(err, &ve) || ve.Field != "conversation.id" || !strings.Contains(err.Error(), "$.repository.full_name") {
+		t.Fatalf("missing part: %v, want a conversation.id error naming the path", err)
+	}
+	// Config errors name the key.
+	for _, m := range []triggers.FieldMapping{
+		{Field: "conversation.id", Paths: []string{"$.a"}, Path: "$.b"},
+		{Field: "conversation.id", Path: "$.a", Join: "#"},
+		{Field: "message.text", Paths: []string{"$.a", "$.b"}},
+		{Field: "conversation.id", Paths: []string{"$.a", "$["}},
+	} {
+		var cfg triggers.Config
+		if m.Field == "message.text" {
+			cfg = none([]triggers.FieldMapping{m, path("conversation.id", "$.c")})
+		} else {
+			cfg = none([]triggers.FieldMapping{m, path("message.text", "$.t")})
+		}
+		if _, err := generic.New(cfg); err == nil || !strings.HasPrefix(err.Error(), "map[0]") {
+			t.Errorf("New(%+v) = %v, want an error naming map[0]", m, err)
+		}
 	}
 }

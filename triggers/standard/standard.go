@@ -110,16 +110,35 @@ func (v *Verifier) Verify(h http.Header, body []byte) error {
 	return v.verify(h, body, now())
 }
 
+// Svix's header names, which the official Standard Webhooks libraries
+// accept as well: a sender built on Svix signs with these.
+const (
+	svixID        = "svix-id"
+	svixTimestamp = "svix-timestamp"
+	svixSignature = "svix-signature"
+)
+
+// header returns the webhook-* header, or its svix-* twin when absent.
+func header(h http.Header, name, svix string) string {
+	if v := h.Get(name); v != "" {
+		return v
+	}
+	return h.Get(svix)
+}
+
 func (v *Verifier) verify(h http.Header, body []byte, now time.Time) error {
-	id := h.Get(HeaderID)
+	id := header(h, HeaderID, svixID)
 	if id == "" {
 		return triggers.Unauthorized("missing header %s", HeaderID)
 	}
-	tsText := h.Get(HeaderTimestamp)
+	tsText := header(h, HeaderTimestamp, svixTimestamp)
 	if tsText == "" {
 		return triggers.Unauthorized("missing header %s", HeaderTimestamp)
 	}
 	sigs := h.Values(HeaderSignature)
+	if len(sigs) == 0 {
+		sigs = h.Values(svixSignature)
+	}
 	if strings.TrimSpace(strings.Join(sigs, "")) == "" {
 		return triggers.Unauthorized("missing header %s", HeaderSignature)
 	}
@@ -216,7 +235,7 @@ func (t *Trigger) Verify(r *http.Request, body []byte) error {
 	return t.v.verify(r.Header, body, now())
 }
 
-// Parse parses a native event; its id is the webhook-id header.
+// Parse parses a native event; its id is the webhook-id (or svix-id) header.
 func (t *Trigger) Parse(r *http.Request, body []byte) (bot.Event, error) {
-	return triggers.ParseNative(t.name, r.Header.Get(HeaderID), body)
+	return triggers.ParseNative(t.name, header(r.Header, HeaderID, svixID), body)
 }

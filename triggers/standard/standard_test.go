@@ -375,3 +375,27 @@ func TestParse(t *testing.T) {
 		t.Fatalf("Parse(no conversation)=%v, want a conversation.id validation error", err)
 	}
 }
+
+// Senders built on Svix sign with svix-id, svix-timestamp and svix-signature
+// (the official Standard Webhooks libraries accept both spellings); the
+// svix-id is the event id.
+func TestSvixHeaderNames(t *testing.T) {
+	tr := MustNew(t, triggers.Config{Secret: secret}, time.Unix(tsUnix, 0))
+	r := newRequest(map[string]string{
+		"svix-id":        msgID,
+		"svix-timestamp": strconv.Itoa(tsUnix),
+		"svix-signature": validSig,
+	}, []byte(validBody))
+	if err := tr.Verify(r, []byte(validBody)); err != nil {
+		t.Fatalf("Verify(svix headers)=%v, want nil", err)
+	}
+	r.Header.Set("svix-signature", otherSig)
+	if err := tr.Verify(r, []byte(validBody)); !errors.Is(err, bot.ErrUnauthorized) {
+		t.Fatalf("Verify(svix headers, wrong signature)=%v, want bot.ErrUnauthorized", err)
+	}
+	body := []byte(`{"type":"message.created","conversation":{"id":"c"},"message":{"text":"hi"}}`)
+	ev, err := tr.Parse(newRequest(map[string]string{"svix-id": "msg_svix"}, body), body)
+	if err != nil || ev.ID != "msg_svix" {
+		t.Fatalf("Parse(svix-id) = %+v, %v; want id msg_svix", ev, err)
+	}
+}

@@ -66,7 +66,7 @@ func (c *Deliverer) Deliver(ctx context.Context, r bot.Reply) error {
 	}
 	path := "/api/v1/accounts/" + url.PathEscape(c.account) + "/conversations/" + url.PathEscape(r.ConversationID)
 	if err := c.api.Do(ctx, "post chatwoot message", http.MethodPost, path+"/messages", map[string]any{
-		"content": r.Text, "message_type": "outgoing", "private": false, "content_type": "text",
+		"content": deliver.Text(r), "message_type": "outgoing", "private": false, "content_type": "text",
 	}, nil); err != nil {
 		return err
 	}

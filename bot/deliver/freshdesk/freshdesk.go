@@ -79,7 +79,7 @@ func (f *Deliverer) Deliver(ctx context.Context, r bot.Reply) error {
 			return err
 		}
 	}
-	return f.api.Do(ctx, "post freshdesk reply", http.MethodPost, path+"/reply", map[string]any{"body": deliver.HTML(r.Text)}, nil)
+	return f.api.Do(ctx, "post freshdesk reply", http.MethodPost, path+"/reply", map[string]any{"body": deliver.HTML(deliver.Text(r))}, nil)
 }
 
 func (f *Deliverer) addTag(ctx context.Context, path string) error {

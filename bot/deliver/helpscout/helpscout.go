@@ -156,7 +156,7 @@ func (d *Deliverer) Deliver(ctx context.Context, r bot.Reply) error {
 	}
 	return d.do(ctx, "post help scout reply", http.MethodPost, path+"/reply", map[string]any{
 		"customer": map[string]any{"id": customer},
-		"text":     deliver.HTML(r.Text),
+		"text":     deliver.HTML(deliver.Text(r)),
 	}, nil)
 }
 

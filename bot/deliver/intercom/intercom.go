@@ -106,7 +106,7 @@ func (d *Deliverer) Deliver(ctx context.Context, r bot.Reply) error {
 		}
 	}
 	return d.api.Do(ctx, "post intercom reply", http.MethodPost, path+"/reply", map[string]any{
-		"message_type": "comment", "type": "admin", "admin_id": d.admin, "body": deliver.HTML(r.Text),
+		"message_type": "comment", "type": "admin", "admin_id": d.admin, "body": deliver.HTML(deliver.Text(r)),
 	}, nil)
 }
 

@@ -84,7 +84,7 @@ func (z *Deliverer) Deliver(ctx context.Context, r bot.Reply) error {
 		}
 	}
 	return z.api.Do(ctx, "post zendesk comment", http.MethodPut, "/api/v2/tickets/"+id+".json", map[string]any{
-		"ticket": map[string]any{"comment": map[string]any{"body": r.Text, "public": true}},
+		"ticket": map[string]any{"comment": map[string]any{"body": deliver.Text(r), "public": true}},
 	}, nil)
 }
 

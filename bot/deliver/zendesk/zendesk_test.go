@@ -138,6 +138,17 @@ func TestDeliver(t *testing.T) {
 	if calls := f.took(); len(calls) != 3 || calls[0] != `PUT /api/v2/tickets/7/tags {"tags":["needs_human"]}` || !strings.HasPrefix(calls[2], "PUT /api/v2/tickets/7.json ") {
 		t.Fatalf("custom tag calls = %q", calls)
 	}
+
+	// An agent's answer is signed with the agent's name: Zendesk shows the
+	// comment as the API user's (the bot's).
+	f.set(nil)
+	if err := d.Deliver(ctx, bot.Reply{ID: "r5", ConversationID: "7", Kind: bot.ReplyAgent, Author: bot.AuthorAgent, AgentName: "Grace", Text: "Refund issued."}); err != nil {
+		t.Fatal(err)
+	}
+	want = []string{`PUT /api/v2/tickets/7.json {"ticket":{"comment":{"body":"Refund issued.\n\n— Grace","public":true}}}`}
+	if diff := cmp.Diff(want, f.took()); diff != "" {
+		t.Fatalf("agent reply calls (-want +got):\n%s", diff)
+	}
 }
 
 func TestDeliverErrors(t *testing.T) {
