@@ -19,7 +19,7 @@ import (
 // reply on an escalated conversation's page in headless Chromium; the
 // customer's reply webhook gets it once, from agent Grace, and the
 // conversation is Grace's. A Chatwoot customer gets hers through
-// Chatwoot's API, once.
+// Chatwoot's API, once, signed with Grace's name.
 func TestDashboardReplyInBrowser(t *testing.T) {
 	b := browsertest.New(t)
 	rc := newReceiver(t)
@@ -86,7 +86,7 @@ func TestDashboardReplyInBrowser(t *testing.T) {
 		chromedp.Click(chromedp.ID("reply-send")),
 		chromedp.WaitVisible(chromedp.ID("flash")),
 	)
-	if call := api.next(t); call != "POST /api/v1/accounts/1/conversations/10/messages content=grace_here,_from_the_dashboard." {
+	if call := api.next(t); call != "POST /api/v1/accounts/1/conversations/10/messages content=grace_here,_from_the_dashboard.\n\n—_grace" {
 		t.Fatalf("chatwoot call = %q", call)
 	}
 	quiet(t, api.ch, 500*time.Millisecond, "unexpected Chatwoot call")

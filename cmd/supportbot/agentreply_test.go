@@ -117,7 +117,8 @@ func TestAgentReplyThroughAdminAPI(t *testing.T) {
 }
 
 // TestAgentReplyThroughChatwoot: an agent's reply through the admin API
-// reaches a Chatwoot customer through Chatwoot's API, once.
+// reaches a Chatwoot customer through Chatwoot's API, once, signed with the
+// agent's name.
 func TestAgentReplyThroughChatwoot(t *testing.T) {
 	api := newChatwootFake(t)
 	rc := newReceiver(t)
@@ -148,7 +149,8 @@ func TestAgentReplyThroughChatwoot(t *testing.T) {
 			t.Fatalf("reply %d = %d %v", i, status, out)
 		}
 	}
-	if call := api.next(t); call != "POST /api/v1/accounts/1/conversations/10/messages content=grace_here:_i_have_reset_it." {
+	// Chatwoot shows the API account as the author: the reply is signed.
+	if call := api.next(t); call != "POST /api/v1/accounts/1/conversations/10/messages content=grace_here:_i_have_reset_it.\n\n—_grace" {
 		t.Fatalf("agent reply call = %q", call)
 	}
 	quiet(t, api.ch, 500*time.Millisecond, "unexpected Chatwoot call (a reply sent twice?)")
