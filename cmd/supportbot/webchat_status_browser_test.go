@@ -43,8 +43,8 @@ func TestWebChatStatusInBrowser(t *testing.T) {
 	if got := browsertest.Get(t, b, chromedp.Text(chromedp.CSS(`#log li:first-child.greeting .text`))); got != webchat.DefaultGreeting {
 		shotFatalf(t, b, "first line=%q, want the greeting", got)
 	}
-	if got := browsertest.Get(t, b, chromedp.Text(chromedp.CSS(`#log li.greeting .who`))); got != "Assistant" {
-		shotFatalf(t, b, "greeting from %q, want Assistant", got)
+	if got := browsertest.Get(t, b, chromedp.Text(chromedp.CSS(`#log li.greeting .who`))); got != "Assistant (bot)" {
+		shotFatalf(t, b, "greeting from %q, want Assistant (bot)", got)
 	}
 	waitStatus(t, b, "Online")
 
@@ -82,8 +82,8 @@ func TestWebChatStatusInBrowser(t *testing.T) {
 	if got := browsertest.Get(t, b, chromedp.Text(chromedp.CSS(`#log li.agent .who`))); got != "Grace" {
 		shotFatalf(t, b, "agent line from %q, want Grace", got)
 	}
-	if got := browsertest.Get(t, b, chromedp.Text(chromedp.CSS(`#log li.handoff .who`))); got != "Assistant" {
-		shotFatalf(t, b, "hand-off from %q, want Assistant", got)
+	if got := browsertest.Get(t, b, chromedp.Text(chromedp.CSS(`#log li.handoff .who`))); got != "Assistant (bot)" {
+		shotFatalf(t, b, "hand-off from %q, want Assistant (bot)", got)
 	}
 
 	// Resolved through the admin API, without a closing message.

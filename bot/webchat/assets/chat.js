@@ -63,7 +63,7 @@
   function who(line) {
     if (line.author === 'customer') return 'You';
     if (line.author === 'agent') return line.agent_name || 'Support team';
-    return 'Assistant';
+    return 'Assistant (bot)';
   }
 
   // add shows one line of the conversation once.
