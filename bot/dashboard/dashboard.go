@@ -51,6 +51,13 @@ type Store interface {
 	// CloseConversation resolves a conversation or hands it back to the
 	// bot, closing its open escalation.
 	CloseConversation(ctx context.Context, key string, to bot.State, actor, reason string, closing *bot.Reply) error
+	// Claim gives an escalated conversation to agent; an error wrapping
+	// bot.ErrConflict when it is not escalated or another agent holds it
+	// (then with a Holder method naming them).
+	Claim(ctx context.Context, key, agent string) error
+	// AgentReply queues an agent's reply with the rules of a Slack thread
+	// reply (see bot.AgentReply).
+	AgentReply(ctx context.Context, a bot.AgentReply) (bot.AgentReplyResult, error)
 }
 
 // Bucket counts what happened in one interval of the overview's charts.
@@ -179,7 +186,7 @@ func (d *Dashboard) Handler() http.Handler {
 	mux.Handle("GET /admin/{$}", d.protect(d.overview))
 	mux.Handle("GET /admin/conversations", d.protect(d.conversations))
 	mux.Handle("GET /admin/conversations/{key...}", d.protect(d.conversation))
-	mux.Handle("POST /admin/conversations/{key...}", d.protect(d.changeConversation))
+	mux.Handle("POST /admin/conversations/{key...}", d.protect(d.postConversation))
 	mux.Handle("GET /admin/dead-letters", d.protect(d.deadLetters))
 	mux.Handle("POST /admin/dead-letters/{id}/replay", d.protect(d.replay))
 	mux.Handle("GET /admin/triggers", d.protect(d.triggers))

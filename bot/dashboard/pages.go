@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/supportbot/supportbot/bot"
 )
@@ -21,6 +22,8 @@ const Actor = "operator"
 // that a URL cannot put text of its own on the page.
 var flashes = map[string]string{
 	"resolved":  "Conversation resolved.",
+	"agent":     "Conversation claimed: it is yours to answer.",
+	"replied":   "Reply queued: the customer gets it through the conversation's channel.",
 	"bot":       "Conversation handed back to the bot.",
 	"escalated": "Conversation returned to the agents' queue.",
 	"replayed":  "Job queued again.",
@@ -29,6 +32,9 @@ var flashes = map[string]string{
 var flashErrors = map[string]string{
 	"gone":     "That dead letter is no longer in the list (already replayed?).",
 	"conflict": "That change is not possible in the conversation's current state.",
+	"claimed":  "Another agent has claimed this conversation.",
+	"notyours": "Not sent: the bot owns this conversation or it is resolved. Return it to the agents' queue and claim it first.",
+	"reused":   "Not sent: that form was already used for a different reply. Reload the page and try again.",
 }
 
 func flash(r *http.Request) (ok, failed string) {
@@ -41,6 +47,7 @@ func flash(r *http.Request) (ok, failed string) {
 type loginData struct {
 	Next       string
 	LoginToken string
+	Name       string
 }
 
 func (d *Dashboard) loginForm(w http.ResponseWriter, r *http.Request) {
@@ -61,7 +68,7 @@ func (d *Dashboard) renderLogin(w http.ResponseWriter, r *http.Request, status i
 		next = r.PostForm.Get("next")
 	}
 	d.render(w, r, status, "login", auth{}, page{
-		Title: "Sign in", Error: msg, Data: loginData{Next: safeNext(next), LoginToken: tok},
+		Title: "Sign in", Error: msg, Data: loginData{Next: safeNext(next), LoginToken: tok, Name: r.PostForm.Get("name")},
 	})
 }
 
@@ -87,7 +94,13 @@ func (d *Dashboard) login(w http.ResponseWriter, r *http.Request) {
 		d.renderLogin(w, r, http.StatusUnauthorized, "Wrong admin token.")
 		return
 	}
-	value, _ := d.sessions.create(d.Now(), d.SessionTTL)
+	name, err := displayName(r.PostForm.Get("name"))
+	if err != nil {
+		d.renderLogin(w, r, http.StatusBadRequest, err.Error())
+		return
+	}
+	value, sess := d.sessions.create(d.Now(), d.SessionTTL)
+	d.sessions.setName(sess, name)
 	d.setCookie(w, r, SessionCookie, value, int(d.SessionTTL.Seconds()))
 	d.setCookie(w, r, loginCSRFCookie, "", -1)
 	d.Logger.Info("dashboard login", "remote", r.RemoteAddr)
@@ -216,6 +229,7 @@ type action struct {
 }
 
 var actions = []action{
+	{"claim", "Claim", bot.StateAgent},
 	{"resolve", "Resolve", bot.StateResolved},
 	{"handback", "Hand back to the bot", bot.StateBot},
 	{"escalate", "Return to the agents' queue", bot.StateEscalated},
@@ -227,6 +241,13 @@ type conversationData struct {
 	Transitions []bot.Transition
 	Replies     []bot.StoredReply
 	Actions     []action
+	// Agent is the operator's display name ("" asks for it in the forms);
+	// CanReply is set while people own the conversation; ReplyKey makes
+	// the reply form's submission once-only (a resubmitted form sends
+	// nothing twice).
+	Agent    string
+	CanReply bool
+	ReplyKey string
 }
 
 func (d *Dashboard) conversation(w http.ResponseWriter, r *http.Request, a auth) {
@@ -250,22 +271,45 @@ func (d *Dashboard) conversation(w http.ResponseWriter, r *http.Request, a auth)
 		return
 	}
 	for _, ac := range actions {
+		if ac.To == bot.StateAgent && c.State != bot.StateEscalated {
+			continue // only an escalation is claimed; an agent's hand-over is not a button
+		}
 		if c.State.CanTransition(ac.To) {
 			data.Actions = append(data.Actions, ac)
 		}
 	}
+	data.Agent = d.sessionName(a)
+	data.CanReply = c.State == bot.StateEscalated || c.State == bot.StateAgent
+	data.ReplyKey = "dash_" + randomToken(18)
 	ok, failed := flash(r)
 	title := cmp.Or(c.Subject, c.Key)
 	d.render(w, r, http.StatusOK, "conversation", a, page{Title: title, Nav: "conversations", Flash: ok, Error: failed, Data: data})
 }
 
+// postConversation serves POST /admin/conversations/{key...}: a path
+// ending in /replies is the reply box, anything else a button. The page
+// escapes the key's slashes (convURL), so the suffix is unambiguous.
+func (d *Dashboard) postConversation(w http.ResponseWriter, r *http.Request, a auth) {
+	if strings.HasSuffix(r.URL.EscapedPath(), "/replies") {
+		d.reply(w, r, a, strings.TrimSuffix(r.PathValue("key"), "/replies"))
+		return
+	}
+	d.changeConversation(w, r, a)
+}
+
 // changeConversation applies one of the page's buttons, as the admin API's
-// POST /admin/api/conversations/{key} does, and redirects back.
+// POST /admin/api/conversations/{key} does, and redirects back. Claim takes
+// the conversation for the operator's display name, as Claim in Slack does.
 func (d *Dashboard) changeConversation(w http.ResponseWriter, r *http.Request, a auth) {
 	key := r.PathValue("key")
 	i := slices.IndexFunc(actions, func(ac action) bool { return ac.Name == r.PostForm.Get("action") })
 	if i < 0 {
-		d.fail(w, r, a, bot.Invalid("action", "want one of resolve, handback, escalate"))
+		d.fail(w, r, a, bot.Invalid("action", "want one of claim, resolve, handback, escalate"))
+		return
+	}
+	agent, err := d.agentName(r, a)
+	if err != nil {
+		d.fail(w, r, a, err)
 		return
 	}
 	to := actions[i].To
@@ -274,14 +318,24 @@ func (d *Dashboard) changeConversation(w http.ResponseWriter, r *http.Request, a
 		d.fail(w, r, a, bot.Invalid("reason", "at most 500 bytes"))
 		return
 	}
-	var err error
-	if to == bot.StateResolved || to == bot.StateBot {
+	actor := cmp.Or(agent, Actor)
+	switch to {
+	case bot.StateAgent:
+		if agent == "" {
+			d.fail(w, r, a, bot.Invalid("agent", "your name is needed to claim: the customer sees it on your replies"))
+			return
+		}
+		err = d.Store.Claim(r.Context(), key, agent)
+	case bot.StateResolved, bot.StateBot:
 		// Also closes the open escalation, as an agent's Resolve or Hand back does.
-		err = d.Store.CloseConversation(r.Context(), key, to, Actor, reason, nil)
-	} else {
-		err = d.Store.Transition(r.Context(), key, "", to, Actor, reason)
+		err = d.Store.CloseConversation(r.Context(), key, to, actor, reason, nil)
+	default:
+		err = d.Store.Transition(r.Context(), key, "", to, actor, reason)
 	}
+	var ce interface{ Holder() string }
 	switch {
+	case errors.As(err, &ce):
+		http.Redirect(w, r, convURL(key)+"?err=claimed", http.StatusSeeOther)
 	case errors.Is(err, bot.ErrConflict):
 		http.Redirect(w, r, convURL(key)+"?err=conflict", http.StatusSeeOther)
 	case err != nil:
@@ -289,6 +343,72 @@ func (d *Dashboard) changeConversation(w http.ResponseWriter, r *http.Request, a
 	default:
 		http.Redirect(w, r, convURL(key)+"?ok="+url.QueryEscape(string(to)), http.StatusSeeOther)
 	}
+}
+
+// reply sends the reply box's text to the customer as the operator (the
+// same operation as the admin API's replies and `supportbot reply`): it
+// claims an escalated conversation and is refused for one the bot owns.
+// The form's reply key makes a resubmission (a double click, a reload
+// after a slow answer) a no-op.
+func (d *Dashboard) reply(w http.ResponseWriter, r *http.Request, a auth, key string) {
+	agent, err := d.agentName(r, a)
+	if err != nil {
+		d.fail(w, r, a, err)
+		return
+	}
+	res, err := d.Store.AgentReply(r.Context(), bot.AgentReply{
+		ConversationKey: key, Agent: agent, Text: r.PostForm.Get("text"),
+		IdempotencyKey: r.PostForm.Get("reply_key"), Via: "on the dashboard",
+	})
+	switch {
+	case errors.Is(err, bot.ErrIdempotencyKeyReused):
+		http.Redirect(w, r, convURL(key)+"?err=reused", http.StatusSeeOther)
+	case errors.Is(err, bot.ErrConflict):
+		http.Redirect(w, r, convURL(key)+"?err=notyours", http.StatusSeeOther)
+	case err != nil:
+		d.fail(w, r, a, err)
+	default:
+		if !res.Replayed {
+			d.Logger.Info("agent reply queued from the dashboard", "conversation", key, "agent", agent,
+				"reply_id", res.Reply.ID, "claimed", res.Claimed)
+		}
+		http.Redirect(w, r, convURL(key)+"?ok=replied", http.StatusSeeOther)
+	}
+}
+
+// displayName checks an operator's display name: optional, one line, at
+// most bot.MaxAgentNameLen bytes.
+func displayName(s string) (string, error) {
+	s = strings.TrimSpace(s)
+	if len(s) > bot.MaxAgentNameLen || strings.ContainsAny(s, "\r\n\x00") || !utf8.ValidString(s) {
+		return "", bot.Invalid("name", "at most %d bytes on one line", bot.MaxAgentNameLen)
+	}
+	return s, nil
+}
+
+// sessionName is the signed-in operator's display name ("" for a bearer
+// request or a session without one).
+func (d *Dashboard) sessionName(a auth) string {
+	if a.session == nil {
+		return ""
+	}
+	return d.sessions.name(a.session)
+}
+
+// agentName is the name a form acts under: its agent field when filled
+// (kept in the session for the next form), else the session's name.
+func (d *Dashboard) agentName(r *http.Request, a auth) (string, error) {
+	name, err := displayName(r.PostForm.Get("agent"))
+	if err != nil {
+		return "", bot.Invalid("agent", "at most %d bytes on one line", bot.MaxAgentNameLen)
+	}
+	if name == "" {
+		return d.sessionName(a), nil
+	}
+	if a.session != nil {
+		d.sessions.setName(a.session, name)
+	}
+	return name, nil
 }
 
 // --- dead letters ---

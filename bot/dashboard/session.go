@@ -35,6 +35,9 @@ const (
 type session struct {
 	csrf    string
 	expires time.Time
+	// name is the operator's display name (guarded by sessions.mu): the
+	// agent name on their replies and the actor of their changes.
+	name string
 }
 
 // sessions holds the signed-in browsers in memory. A cookie names a session
@@ -127,6 +130,20 @@ func (s *sessions) lookup(value string, now time.Time) (string, *session, bool) 
 		return "", nil, false
 	}
 	return id, sess, true
+}
+
+// name returns the display name of a session.
+func (s *sessions) name(sess *session) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return sess.name
+}
+
+// setName changes the display name of a session.
+func (s *sessions) setName(sess *session, name string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sess.name = name
 }
 
 func (s *sessions) remove(id string) {

@@ -29,6 +29,7 @@ type AdminStore interface {
 	ListEscalations(ctx context.Context, status string, n int) ([]bot.StoredEscalation, error)
 	Transition(ctx context.Context, key string, from, to bot.State, actor, reason string) error
 	CloseConversation(ctx context.Context, key string, to bot.State, actor, reason string, closing *bot.Reply) error
+	ReplyStore
 }
 
 // Admin is the operators' JSON API under /admin/api/, behind a bearer token.
@@ -47,7 +48,7 @@ func (a *Admin) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /admin/api/conversations", a.listConversations)
 	mux.HandleFunc("GET /admin/api/conversations/{key...}", a.getConversation)
-	mux.HandleFunc("POST /admin/api/conversations/{key...}", a.changeConversation)
+	mux.HandleFunc("POST /admin/api/conversations/{key...}", a.postConversation)
 	mux.HandleFunc("GET /admin/api/audit", a.listAudit)
 	mux.HandleFunc("GET /admin/api/dead-letters", a.listDead)
 	mux.HandleFunc("POST /admin/api/dead-letters/{id}/replay", a.replay)

@@ -240,6 +240,7 @@ func transition(tx *wtx, key string, from, to bot.State, actor, reason string, n
 		VALUES (?, ?, ?, ?, ?, ?)`, key, string(from), string(to), actor, reason, ms(now)); err != nil {
 		return fmt.Errorf("insert transition: %w", err)
 	}
+	tx.changes = append(tx.changes, bot.Transition{ConversationKey: key, From: from, To: to, Actor: actor, Reason: reason, At: now})
 	if to == bot.StateEscalated || to == bot.StateAgent || to == bot.StateResolved {
 		// One owner: bot answers still queued are not sent once people own
 		// the conversation (or it is closed).

@@ -39,8 +39,9 @@ func (s *Store) PurgeCandidates(ctx context.Context, cutoff time.Time, n int) ([
 
 // PurgeConversations deletes the conversations among keys that are still
 // purge candidates (a customer may have come back since they were listed),
-// with their messages, replies, transitions, decisions, escalations and
-// inbox events, a few conversations a transaction. It returns the keys it
+// with their messages, replies, transitions, decisions, escalations, agent
+// reply idempotency keys and inbox events, a few conversations a
+// transaction. It returns the keys it
 // deleted.
 func (s *Store) PurgeConversations(ctx context.Context, keys []string, cutoff time.Time) ([]string, error) {
 	var deleted []string
@@ -103,7 +104,7 @@ func (s *Store) purgeConversations(ctx context.Context, keys []string, cutoff ti
 					return fmt.Errorf("delete inbox: %w", err)
 				}
 			}
-			for _, table := range []string{"transitions", "decisions", "replies", "escalations", "ratings"} {
+			for _, table := range []string{"transitions", "decisions", "replies", "escalations", "ratings", "agent_replies"} {
 				if _, err := tx.Exec("DELETE FROM "+table+" WHERE conversation_key = ?", key); err != nil {
 					return fmt.Errorf("delete %s: %w", table, err)
 				}

@@ -55,6 +55,10 @@ type Store struct {
 	// Now returns the current time; tests replace it.
 	Now    func() time.Time
 	Logger *slog.Logger
+	// OnTransition, when set, is called with each change of a
+	// conversation's state once it is committed, on the writer goroutine:
+	// it must return at once (the web chat's status line uses it).
+	OnTransition func(bot.Transition)
 
 	w, r  *sql.DB
 	stmts map[string]*sql.Stmt // writer goroutine only
@@ -400,6 +404,7 @@ func (s *Store) commit(batch []*writeReq) {
 	s.stats.batches.Add(1)
 	s.stats.writes.Add(int64(len(batch)))
 	errs := make([]error, len(batch))
+	var changes []bot.Transition // the committed writes' state changes
 	err := func() error {
 		stx, err := s.w.Begin()
 		if err != nil {
@@ -407,6 +412,7 @@ func (s *Store) commit(batch []*writeReq) {
 		}
 		defer func() { _ = stx.Rollback() }()
 		tx := &wtx{Tx: stx, s: s}
+		defer func() { changes = tx.changes }()
 		var ingests []*ingestReq
 		for _, req := range batch {
 			if req.ingest != nil {
@@ -425,7 +431,9 @@ func (s *Store) commit(batch []*writeReq) {
 			if _, err := tx.Exec(qSavepoint); err != nil {
 				return fmt.Errorf("savepoint: %w", err)
 			}
+			mark := len(tx.changes)
 			if errs[i] = req.fn(tx); errs[i] != nil {
+				tx.changes = tx.changes[:mark] // rolled back below
 				if errs[i] = classify(errs[i]); errors.Is(errs[i], bot.ErrStoreFull) {
 					// SQLite may have rolled back the whole transaction
 					// (and its savepoint) on a full disk: fail the batch.
@@ -463,6 +471,11 @@ func (s *Store) commit(batch []*writeReq) {
 	}
 	if notify {
 		s.signal()
+	}
+	if err == nil && s.OnTransition != nil {
+		for _, t := range changes {
+			s.OnTransition(t)
+		}
 	}
 }
 

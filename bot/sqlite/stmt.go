@@ -4,6 +4,8 @@ import (
 	"database/sql"
 	"fmt"
 	"sync"
+
+	"github.com/supportbot/supportbot/bot"
 )
 
 // wtx is a write transaction of the group commit. Its Exec, Query and
@@ -13,6 +15,8 @@ import (
 type wtx struct {
 	*sql.Tx
 	s *Store
+	// changes are the state changes made so far, for Store.OnTransition.
+	changes []bot.Transition
 }
 
 func (tx *wtx) stmt(q string) *sql.Stmt {

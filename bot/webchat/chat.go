@@ -50,6 +50,9 @@ const (
 const (
 	DefaultHeartbeat = 25 * time.Second
 	DefaultTitle     = "Support"
+	// DefaultGreeting is the bot's first line on a new chat page unless
+	// the configuration says otherwise.
+	DefaultGreeting = "Hi! How can I help you today?"
 	// DefaultRetry is the reconnection delay the stream asks browsers for.
 	DefaultRetry = 3 * time.Second
 )
@@ -77,6 +80,9 @@ type Store interface {
 	Replies(ctx context.Context, key string) ([]bot.StoredReply, error)
 	// Conversation returns the conversation, or bot.ErrNotFound.
 	Conversation(ctx context.Context, key string) (*bot.Conversation, error)
+	// LatestEscalation returns the conversation's last escalation, or
+	// bot.ErrNotFound.
+	LatestEscalation(ctx context.Context, key string) (bot.StoredEscalation, error)
 }
 
 // Observer receives one call per intake request the chat answers itself.
@@ -99,6 +105,13 @@ type Chat struct {
 
 	// Title heads the chat page (default DefaultTitle).
 	Title string
+	// Greeting is the bot's first line when the page opens ("" for none;
+	// cmd sets webchat.greeting, default DefaultGreeting). It is shown by
+	// the page, not sent or stored: it asks nothing of the visitor and
+	// costs the bot no turn. GreetingFunc, when set, overrides it per
+	// trigger (an empty result falls back to Greeting).
+	Greeting     string
+	GreetingFunc func(trigger string) string
 	// FrameAncestors are the origins, besides the chat's own, that may show
 	// the page in a frame (the widget); see ParseFrameAncestors.
 	FrameAncestors []string
@@ -315,7 +328,18 @@ func (c *Chat) handleIndex(w http.ResponseWriter, r *http.Request) {
 
 type pageData struct {
 	Title, Trigger, SessionURL, EventsURL, HookURL, JS, CSS string
+	Greeting                                                string
 	Embedded                                                bool
+}
+
+// greeting is the first line of trigger's page.
+func (c *Chat) greeting(trigger string) string {
+	if c.GreetingFunc != nil {
+		if g := strings.TrimSpace(c.GreetingFunc(trigger)); g != "" {
+			return g
+		}
+	}
+	return strings.TrimSpace(c.Greeting)
 }
 
 func (c *Chat) handlePage(w http.ResponseWriter, r *http.Request) {
@@ -326,7 +350,7 @@ func (c *Chat) handlePage(w http.ResponseWriter, r *http.Request) {
 	}
 	var buf bytes.Buffer
 	err := pageTmpl.Execute(&buf, pageData{
-		Title: c.Title, Trigger: name, Embedded: r.URL.Query().Get("embed") == "1",
+		Title: c.Title, Trigger: name, Embedded: r.URL.Query().Get("embed") == "1", Greeting: c.greeting(name),
 		SessionURL: "/chat/" + name + "/session", EventsURL: "/chat/" + name + "/events", HookURL: "/hooks/" + name,
 		JS: "/chat/static/chat.js?v=" + assets["chat.js"].version, CSS: "/chat/static/chat.css?v=" + assets["chat.css"].version,
 	})
@@ -477,6 +501,49 @@ func (c *Chat) refuseRate(w http.ResponseWriter, r *http.Request, name string, s
 		c.Observer.ObserveHook(name, http.StatusTooManyRequests, d)
 	}
 	c.Logger.Info("hook rejected", "trigger", name, "status", http.StatusTooManyRequests, "err", "visitor rate limit exceeded", "remote", r.RemoteAddr)
+}
+
+// KindState is the kind of a stream event that reports a change of the
+// conversation's owner made without a reply to the visitor (a claim, a
+// resolution, a hand-back): the page's status line follows it.
+const KindState = "state"
+
+// PublishState streams a committed change of a conversation's state to the
+// visitor's open pages, if the conversation is a chat of this Chat's
+// triggers. For a claim the new owner's name comes with it. It never
+// waits (sqlite.Store.OnTransition calls it on the writer goroutine).
+func (c *Chat) PublishState(t bot.Transition) {
+	name, _, ok := strings.Cut(t.ConversationKey, "/")
+	if !ok || c.Hub == nil {
+		return
+	}
+	if _, ok := c.sessions(name); !ok {
+		return
+	}
+	ev := Event{
+		ID:     "state:" + strconv.FormatInt(t.At.UnixNano(), 10) + ":" + string(t.To),
+		Author: bot.ActorSystem, Kind: KindState, State: t.To, At: t.At.Truncate(time.Millisecond),
+	}
+	if t.To == bot.StateAgent {
+		ev.AgentName = t.Actor
+	}
+	c.Hub.Publish(t.ConversationKey, ev)
+}
+
+// holder is the name of the agent who holds a conversation in state
+// agent, for the page's status line ("" otherwise, or when unknown).
+func (c *Chat) holder(ctx context.Context, key string, st bot.State) string {
+	if st != bot.StateAgent {
+		return ""
+	}
+	e, err := c.Store.LatestEscalation(ctx, key)
+	if err != nil {
+		if !errors.Is(err, bot.ErrNotFound) {
+			c.Logger.Error("chat holder", "conversation", key, "err", err)
+		}
+		return ""
+	}
+	return e.ClaimedBy
 }
 
 type apiError struct {

@@ -34,7 +34,8 @@ const maxHistory = 500
 //   - event "reply", with id: the reply's id: a reply of the bot or an
 //     agent, replayed from the store after Last-Event-ID, then live;
 //   - event "ready", with id: the stream's cursor, once the replay is done,
-//     with the conversation's state;
+//     with the conversation's state (and agent_name, who holds it);
+//   - event "state": a change of owner without a reply (Chat.PublishState);
 //   - a comment every Heartbeat, so that proxies keep the stream open.
 //
 // The session is the visitor and token query parameters (EventSource sends
@@ -113,11 +114,11 @@ func (c *Chat) handleEvents(w http.ResponseWriter, r *http.Request) {
 	for _, ev := range backlog {
 		writeEvent(bw, ev)
 		sent[ev.ID] = true
-		if ev.Author != bot.AuthorCustomer {
+		if ev.Author != bot.AuthorCustomer && ev.Kind != KindState {
 			cursor = ev.ID
 		}
 	}
-	ready, _ := json.Marshal(map[string]any{"state": state})
+	ready, _ := json.Marshal(map[string]any{"state": state, "agent_name": c.holder(ctx, key, state)})
 	fmt.Fprintf(bw, "event: ready\nid: %s\ndata: %s\n\n", cmpCursor(cursor), ready)
 	if err := flush(); err != nil {
 		return
@@ -225,7 +226,8 @@ func (c *Chat) backlog(r *http.Request, key, cursor string, recent []Event) ([]E
 		seen[ev.ID] = true
 	}
 	for _, ev := range recent {
-		if seen[ev.ID] || ev.ID == cursor || status[ev.ID] == "suppressed" {
+		// A state change is not replayed: ready carries the state now.
+		if seen[ev.ID] || ev.ID == cursor || status[ev.ID] == "suppressed" || ev.Kind == KindState {
 			continue
 		}
 		if p, ok := pos[ev.ID]; ok && status[ev.ID] == "sent" && p <= cursorPos {
@@ -240,6 +242,10 @@ func (c *Chat) backlog(r *http.Request, key, cursor string, recent []Event) ([]E
 // writeEvent writes one event; JSON has no raw newlines, so data is one line.
 func writeEvent(w *bufio.Writer, ev Event) {
 	data, _ := json.Marshal(ev)
+	if ev.Kind == KindState { // no id: the cursor stays on the last reply
+		fmt.Fprintf(w, "event: state\ndata: %s\n\n", data)
+		return
+	}
 	if ev.Author == bot.AuthorCustomer {
 		fmt.Fprintf(w, "event: customer\ndata: %s\n\n", data)
 		return

@@ -17,6 +17,7 @@ import (
 
 	"github.com/supportbot/supportbot/bot/deliver"
 	"github.com/supportbot/supportbot/bot/slack"
+	"github.com/supportbot/supportbot/bot/webchat"
 	"github.com/supportbot/supportbot/bot/worker"
 	"github.com/supportbot/supportbot/triggers"
 )
@@ -219,6 +220,7 @@ var defaults = map[string]any{
 	"log.level":                       "info",
 	"log.format":                      "text",
 	"webchat.title":                   "Support",
+	"webchat.greeting":                webchat.DefaultGreeting,
 	"webchat.frame_ancestors":         []string{},
 	"webchat.per_visitor.rate":        0.5,
 	"webchat.per_visitor.burst":       10,

@@ -21,7 +21,7 @@ func TestDiskFull(t *testing.T) {
 	rc := newReceiver(t)
 	cfg := testConfig(t, rc.URL)
 	m := NewMain(cfg, discardLogger())
-	m.StoreOptions = func(s *sqlite.Store) { s.MaxPageCount = 60 }
+	m.StoreOptions = func(s *sqlite.Store) { s.MaxPageCount = 100 } // room for the schema; 500 events of 3 KB do not fit
 	if err := m.Open(context.Background()); err != nil {
 		t.Fatal(err)
 	}

@@ -51,6 +51,9 @@ type replyEvent struct {
 		ID     string `json:"id"`
 		Text   string `json:"text"`
 		Author string `json:"author"`
+		Agent  *struct {
+			Name string `json:"name"`
+		} `json:"agent"`
 	} `json:"message"`
 	State string `json:"state"`
 }

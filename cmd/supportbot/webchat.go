@@ -20,6 +20,8 @@ import (
 type WebChatConfig struct {
 	// Title heads the chat page.
 	Title string `mapstructure:"title"`
+	// Greeting is the assistant's first line when the page opens ("": none).
+	Greeting string `mapstructure:"greeting"`
 	// FrameAncestors lists the origins (scheme://host[:port]) whose pages
 	// may show the chat in a frame (the widget); the chat's own origin
 	// always may.
@@ -107,7 +109,7 @@ func (m *Main) openWebChat(mounts map[string]http.Handler) error {
 	hub := &webchat.Hub{}
 	chat := &webchat.Chat{
 		Hub: hub, Store: m.Store, Intake: intake, Audit: m.Store.Audit, Observer: m.Metrics,
-		Title: cfg.WebChat.Title, FrameAncestors: cfg.WebChat.FrameAncestors,
+		Title: cfg.WebChat.Title, Greeting: cfg.WebChat.Greeting, FrameAncestors: cfg.WebChat.FrameAncestors,
 		PerVisitor: cfg.WebChat.PerVisitor,
 		Heartbeat:  cfg.WebChat.Heartbeat, SecureCookies: strings.HasPrefix(cfg.Server.PublicURL, "https://"),
 		Logger: m.Logger.With("component", "webchat"),
@@ -137,6 +139,10 @@ func (m *Main) openWebChat(mounts map[string]http.Handler) error {
 		mounts["POST /hooks/"+name] = h
 	}
 	m.webchat = chat
+	// The status line of an open chat page follows claims, resolutions and
+	// hand-backs that send the visitor no reply. Set while nothing else
+	// writes yet: the writer goroutine sees it from its next write on.
+	m.Store.OnTransition = chat.PublishState
 	return nil
 }
 

@@ -127,8 +127,8 @@ func TestWebChatInBrowser(t *testing.T) {
 	if got := waitLines(t, b, "li.agent", 1); got != agentText {
 		shotFatalf(t, b, "after reload agent line=%q", got)
 	}
-	if n := browsertest.Get(t, b, chromedp.Evaluate[int](`document.querySelectorAll('#log li').length`)); n != 7 {
-		shotFatalf(t, b, "after reload %d lines, want 7 (4 of the customer's, the answer, the hand-off, the agent's)", n)
+	if n := browsertest.Get(t, b, chromedp.Evaluate[int](`document.querySelectorAll('#log li').length`)); n != 8 {
+		shotFatalf(t, b, "after reload %d lines, want 8 (the greeting, 4 of the customer's, the answer, the hand-off, the agent's)", n)
 	}
 	if got := waitLines(t, b, "li.customer", 4); got != "one more thing" {
 		shotFatalf(t, b, "after reload the last customer line=%q, want %q", got, "one more thing")

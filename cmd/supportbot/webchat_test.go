@@ -181,7 +181,7 @@ func TestWebChatAnswerEscalateAndAgent(t *testing.T) {
 	if resp, _ := chatSay(t, base, s, "m-2", "I want to talk to a human"); resp.StatusCode != http.StatusAccepted {
 		t.Fatalf("say = %d, want 202", resp.StatusCode)
 	}
-	handoff := st.next(t)
+	handoff := st.next(t, "state") // the status line's own event comes first
 	if handoff.Line.Kind != bot.ReplyHandoff || !strings.Contains(handoff.Line.Text, "A person from our team will reply") ||
 		handoff.Line.State != bot.StateEscalated {
 		t.Fatalf("hand-off = %+v", handoff)
@@ -196,7 +196,7 @@ func TestWebChatAnswerEscalateAndAgent(t *testing.T) {
 	if err != nil || !queued {
 		t.Fatalf("queue agent reply = %v, %v", queued, err)
 	}
-	agent := st.next(t)
+	agent := st.next(t, "state")
 	if agent.ID != "rpl_agent_1" || agent.Line.Author != "agent" || agent.Line.AgentName != "Grace" ||
 		agent.Line.Text != "Hi, Grace here. <b>Let me check.</b>" || agent.Line.State != bot.StateAgent {
 		t.Fatalf("agent reply = %+v", agent)

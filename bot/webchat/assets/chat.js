@@ -23,8 +23,37 @@
   var seen = new Set(); // ids of the lines shown, so a replay or retry shows once
   var retries = 0;
   var reconnectTimer = 0;
+  var state = '';       // the conversation's state ('' before the first message)
+  var agentName = '';   // the agent who answers now, when known
+  var stateAt = 0;      // when the state shown was reached (server time, ms)
 
   function setStatus(text) { statusEl.textContent = text; }
+
+  // stateText is the status line for a conversation's state: who answers.
+  function stateText() {
+    switch (state) {
+      case 'escalated': return 'Waiting for a person from our team';
+      case 'agent': return agentName ? 'Chatting with ' + agentName : 'A person from our team is here';
+      case 'resolved': return 'Resolved · write again if you need more help';
+      default: return 'Online';
+    }
+  }
+
+  // follow moves the status line to a new state; agent, when given, is who
+  // holds the conversation now. A reply queued before a later change (an
+  // agent's last words, then Resolve) can arrive after it: its state is
+  // older than the one shown, and ignored.
+  function follow(st, agent, at) {
+    if (typeof st !== 'string' || !st) return;
+    var t = at ? Date.parse(at) : NaN;
+    if (t < stateAt) return;
+    if (t > stateAt) stateAt = t;
+    if (st !== 'agent') agentName = '';
+    if (agent) agentName = agent;
+    state = st;
+    statusEl.dataset.state = state;
+    setStatus(stateText());
+  }
 
   function showNotice(text) {
     notice.textContent = text;
@@ -34,7 +63,7 @@
   function who(line) {
     if (line.author === 'customer') return 'You';
     if (line.author === 'agent') return line.agent_name || 'Support team';
-    return 'Assistant';
+    return 'Assistant (bot)';
   }
 
   // add shows one line of the conversation once.
@@ -44,7 +73,9 @@
       seen.add(line.id);
     }
     var li = document.createElement('li');
-    li.className = 'msg ' + (line.author === 'customer' || line.author === 'agent' ? line.author : 'bot');
+    // The greeting is the assistant's, but not a reply: its own class.
+    li.className = 'msg ' + (line.author === 'customer' || line.author === 'agent' ? line.author :
+      line.kind === 'greeting' ? 'greeting' : 'bot');
     if (line.kind === 'handoff' || line.kind === 'notice') li.classList.add(line.kind);
     if (line.id) li.dataset.id = line.id;
     var name = document.createElement('span');
@@ -101,12 +132,25 @@
     source.addEventListener('customer', function (e) { add(JSON.parse(e.data)); });
     source.addEventListener('reply', function (e) {
       if (e.lastEventId) lastId = e.lastEventId;
-      add(JSON.parse(e.data));
+      var line = JSON.parse(e.data);
+      add(line);
+      follow(line.state, line.author === 'agent' ? line.agent_name : '', line.at);
+    });
+    // A change of owner without a reply (a claim, a resolution).
+    source.addEventListener('state', function (e) {
+      var s = JSON.parse(e.data);
+      follow(s.state, s.agent_name, s.at);
     });
     source.addEventListener('ready', function (e) {
       if (e.lastEventId) lastId = e.lastEventId;
       retries = 0;
-      setStatus('Online');
+      var r = JSON.parse(e.data || '{}');
+      if (r.state) {
+        follow(r.state, r.agent_name);
+      } else {
+        statusEl.dataset.state = state || 'bot';
+        setStatus(stateText());
+      }
       body.dataset.ready = 'true';
     });
     source.onerror = function () {
@@ -200,6 +244,12 @@
       form.requestSubmit();
     }
   });
+
+  // The greeting opens the page as the assistant's first line; it is the
+  // page's own, not a message of the conversation.
+  if (body.dataset.greeting) {
+    add({ id: 'greeting', author: 'bot', kind: 'greeting', text: body.dataset.greeting });
+  }
 
   startSession().then(connect, function () {
     setStatus('Offline');
