@@ -23,6 +23,7 @@ const (
 	ReasonFailedTurns      = "failed_turns"
 	ReasonLLMUnavailable   = "llm_unavailable"
 	ReasonNotReady         = "matcher_not_ready"
+	ReasonLLMUngrounded    = "llm_ungrounded"
 )
 
 // ReasonText describes a reason code in words, for agents and dashboards.
@@ -48,6 +49,8 @@ func ReasonText(code string) string {
 		return "The language model is unavailable and the local matcher is unsure."
 	case ReasonNotReady:
 		return "The FAQ index is still being built."
+	case ReasonLLMUngrounded:
+		return "The language model's answer said things the FAQ entries it cited do not, so it was not sent."
 	}
 	return code
 }

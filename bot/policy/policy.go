@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"log/slog"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -69,6 +70,7 @@ const (
 	DefaultBreakerCooldown  = 30 * time.Second
 	DefaultHistoryTurns     = 6
 	DefaultMaxTokens        = 600
+	DefaultMinRelevance     = 0.5
 )
 
 // Policy implements bot.Decider over a Retriever and, optionally, an LLM.
@@ -129,6 +131,22 @@ type Policy struct {
 	HistoryTurns int
 	// MaxTokens caps the LLM's reply (default DefaultMaxTokens).
 	MaxTokens int
+	// MinSupport is the share of an LLM answer's content words that the
+	// entries it cites must contain (see Support); an answer below it goes
+	// to an agent as a draft with reason llm_ungrounded (default
+	// DefaultMinSupport; negative: only links, addresses, numbers and
+	// amounts and the system prompt are checked).
+	MinSupport float64
+	// AllowedLinks are domains ("example.com", which allows its
+	// subdomains too) and URL prefixes ("https://example.com/help/") that an
+	// LLM answer may link to, and e-mail domains it may write to, without
+	// the cited entries containing them.
+	AllowedLinks []string
+	// MinRelevance is, as a fraction of the matcher's threshold, the best
+	// score below which a turn is not given to the LLM as answerable in
+	// ModeAlways: nothing relevant was retrieved, so the policy decides
+	// locally (default DefaultMinRelevance; negative: always ask).
+	MinRelevance float64
 
 	// Observer, when set, is told about every LLM call.
 	Observer Observer
@@ -142,6 +160,7 @@ type Policy struct {
 	initErr   error
 	sensitive *regexp.Regexp
 	breaker   breaker
+	grounder  *grounder
 }
 
 var _ bot.Decider = (*Policy)(nil)
@@ -172,6 +191,8 @@ func (p *Policy) init() error {
 	p.BreakerCooldown = cmp.Or(p.BreakerCooldown, DefaultBreakerCooldown)
 	p.HistoryTurns = cmp.Or(p.HistoryTurns, DefaultHistoryTurns)
 	p.MaxTokens = cmp.Or(p.MaxTokens, DefaultMaxTokens)
+	p.MinSupport = cmp.Or(p.MinSupport, DefaultMinSupport)
+	p.MinRelevance = cmp.Or(p.MinRelevance, DefaultMinRelevance)
 	if p.Logger == nil {
 		p.Logger = slog.Default()
 	}
@@ -189,6 +210,8 @@ func (p *Policy) init() error {
 		return fmt.Errorf("init policy: top k %d is negative", p.TopK)
 	case p.MinConfidence < 0 || p.MinConfidence > 1:
 		return fmt.Errorf("init policy: min confidence %v is not in [0, 1]", p.MinConfidence)
+	case p.MinSupport > 1:
+		return fmt.Errorf("init policy: min support %v is above 1", p.MinSupport)
 	case p.RepeatSimilarity > 1:
 		return fmt.Errorf("init policy: repeat similarity %v is above 1", p.RepeatSimilarity)
 	case p.LLMTimeout < 0 || p.BreakerCooldown < 0 || p.RetryBase < 0 || p.RetryMax < 0 || p.MaxRetryAfter < 0:
@@ -204,6 +227,7 @@ func (p *Policy) init() error {
 		return fmt.Errorf("init policy: unknown llm mode %q (want off, fallback or always)", p.Mode)
 	}
 	p.breaker = breaker{threshold: p.BreakerFailures, cooldown: p.BreakerCooldown}
+	p.grounder = newGrounder(p.MinSupport, p.AllowedLinks, p.Prompts.System())
 	var alts []string
 	for _, t := range p.SensitiveTopics {
 		if t = strings.TrimSpace(t); t != "" {
@@ -299,7 +323,9 @@ func (p *Policy) wantLLM(hits []Hit, threshold float64) bool {
 	}
 	switch p.Mode {
 	case ModeAlways:
-		return true
+		// A turn that retrieved nothing relevant is not answerable from
+		// the FAQ: asking would invite the model to answer from elsewhere.
+		return p.MinRelevance < 0 || hits[0].Score >= threshold*p.MinRelevance
 	case ModeFallback:
 		return hits[0].Score < threshold+max(p.UnsureBand, 0)
 	}
@@ -348,6 +374,21 @@ func (t *turn) local(reason, detail string) bot.Decision {
 	return d
 }
 
+// evidence returns the text of the entries with ids that the model was
+// given: what its answer may say.
+func (t *turn) evidence(ids []string) string {
+	var b strings.Builder
+	for _, h := range t.hits {
+		if slices.Contains(ids, h.ID) {
+			b.WriteString(h.Question)
+			b.WriteString("\n")
+			b.WriteString(h.Answer)
+			b.WriteString("\n\n")
+		}
+	}
+	return b.String()
+}
+
 // fromLLM turns the LLM's checked output into a decision.
 func (t *turn) fromLLM(out Output) bot.Decision {
 	if out.Action == bot.ActionEscalate {
@@ -356,6 +397,13 @@ func (t *turn) fromLLM(out Output) bot.Decision {
 		if out.Answer != "" {
 			d.Draft = out.Answer
 		}
+		return d
+	}
+	if g := t.p.grounder.check(out.Answer, t.evidence(out.CitedFAQIDs)); !g.OK() {
+		t.p.Logger.Warn("llm answer refused: not grounded in the cited entries", "conversation", t.q.ConversationKey,
+			"faq_ids", out.CitedFAQIDs, "support", g.Support, "problems", len(g.Problems))
+		d := t.escalate(bot.ReasonLLMUngrounded, "the model's answer was not sent: "+strings.Join(g.Problems, "; "))
+		d.Draft, d.Summary, d.FAQIDs, d.Confidence, d.Source = out.Answer, out.Summary, out.CitedFAQIDs, out.Confidence, "llm"
 		return d
 	}
 	if out.Confidence < t.p.MinConfidence {

@@ -365,7 +365,9 @@ func newPolicy(cfg *Config, r policy.Retriever, logger *slog.Logger) (*policy.Po
 		MaxRetries: offIfZero(cfg.LLM.MaxRetries), MaxRetryAfter: cfg.LLM.MaxRetryAfter,
 		BreakerFailures: offIfZero(cfg.LLM.BreakerFailures), BreakerCooldown: cfg.LLM.BreakerCooldown,
 		MaxTokens: cfg.LLM.MaxTokens, HistoryTurns: cfg.LLM.HistoryTurns,
-		Logger: logger.With("component", "policy"),
+		MinSupport: offIfZeroF(cfg.LLM.MinSupport), AllowedLinks: cfg.LLM.AllowedLinks,
+		MinRelevance: offIfZeroF(cfg.LLM.MinRelevance),
+		Logger:       logger.With("component", "policy"),
 	}
 	if err := p.Init(); err != nil {
 		return nil, &ConfigError{err}

@@ -78,6 +78,11 @@ type LLMConfig struct {
 	BreakerCooldown time.Duration `mapstructure:"breaker_cooldown"`
 	MaxTokens       int           `mapstructure:"max_tokens"`
 	HistoryTurns    int           `mapstructure:"history_turns"`
+	// MinSupport, AllowedLinks and MinRelevance are the grounding check
+	// of LLM answers (policy.Policy's fields of the same names).
+	MinSupport   float64  `mapstructure:"min_support"`
+	AllowedLinks []string `mapstructure:"allowed_links"`
+	MinRelevance float64  `mapstructure:"min_relevance"`
 }
 
 // PromptsConfig points at a directory of templates overriding the embedded ones.
@@ -164,6 +169,9 @@ var defaults = map[string]any{
 	"llm.breaker_cooldown":            "30s",
 	"llm.max_tokens":                  600,
 	"llm.history_turns":               6,
+	"llm.min_support":                 0.4,
+	"llm.allowed_links":               []string{},
+	"llm.min_relevance":               0.5,
 	"prompts.dir":                     "",
 	"slack.bot_token":                 "",
 	"slack.signing_secret":            "",
@@ -358,6 +366,17 @@ func (c *Config) Validate() error {
 	}
 	if c.LLM.UnsureBand < 0 || c.LLM.UnsureBand > 1 {
 		add("llm.unsure_band", "must be between 0 and 1")
+	}
+	if c.LLM.MinSupport < 0 || c.LLM.MinSupport > 1 {
+		add("llm.min_support", "must be between 0 and 1 (0: check facts and the system prompt only)")
+	}
+	if c.LLM.MinRelevance < 0 || c.LLM.MinRelevance > 1 {
+		add("llm.min_relevance", "must be between 0 and 1 (0: always ask)")
+	}
+	for i, l := range c.LLM.AllowedLinks {
+		if l = strings.TrimSpace(l); l == "" || strings.ContainsAny(l, " \t\n") {
+			add(fmt.Sprintf("llm.allowed_links[%d]", i), "%q is not a domain or URL prefix", l)
+		}
 	}
 	if c.Bot.RepeatSimilarity < 0 || c.Bot.RepeatSimilarity > 1 {
 		add("bot.repeat_similarity", "must be between 0 and 1 (0: off)")
