@@ -142,6 +142,21 @@ type Policy struct {
 	// LLM answer may link to, and e-mail domains it may write to, without
 	// the cited entries containing them.
 	AllowedLinks []string
+	// Candidates is the number of entries the LLM is shown, independent of
+	// TopK (default DefaultCandidates); a knowledge base that fits in
+	// ContextBudget tokens (see EntryTokens; default DefaultContextBudget)
+	// is shown whole (negative: never whole, and no cap on the candidates'
+	// tokens).
+	Candidates    int
+	ContextBudget int
+	// Embedder, when set, ranks the entries by embeddings too: the entry
+	// vectors are computed once per knowledge base (and EmbeddingModel) and
+	// kept in EmbeddingCacheDir when set, the question is embedded per
+	// decision, and the two rankings are fused by reciprocal rank fusion.
+	// On an embeddings failure the matcher's ranking is used alone.
+	Embedder          bot.Embedder
+	EmbeddingModel    string
+	EmbeddingCacheDir string
 	// MinRelevance is, as a fraction of the matcher's threshold, the best
 	// score below which a turn is not given to the LLM as answerable in
 	// ModeAlways: nothing relevant was retrieved, so the policy decides
@@ -161,6 +176,8 @@ type Policy struct {
 	sensitive *regexp.Regexp
 	breaker   breaker
 	grounder  *grounder
+	vecMu     sync.Mutex
+	vecs      *vectors
 }
 
 var _ bot.Decider = (*Policy)(nil)
@@ -193,6 +210,8 @@ func (p *Policy) init() error {
 	p.MaxTokens = cmp.Or(p.MaxTokens, DefaultMaxTokens)
 	p.MinSupport = cmp.Or(p.MinSupport, DefaultMinSupport)
 	p.MinRelevance = cmp.Or(p.MinRelevance, DefaultMinRelevance)
+	p.Candidates = cmp.Or(p.Candidates, DefaultCandidates)
+	p.ContextBudget = cmp.Or(p.ContextBudget, DefaultContextBudget)
 	if p.Logger == nil {
 		p.Logger = slog.Default()
 	}
@@ -210,6 +229,8 @@ func (p *Policy) init() error {
 		return fmt.Errorf("init policy: top k %d is negative", p.TopK)
 	case p.MinConfidence < 0 || p.MinConfidence > 1:
 		return fmt.Errorf("init policy: min confidence %v is not in [0, 1]", p.MinConfidence)
+	case p.Candidates < 0:
+		return fmt.Errorf("init policy: candidates %d is negative", p.Candidates)
 	case p.MinSupport > 1:
 		return fmt.Errorf("init policy: min support %v is above 1", p.MinSupport)
 	case p.RepeatSimilarity > 1:
@@ -253,7 +274,9 @@ func (p *Policy) Decide(ctx context.Context, q bot.Query) (bot.Decision, error) 
 	if err := p.Init(); err != nil {
 		return bot.Decision{Action: bot.ActionEscalate, Reason: bot.ReasonNotReady, Detail: err.Error(), Source: "policy"}, nil
 	}
-	hits, threshold, ready := p.Retriever.Retrieve(q.Text, p.TopK)
+	k := p.retrieveK(p.Answerer != nil)
+	all, threshold, ready := p.Retriever.Retrieve(q.Text, k)
+	hits := all[:min(p.TopK, len(all))]
 	t := turn{p: p, q: q, hits: hits, threshold: threshold}
 	t.cands = make([]bot.Candidate, len(hits))
 	for i, h := range hits {
@@ -268,7 +291,8 @@ func (p *Policy) Decide(ctx context.Context, q bot.Query) (bot.Decision, error) 
 	if !p.wantLLM(hits, threshold) {
 		return t.local(bot.ReasonOutOfScope, "no FAQ entry is confident enough"), nil
 	}
-	out, err := p.ask(ctx, q, hits)
+	t.given = p.llmCandidates(ctx, q.Text, all, k)
+	out, err := p.ask(ctx, q, t.given)
 	if ctx.Err() != nil {
 		return bot.Decision{}, ctx.Err()
 	}
@@ -339,6 +363,8 @@ type turn struct {
 	hits      []Hit
 	threshold float64
 	cands     []bot.Candidate
+	// given are the entries the LLM was shown.
+	given []Hit
 }
 
 // escalate returns an escalation with the matcher's candidates and, when
@@ -378,7 +404,7 @@ func (t *turn) local(reason, detail string) bot.Decision {
 // given: what its answer may say.
 func (t *turn) evidence(ids []string) string {
 	var b strings.Builder
-	for _, h := range t.hits {
+	for _, h := range t.given {
 		if slices.Contains(ids, h.ID) {
 			b.WriteString(h.Question)
 			b.WriteString("\n")

@@ -83,6 +83,12 @@ type LLMConfig struct {
 	MinSupport   float64  `mapstructure:"min_support"`
 	AllowedLinks []string `mapstructure:"allowed_links"`
 	MinRelevance float64  `mapstructure:"min_relevance"`
+	// Candidates entries go to the model (a knowledge base that fits
+	// ContextBudget tokens goes whole); EmbeddingModel, when set, ranks
+	// them with embeddings fused with the matcher's ranking.
+	Candidates     int    `mapstructure:"candidates"`
+	ContextBudget  int    `mapstructure:"context_budget"`
+	EmbeddingModel string `mapstructure:"embedding_model"`
 }
 
 // PromptsConfig points at a directory of templates overriding the embedded ones.
@@ -172,6 +178,9 @@ var defaults = map[string]any{
 	"llm.min_support":                 0.4,
 	"llm.allowed_links":               []string{},
 	"llm.min_relevance":               0.5,
+	"llm.candidates":                  10,
+	"llm.context_budget":              3000,
+	"llm.embedding_model":             "",
 	"prompts.dir":                     "",
 	"slack.bot_token":                 "",
 	"slack.signing_secret":            "",
@@ -372,6 +381,12 @@ func (c *Config) Validate() error {
 	}
 	if c.LLM.MinRelevance < 0 || c.LLM.MinRelevance > 1 {
 		add("llm.min_relevance", "must be between 0 and 1 (0: always ask)")
+	}
+	if c.LLM.Candidates < 1 || c.LLM.Candidates > 100 {
+		add("llm.candidates", "must be between 1 and 100")
+	}
+	if c.LLM.ContextBudget < 0 {
+		add("llm.context_budget", "must not be negative (0: never the whole knowledge base)")
 	}
 	for i, l := range c.LLM.AllowedLinks {
 		if l = strings.TrimSpace(l); l == "" || strings.ContainsAny(l, " \t\n") {

@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -117,7 +119,7 @@ func (c *cli) offlinePolicy(ctx context.Context, path string, threshold float64)
 
 func (c *cli) evalCmd() *cobra.Command {
 	var faqPath, casesPath string
-	var asJSON, sweep bool
+	var asJSON, sweep, recall bool
 	var threshold float64
 	cmd := &cobra.Command{
 		Use:   "eval --faq FILE --cases FILE",
@@ -126,7 +128,10 @@ func (c *cli) evalCmd() *cobra.Command {
 service makes (with llm.mode off) on each case, and prints in-scope accuracy,
 out-of-scope recall and precision, and latency percentiles. Cases are JSON
 Lines {"q": "...", "faq": "<id>"}, with "faq": "" for a question that must be
-escalated. --sweep prints the trade-off over thresholds.`,
+escalated. --sweep prints the trade-off over thresholds. --recall prints, for
+the in-scope cases, how often the right entry is among the matcher's first
+1, 3, 5, 10 and 20, and among the entries an LLM would be shown
+(llm.candidates, or the whole knowledge base within llm.context_budget).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cases, err := faq.LoadCases(casesPath)
@@ -139,6 +144,16 @@ escalated. --sweep prints the trade-off over thresholds.`,
 			}
 			if err := faq.CheckCases(m.KB(), cases); err != nil {
 				return &usageError{fmt.Errorf("--cases: %w", err)}
+			}
+			if recall {
+				r, err := measureRecall(cmd.Context(), matcherRetriever{m}, p, cases)
+				if err != nil {
+					return err
+				}
+				if asJSON {
+					return json.NewEncoder(c.stdout).Encode(r)
+				}
+				return r.writeText(c.stdout)
 			}
 			if sweep {
 				rows := faq.Sweep(m, cases, nil)
@@ -166,6 +181,7 @@ escalated. --sweep prints the trade-off over thresholds.`,
 	cmd.Flags().StringVar(&casesPath, "cases", "", "eval cases, JSON Lines (required)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "one JSON object")
 	cmd.Flags().BoolVar(&sweep, "sweep", false, "print accuracy and out-of-scope recall over thresholds")
+	cmd.Flags().BoolVar(&recall, "recall", false, "print recall at 1/3/5/10/20 of the matcher's ranking and of the LLM's candidates")
 	cmd.Flags().Float64Var(&threshold, "threshold", 0, "confidence threshold (default faq.threshold, else the matcher's)")
 	_ = cmd.MarkFlagRequired("cases")
 	return cmd
@@ -206,4 +222,74 @@ func (c *cli) askCmd() *cobra.Command {
 	cmd.Flags().StringVar(&faqPath, "faq", "", "knowledge base file or directory (default faq.path)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "JSON output")
 	return cmd
+}
+
+// recallKs are the ranks eval --recall reports.
+var recallKs = []int{1, 3, 5, 10, 20}
+
+// recallReport is what eval --recall prints.
+type recallReport struct {
+	Cases int `json:"cases"` // in-scope cases
+	// RecallAt maps k to the share of cases whose entry is in the
+	// matcher's first k.
+	RecallAt map[string]float64 `json:"recall_at"`
+	// LLMCandidates is the share whose entry is among the entries an LLM
+	// would be shown, MeanShown their mean number.
+	LLMCandidates float64 `json:"llm_candidates"`
+	MeanShown     float64 `json:"mean_shown"`
+}
+
+// measureRecall ranks each in-scope case with the policy's retriever.
+func measureRecall(ctx context.Context, r policy.Retriever, p *policy.Policy, cases []faq.Case) (recallReport, error) {
+	rep := recallReport{RecallAt: map[string]float64{}}
+	found := make([]int, len(recallKs))
+	shownHits, shown := 0, 0
+	for _, c := range cases {
+		if c.FAQ == "" {
+			continue
+		}
+		rep.Cases++
+		hits, _, _ := r.Retrieve(c.Q, recallKs[len(recallKs)-1])
+		for i, h := range hits {
+			if h.ID == c.FAQ {
+				for j, k := range recallKs {
+					if i < k {
+						found[j]++
+					}
+				}
+				break
+			}
+		}
+		cands, err := p.LLMCandidates(ctx, c.Q)
+		if err != nil {
+			return rep, err
+		}
+		shown += len(cands)
+		for _, h := range cands {
+			if h.ID == c.FAQ {
+				shownHits++
+				break
+			}
+		}
+	}
+	if rep.Cases == 0 {
+		return rep, &usageError{fmt.Errorf("--cases: no in-scope case")}
+	}
+	n := float64(rep.Cases)
+	for j, k := range recallKs {
+		rep.RecallAt[fmt.Sprint(k)] = float64(found[j]) / n
+	}
+	rep.LLMCandidates, rep.MeanShown = float64(shownHits)/n, float64(shown)/n
+	return rep, nil
+}
+
+func (r recallReport) writeText(w io.Writer) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "in-scope cases:          %d\n", r.Cases)
+	for _, k := range recallKs {
+		fmt.Fprintf(&b, "recall@%-2d                %.3f\n", k, r.RecallAt[fmt.Sprint(k)])
+	}
+	fmt.Fprintf(&b, "llm candidates recall    %.3f (%.1f entries shown on average)\n", r.LLMCandidates, r.MeanShown)
+	_, err := io.WriteString(w, b.String())
+	return err
 }
