@@ -24,6 +24,7 @@ const (
 	ReasonLLMUnavailable   = "llm_unavailable"
 	ReasonNotReady         = "matcher_not_ready"
 	ReasonLLMUngrounded    = "llm_ungrounded"
+	ReasonAmbiguous        = "ambiguous"
 )
 
 // ReasonText describes a reason code in words, for agents and dashboards.
@@ -49,6 +50,8 @@ func ReasonText(code string) string {
 		return "The language model is unavailable and the local matcher is unsure."
 	case ReasonNotReady:
 		return "The FAQ index is still being built."
+	case ReasonAmbiguous:
+		return "Two FAQ entries match the question about equally well."
 	case ReasonLLMUngrounded:
 		return "The language model's answer said things the FAQ entries it cited do not, so it was not sent."
 	}
@@ -95,6 +98,9 @@ type Decision struct {
 	Draft string `json:"draft,omitempty"`
 	// Summary is a short summary for agents, when an LLM wrote one.
 	Summary string `json:"summary,omitempty"`
+	// Options are the entries of a close call (reason ambiguous), best
+	// first: a channel may ask the customer which one they mean.
+	Options []Candidate `json:"options,omitempty"`
 	// Source says what decided: "matcher", "llm" or "policy".
 	Source string `json:"source,omitempty"`
 }

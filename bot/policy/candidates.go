@@ -48,7 +48,7 @@ func EntryTokens(h Hit) int {
 // and with an LLM enough to choose the model's candidates and to tell
 // whether the whole knowledge base fits the budget.
 func (p *Policy) retrieveK(llm bool) int {
-	k := p.TopK
+	k := max(p.TopK, 2) // the second entry, for close calls
 	if !llm {
 		return k
 	}

@@ -71,6 +71,7 @@ const (
 	DefaultHistoryTurns     = 6
 	DefaultMaxTokens        = 600
 	DefaultMinRelevance     = 0.5
+	DefaultCloseMargin      = 0.05
 )
 
 // Policy implements bot.Decider over a Retriever and, optionally, an LLM.
@@ -157,6 +158,13 @@ type Policy struct {
 	Embedder          bot.Embedder
 	EmbeddingModel    string
 	EmbeddingCacheDir string
+	// CloseMargin makes a close call of two entries: when the matcher's
+	// best entry would be sent but the second scores less than CloseMargin
+	// below it, the local decision escalates with reason ambiguous (with
+	// both entries as Options) instead of answering with the first, and in
+	// ModeFallback the LLM is asked to choose (default DefaultCloseMargin,
+	// measured with supportbot eval --margins; negative: off).
+	CloseMargin float64
 	// MinRelevance is, as a fraction of the matcher's threshold, the best
 	// score below which a turn is not given to the LLM as answerable in
 	// ModeAlways: nothing relevant was retrieved, so the policy decides
@@ -211,6 +219,7 @@ func (p *Policy) init() error {
 	p.MinSupport = cmp.Or(p.MinSupport, DefaultMinSupport)
 	p.MinRelevance = cmp.Or(p.MinRelevance, DefaultMinRelevance)
 	p.Candidates = cmp.Or(p.Candidates, DefaultCandidates)
+	p.CloseMargin = cmp.Or(p.CloseMargin, DefaultCloseMargin)
 	p.ContextBudget = cmp.Or(p.ContextBudget, DefaultContextBudget)
 	if p.Logger == nil {
 		p.Logger = slog.Default()
@@ -231,6 +240,8 @@ func (p *Policy) init() error {
 		return fmt.Errorf("init policy: min confidence %v is not in [0, 1]", p.MinConfidence)
 	case p.Candidates < 0:
 		return fmt.Errorf("init policy: candidates %d is negative", p.Candidates)
+	case p.CloseMargin > 1:
+		return fmt.Errorf("init policy: close margin %v is above 1", p.CloseMargin)
 	case p.MinSupport > 1:
 		return fmt.Errorf("init policy: min support %v is above 1", p.MinSupport)
 	case p.RepeatSimilarity > 1:
@@ -278,6 +289,9 @@ func (p *Policy) Decide(ctx context.Context, q bot.Query) (bot.Decision, error) 
 	all, threshold, ready := p.Retriever.Retrieve(q.Text, k)
 	hits := all[:min(p.TopK, len(all))]
 	t := turn{p: p, q: q, hits: hits, threshold: threshold}
+	if len(all) > 1 {
+		t.second = &all[1]
+	}
 	t.cands = make([]bot.Candidate, len(hits))
 	for i, h := range hits {
 		t.cands[i] = bot.Candidate{ID: h.ID, Question: h.Question, Score: h.Score}
@@ -288,7 +302,7 @@ func (p *Policy) Decide(ctx context.Context, q bot.Query) (bot.Decision, error) 
 	if !ready {
 		return t.escalate(bot.ReasonNotReady, "the FAQ index is still being built"), nil
 	}
-	if !p.wantLLM(hits, threshold) {
+	if !p.wantLLM(hits, threshold) && !(p.Mode == ModeFallback && p.Answerer != nil && t.close()) {
 		return t.local(bot.ReasonOutOfScope, "no FAQ entry is confident enough"), nil
 	}
 	t.given = p.llmCandidates(ctx, q.Text, all, k)
@@ -365,6 +379,15 @@ type turn struct {
 	cands     []bot.Candidate
 	// given are the entries the LLM was shown.
 	given []Hit
+	// second is the matcher's second entry, retrieved even when TopK is 1.
+	second *Hit
+}
+
+// close reports whether the matcher's best entry would be sent but the
+// second is within CloseMargin of it: a close call.
+func (t *turn) close() bool {
+	return t.p.CloseMargin > 0 && len(t.hits) > 0 && t.second != nil &&
+		t.hits[0].Score >= t.threshold && t.hits[0].Score-t.second.Score < t.p.CloseMargin
 }
 
 // escalate returns an escalation with the matcher's candidates and, when
@@ -387,6 +410,12 @@ func (t *turn) local(reason, detail string) bot.Decision {
 		return t.escalate(reason, detail)
 	}
 	best := t.hits[0]
+	if t.close() {
+		d := t.escalate(bot.ReasonAmbiguous, fmt.Sprintf("%s (%.3f) and %s (%.3f) are too close to choose",
+			best.ID, best.Score, t.second.ID, t.second.Score))
+		d.Options = []bot.Candidate{t.cands[0], {ID: t.second.ID, Question: t.second.Question, Score: t.second.Score}}
+		return d
+	}
 	if repeatedAnswer(t.q.History, best.Answer) {
 		return t.escalate(bot.ReasonRepeatedQuestion, "the bot already sent this answer")
 	}

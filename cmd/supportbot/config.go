@@ -131,6 +131,7 @@ type BotConfig struct {
 	HandoffText        string        `mapstructure:"handoff_text"`
 	MaxFailedTurns     int           `mapstructure:"max_failed_turns"`
 	RepeatSimilarity   float64       `mapstructure:"repeat_similarity"`
+	CloseMargin        float64       `mapstructure:"close_margin"`
 	SensitiveTopics    []string      `mapstructure:"sensitive_topics"`
 	SensitiveTags      []string      `mapstructure:"sensitive_tags"`
 	EscalatePriorities []string      `mapstructure:"escalate_priorities"`
@@ -202,6 +203,7 @@ var defaults = map[string]any{
 	"bot.handoff_text":                "",
 	"bot.max_failed_turns":            3,
 	"bot.repeat_similarity":           0.6,
+	"bot.close_margin":                0.05,
 	"bot.sensitive_topics":            []string{},
 	"bot.sensitive_tags":              []string{},
 	"bot.escalate_priorities":         []string{},
@@ -392,6 +394,9 @@ func (c *Config) Validate() error {
 		if l = strings.TrimSpace(l); l == "" || strings.ContainsAny(l, " \t\n") {
 			add(fmt.Sprintf("llm.allowed_links[%d]", i), "%q is not a domain or URL prefix", l)
 		}
+	}
+	if c.Bot.CloseMargin < 0 || c.Bot.CloseMargin > 1 {
+		add("bot.close_margin", "must be between 0 and 1 (0: off)")
 	}
 	if c.Bot.RepeatSimilarity < 0 || c.Bot.RepeatSimilarity > 1 {
 		add("bot.repeat_similarity", "must be between 0 and 1 (0: off)")

@@ -119,7 +119,7 @@ func (c *cli) offlinePolicy(ctx context.Context, path string, threshold float64)
 
 func (c *cli) evalCmd() *cobra.Command {
 	var faqPath, casesPath string
-	var asJSON, sweep, recall bool
+	var asJSON, sweep, recall, margins bool
 	var threshold float64
 	cmd := &cobra.Command{
 		Use:   "eval --faq FILE --cases FILE",
@@ -131,7 +131,9 @@ Lines {"q": "...", "faq": "<id>"}, with "faq": "" for a question that must be
 escalated. --sweep prints the trade-off over thresholds. --recall prints, for
 the in-scope cases, how often the right entry is among the matcher's first
 1, 3, 5, 10 and 20, and among the entries an LLM would be shown
-(llm.candidates, or the whole knowledge base within llm.context_budget).`,
+(llm.candidates, or the whole knowledge base within llm.context_budget).
+--margins prints, with the local matcher, what bot.close_margin trades: right
+answers lost against wrong answers avoided.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cases, err := faq.LoadCases(casesPath)
@@ -144,6 +146,16 @@ the in-scope cases, how often the right entry is among the matcher's first
 			}
 			if err := faq.CheckCases(m.KB(), cases); err != nil {
 				return &usageError{fmt.Errorf("--cases: %w", err)}
+			}
+			if margins {
+				rows, err := c.measureMargins(cmd.Context(), m, cases)
+				if err != nil {
+					return err
+				}
+				if asJSON {
+					return json.NewEncoder(c.stdout).Encode(rows)
+				}
+				return writeMargins(c.stdout, rows)
 			}
 			if recall {
 				r, err := measureRecall(cmd.Context(), matcherRetriever{m}, p, cases)
@@ -181,6 +193,7 @@ the in-scope cases, how often the right entry is among the matcher's first
 	cmd.Flags().StringVar(&casesPath, "cases", "", "eval cases, JSON Lines (required)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "one JSON object")
 	cmd.Flags().BoolVar(&sweep, "sweep", false, "print accuracy and out-of-scope recall over thresholds")
+	cmd.Flags().BoolVar(&margins, "margins", false, "print right and wrong answers and ambiguous escalations over close-call margins")
 	cmd.Flags().BoolVar(&recall, "recall", false, "print recall at 1/3/5/10/20 of the matcher's ranking and of the LLM's candidates")
 	cmd.Flags().Float64Var(&threshold, "threshold", 0, "confidence threshold (default faq.threshold, else the matcher's)")
 	_ = cmd.MarkFlagRequired("cases")
@@ -290,6 +303,84 @@ func (r recallReport) writeText(w io.Writer) error {
 		fmt.Fprintf(&b, "recall@%-2d                %.3f\n", k, r.RecallAt[fmt.Sprint(k)])
 	}
 	fmt.Fprintf(&b, "llm candidates recall    %.3f (%.1f entries shown on average)\n", r.LLMCandidates, r.MeanShown)
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// marginRow is one line of eval --margins.
+type marginRow struct {
+	Margin float64 `json:"margin"`
+	// Right and Wrong are in-scope cases answered with the right and a wrong
+	// entry, Ambiguous cases escalated as close calls, all over the in-scope
+	// cases; OOSRecall is the share of out-of-scope cases escalated.
+	Right     float64 `json:"right"`
+	Wrong     float64 `json:"wrong"`
+	Ambiguous float64 `json:"ambiguous"`
+	OOSRecall float64 `json:"oos_recall"`
+}
+
+// evalMargins are the margins eval --margins tries.
+var evalMargins = []float64{0, 0.01, 0.02, 0.03, 0.04, 0.05, 0.06, 0.08, 0.1, 0.15, 0.2}
+
+// measureMargins runs the local decision (llm.mode off) on cases once per
+// margin.
+func (c *cli) measureMargins(ctx context.Context, m *faq.Matcher, cases []faq.Case) ([]marginRow, error) {
+	cfg, err := c.config()
+	if err != nil {
+		return nil, err
+	}
+	cfg.LLM.Mode = "off"
+	logger := slog.New(slog.DiscardHandler)
+	var rows []marginRow
+	for _, mg := range evalMargins {
+		cfg.Bot.CloseMargin = mg
+		p, err := newPolicy(&cfg, matcherRetriever{m}, logger)
+		if err != nil {
+			return nil, err
+		}
+		var in, oos, right, wrong, amb, oosEsc int
+		for _, cs := range cases {
+			d, err := p.Decide(ctx, bot.Query{Text: cs.Q})
+			if err != nil {
+				return nil, err
+			}
+			answered := d.Action == bot.ActionAnswer && len(d.FAQIDs) > 0
+			if cs.FAQ == "" {
+				oos++
+				if !answered {
+					oosEsc++
+				}
+				continue
+			}
+			in++
+			switch {
+			case answered && d.FAQIDs[0] == cs.FAQ:
+				right++
+			case answered:
+				wrong++
+			case d.Reason == bot.ReasonAmbiguous:
+				amb++
+			}
+		}
+		rows = append(rows, marginRow{Margin: mg, Right: ratio(right, in), Wrong: ratio(wrong, in),
+			Ambiguous: ratio(amb, in), OOSRecall: ratio(oosEsc, oos)})
+	}
+	return rows, nil
+}
+
+func ratio(n, d int) float64 {
+	if d == 0 {
+		return 0
+	}
+	return float64(n) / float64(d)
+}
+
+func writeMargins(w io.Writer, rows []marginRow) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%-7s %7s %7s %9s %10s\n", "margin", "right", "wrong", "ambiguous", "oos_recall")
+	for _, r := range rows {
+		fmt.Fprintf(&b, "%-7.2f %7.3f %7.3f %9.3f %10.3f\n", r.Margin, r.Right, r.Wrong, r.Ambiguous, r.OOSRecall)
+	}
 	_, err := io.WriteString(w, b.String())
 	return err
 }
