@@ -30,8 +30,10 @@ const (
 	// rrfK is the constant of reciprocal rank fusion (Cormack et al. 2009):
 	// an entry's fused score is the sum over rankings of 1/(rrfK+rank).
 	rrfK = 60
-	// embedBatch is the number of texts per embeddings request.
-	embedBatch = 64
+	// embedBatch is the number of texts per embeddings request, and
+	// warmBatches the number of requests one decision makes for entries.
+	embedBatch  = 64
+	warmBatches = 2
 	// maxEmbedAll caps the entries ranked by embeddings.
 	maxEmbedAll = 20000
 )
@@ -79,9 +81,15 @@ func (p *Policy) llmCandidates(ctx context.Context, text string, hits []Hit, k i
 	}
 	ranked := hits
 	if p.Embedder != nil {
-		if fused, err := p.fuse(ctx, text, hits); err != nil {
+		ectx, cancel := context.WithTimeout(ctx, p.LLMTimeout)
+		fused, err := p.fuse(ectx, text, hits)
+		cancel()
+		switch {
+		case errors.Is(err, errWarming):
+			p.Logger.Debug("entry embeddings warming up: ranking by the matcher alone")
+		case err != nil:
 			p.Logger.Warn("embeddings unavailable: ranking by the matcher alone", "err", err)
-		} else {
+		default:
 			ranked = fused
 		}
 	}
@@ -133,55 +141,104 @@ func (p *Policy) fuse(ctx context.Context, text string, hits []Hit) ([]Hit, erro
 	return out, nil
 }
 
-// vectors are the embeddings of one knowledge base's entries.
+// vectors are the embeddings of one knowledge base's entries, complete or
+// being computed.
 type vectors struct {
-	hash string
-	byID map[string][]float32
+	hash    string
+	byID    map[string][]float32
+	done    bool // every entry has its vector
+	warming bool // a decision is embedding more entries
 }
+
+// errWarming means the entry vectors are still being computed: this
+// decision ranks by the matcher alone.
+var errWarming = errors.New("entry embeddings are still being computed")
 
 // entryVectors returns the vectors of the entries in hits, computed once
 // per knowledge-base hash: kept in memory, and in EmbeddingCacheDir when
-// set, so that a restart does not embed the whole knowledge base again.
+// set, so that a restart does not embed the whole knowledge base again. A
+// decision that finds them missing embeds at most warmBatches batches of
+// entries, outside the lock, and returns errWarming until all are done: a
+// large knowledge base warms up over its first decisions instead of holding
+// one of them for minutes.
 func (p *Policy) entryVectors(ctx context.Context, hits []Hit) (map[string][]float32, error) {
 	hash := kbHash(p.EmbeddingModel, hits)
-	p.vecMu.Lock()
-	defer p.vecMu.Unlock()
-	if p.vecs != nil && p.vecs.hash == hash {
-		return p.vecs.byID, nil
-	}
 	path := ""
 	if p.EmbeddingCacheDir != "" {
 		path = filepath.Join(p.EmbeddingCacheDir, "embeddings-"+hash[:24]+".bin")
-		if byID, err := readVectors(path, hits); err == nil {
-			p.vecs = &vectors{hash: hash, byID: byID}
-			return byID, nil
+	}
+	p.vecMu.Lock()
+	if p.vecs == nil || p.vecs.hash != hash {
+		p.vecs = &vectors{hash: hash, byID: map[string][]float32{}}
+		if path != "" {
+			if byID, err := readVectors(path, hits); err == nil {
+				p.vecs.byID, p.vecs.done = byID, true
+			}
 		}
 	}
-	texts := make([]string, len(hits))
-	for i, h := range hits {
-		texts[i] = h.Question + "\n" + h.Answer
+	v := p.vecs
+	if v.done {
+		p.vecMu.Unlock()
+		return v.byID, nil
 	}
-	byID := make(map[string][]float32, len(hits))
-	for i := 0; i < len(texts); i += embedBatch {
-		j := min(i+embedBatch, len(texts))
-		vs, err := p.Embedder.Embed(ctx, texts[i:j])
-		if err != nil {
-			return nil, fmt.Errorf("embed entries: %w", err)
-		}
-		if len(vs) != j-i {
-			return nil, fmt.Errorf("embed entries: %d vectors for %d texts", len(vs), j-i)
-		}
-		for n, v := range vs {
-			byID[hits[i+n].ID] = v
+	if v.warming {
+		p.vecMu.Unlock()
+		return nil, errWarming
+	}
+	var todo []Hit
+	for _, h := range hits {
+		if _, ok := v.byID[h.ID]; !ok {
+			if todo = append(todo, h); len(todo) == warmBatches*embedBatch {
+				break
+			}
 		}
 	}
-	p.vecs = &vectors{hash: hash, byID: byID}
+	v.warming = true
+	p.vecMu.Unlock()
+
+	got := map[string][]float32{}
+	var err error
+	for i := 0; i < len(todo) && err == nil; i += embedBatch {
+		batch := todo[i:min(i+embedBatch, len(todo))]
+		texts := make([]string, len(batch))
+		for n, h := range batch {
+			texts[n] = h.Question + "\n" + h.Answer
+		}
+		var vs [][]float32
+		if vs, err = p.Embedder.Embed(ctx, texts); err == nil && len(vs) != len(batch) {
+			err = fmt.Errorf("%d vectors for %d texts", len(vs), len(batch))
+		}
+		for n := range vs {
+			if err == nil {
+				got[batch[n].ID] = vs[n]
+			}
+		}
+	}
+
+	p.vecMu.Lock()
+	defer p.vecMu.Unlock()
+	v.warming = false
+	if p.vecs != v {
+		return nil, errWarming // the knowledge base changed meanwhile
+	}
+	for id, vec := range got {
+		v.byID[id] = vec
+	}
+	if err != nil {
+		return nil, fmt.Errorf("embed entries: %w", err)
+	}
+	for _, h := range hits {
+		if _, ok := v.byID[h.ID]; !ok {
+			return nil, errWarming
+		}
+	}
+	v.done = true
 	if path != "" {
-		if err := writeVectors(path, hits, byID); err != nil {
+		if err := writeVectors(path, hits, v.byID); err != nil {
 			p.Logger.Warn("embedding cache not written", "path", path, "err", err)
 		}
 	}
-	return byID, nil
+	return v.byID, nil
 }
 
 // kbHash identifies the embedding model and the entries' ids and texts,

@@ -196,6 +196,31 @@ func TestLLMCandidates(t *testing.T) {
 	})
 }
 
+// TestLLMCandidatesWarmUp: a large knowledge base is embedded over its first
+// decisions, which rank by the matcher alone meanwhile.
+func TestLLMCandidatesWarmUp(t *testing.T) {
+	t.Parallel()
+	api := newFakeAPI(t, decision("escalate", "", nil, 0.5))
+	p := &policy.Policy{Retriever: &fakeRetriever{hits: kb(300, 11, 30), threshold: threshold}, Mode: policy.ModeAlways,
+		Answerer: openai.NewAnswerer(api.config("test-model")), Logger: slog.New(slog.DiscardHandler),
+		Embedder: openai.NewEmbedder(api.config("test-embed")), EmbeddingModel: "test-embed"}
+	q := bot.Query{Text: "Where is my package?"}
+	for i, want := range []struct {
+		embedded int
+		fused    bool
+	}{{128, false}, {256, false}, {301, true}, {302, true}} {
+		if _, err := p.Decide(context.Background(), q); err != nil {
+			t.Fatal(err)
+		}
+		api.mu.Lock()
+		got, shown := len(api.embedded), shownIDs(api.prompts[i])
+		api.mu.Unlock()
+		if got != want.embedded || slicesContains(shown, "e11") != want.fused {
+			t.Fatalf("decision %d: %d texts embedded, shown %v; want %d embedded, fused %v", i+1, got, shown, want.embedded, want.fused)
+		}
+	}
+}
+
 func slicesContains(s []string, v string) bool {
 	for _, x := range s {
 		if x == v {

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"unicode"
+
+	"github.com/supportbot/supportbot/prompts"
 )
 
 // The grounding check: before an LLM answer reaches a customer, the policy
@@ -394,4 +396,11 @@ func stripFormat(s string) string {
 		}
 		return r
 	}, s)
+}
+
+// Grounded runs the grounding check of answer against evidence (the cited
+// entries' text) with the given minimum support and allow-list, and the
+// embedded system prompt; for tests and tools.
+func Grounded(answer, evidence string, minSupport float64, allowed []string) Grounding {
+	return newGrounder(minSupport, allowed, prompts.Default().System()).check(answer, evidence)
 }
