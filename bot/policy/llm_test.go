@@ -649,17 +649,24 @@ func TestLLMInjectedPhishingAnswer(t *testing.T) {
 }
 
 // TestLLMNothingRelevant: in ModeAlways a turn whose best entry is far
-// below the threshold is not given to the model as answerable.
+// below the threshold and that shares no content word with any entry shown
+// is not given to the model as answerable.
 func TestLLMNothingRelevant(t *testing.T) {
 	t.Parallel()
 	ok := completion(decision("answer", "Click Forgot password.", []string{"password"}, 0.9))
+	unrelated := bot.Query{Text: "What is the weather like on Mars today?"}
 	b := setup(t, 0.1, ok, nil)
-	d := decide(t, b, question)
+	d := decide(t, b, unrelated)
 	if d.Action != bot.ActionEscalate || d.Reason != bot.ReasonOutOfScope || b.requestCount() != 0 {
 		t.Fatalf("Decide = %s/%s after %d requests, want out_of_scope without a call", d.Action, d.Reason, b.requestCount())
 	}
+	// A low score, but words in common with an entry: the model may answer.
+	b = setup(t, 0.1, ok, nil)
+	if decide(t, b, bot.Query{Text: "my pasword reset mail never came"}); b.requestCount() != 1 {
+		t.Fatalf("%d requests for a question that shares words with an entry, want 1", b.requestCount())
+	}
 	b = setup(t, 0.1, ok, func(p *policy.Policy) { p.MinRelevance = -1 })
-	if decide(t, b, question); b.requestCount() != 1 {
+	if decide(t, b, unrelated); b.requestCount() != 1 {
 		t.Fatalf("%d requests with MinRelevance off, want 1", b.requestCount())
 	}
 }

@@ -166,9 +166,11 @@ type Policy struct {
 	// measured with supportbot eval --margins; negative: off).
 	CloseMargin float64
 	// MinRelevance is, as a fraction of the matcher's threshold, the best
-	// score below which a turn is not given to the LLM as answerable in
-	// ModeAlways: nothing relevant was retrieved, so the policy decides
-	// locally (default DefaultMinRelevance; negative: always ask).
+	// score below which, in ModeAlways, a turn is not given to the LLM as
+	// answerable unless one of the entries it would be shown shares a
+	// content word with it (see Relevant): nothing relevant was retrieved,
+	// so the policy decides locally (default DefaultMinRelevance; negative:
+	// always ask).
 	MinRelevance float64
 
 	// Observer, when set, is told about every LLM call.
@@ -306,6 +308,11 @@ func (p *Policy) Decide(ctx context.Context, q bot.Query) (bot.Decision, error) 
 		return t.local(bot.ReasonOutOfScope, "no FAQ entry is confident enough"), nil
 	}
 	t.given = p.llmCandidates(ctx, q.Text, all, k)
+	if p.Mode == ModeAlways && !p.Relevant(q.Text, hits, threshold, t.given) {
+		// Nothing relevant was retrieved: asking would invite the model
+		// to answer from elsewhere.
+		return t.local(bot.ReasonOutOfScope, "no FAQ entry is relevant to the question"), nil
+	}
 	out, err := p.ask(ctx, q, t.given)
 	if ctx.Err() != nil {
 		return bot.Decision{}, ctx.Err()
@@ -354,6 +361,27 @@ func (p *Policy) rules(q bot.Query) (reason, detail string) {
 	return "", ""
 }
 
+// Relevant reports whether a turn retrieved something relevant enough to
+// give the LLM as answerable: the matcher's best score reaches
+// MinRelevance times its threshold, or one of the entries shown to the
+// model shares a content word (stemmed, function words dropped) with the
+// text. On sparse knowledge bases the matcher's scores alone are too low a
+// signal: measured in docs/GROUNDING.md.
+func (p *Policy) Relevant(text string, hits []Hit, threshold float64, shown []Hit) bool {
+	if p.MinRelevance < 0 || len(hits) > 0 && hits[0].Score >= threshold*p.MinRelevance {
+		return true
+	}
+	words := stems(text)
+	for _, h := range shown {
+		for w := range stems(h.Question + "\n" + h.Answer) {
+			if words[w] {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // wantLLM reports whether to ask the LLM, given the matcher's hits.
 func (p *Policy) wantLLM(hits []Hit, threshold float64) bool {
 	if p.Answerer == nil || len(hits) == 0 {
@@ -361,9 +389,7 @@ func (p *Policy) wantLLM(hits []Hit, threshold float64) bool {
 	}
 	switch p.Mode {
 	case ModeAlways:
-		// A turn that retrieved nothing relevant is not answerable from
-		// the FAQ: asking would invite the model to answer from elsewhere.
-		return p.MinRelevance < 0 || hits[0].Score >= threshold*p.MinRelevance
+		return true // unless nothing relevant was retrieved (Relevant)
 	case ModeFallback:
 		return hits[0].Score < threshold+max(p.UnsureBand, 0)
 	}

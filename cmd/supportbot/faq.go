@@ -250,19 +250,34 @@ type recallReport struct {
 	// would be shown, MeanShown their mean number.
 	LLMCandidates float64 `json:"llm_candidates"`
 	MeanShown     float64 `json:"mean_shown"`
+	// Relevant is the share of in-scope cases whose entry is shown and
+	// that policy.Relevant lets through (in always mode, what the model may
+	// answer); OOSNotRelevant the share of out-of-scope cases it stops
+	// (decided without a call).
+	Relevant       float64 `json:"relevant"`
+	OOSNotRelevant float64 `json:"oos_not_relevant"`
 }
 
 // measureRecall ranks each in-scope case with the policy's retriever.
 func measureRecall(ctx context.Context, r policy.Retriever, p *policy.Policy, cases []faq.Case) (recallReport, error) {
 	rep := recallReport{RecallAt: map[string]float64{}}
 	found := make([]int, len(recallKs))
-	shownHits, shown := 0, 0
+	shownHits, shown, relevant, oos, oosBelow := 0, 0, 0, 0, 0
 	for _, c := range cases {
+		hits, threshold, _ := r.Retrieve(c.Q, recallKs[len(recallKs)-1])
+		cands, err := p.LLMCandidates(ctx, c.Q)
+		if err != nil {
+			return rep, err
+		}
+		isRelevant := p.Relevant(c.Q, hits, threshold, cands)
 		if c.FAQ == "" {
+			oos++
+			if !isRelevant {
+				oosBelow++
+			}
 			continue
 		}
 		rep.Cases++
-		hits, _, _ := r.Retrieve(c.Q, recallKs[len(recallKs)-1])
 		for i, h := range hits {
 			if h.ID == c.FAQ {
 				for j, k := range recallKs {
@@ -273,14 +288,13 @@ func measureRecall(ctx context.Context, r policy.Retriever, p *policy.Policy, ca
 				break
 			}
 		}
-		cands, err := p.LLMCandidates(ctx, c.Q)
-		if err != nil {
-			return rep, err
-		}
 		shown += len(cands)
 		for _, h := range cands {
 			if h.ID == c.FAQ {
 				shownHits++
+				if isRelevant {
+					relevant++
+				}
 				break
 			}
 		}
@@ -293,6 +307,7 @@ func measureRecall(ctx context.Context, r policy.Retriever, p *policy.Policy, ca
 		rep.RecallAt[fmt.Sprint(k)] = float64(found[j]) / n
 	}
 	rep.LLMCandidates, rep.MeanShown = float64(shownHits)/n, float64(shown)/n
+	rep.Relevant, rep.OOSNotRelevant = float64(relevant)/n, ratio(oosBelow, oos)
 	return rep, nil
 }
 
@@ -303,6 +318,8 @@ func (r recallReport) writeText(w io.Writer) error {
 		fmt.Fprintf(&b, "recall@%-2d                %.3f\n", k, r.RecallAt[fmt.Sprint(k)])
 	}
 	fmt.Fprintf(&b, "llm candidates recall    %.3f (%.1f entries shown on average)\n", r.LLMCandidates, r.MeanShown)
+	fmt.Fprintf(&b, "  and relevant           %.3f (sent to the model in always mode)\n", r.Relevant)
+	fmt.Fprintf(&b, "out of scope, not sent   %.3f\n", r.OOSNotRelevant)
 	_, err := io.WriteString(w, b.String())
 	return err
 }
