@@ -3,9 +3,11 @@
 // rules (a request for a person, sensitive topics, tags and priorities, a
 // repeated question, too many failed turns), and then answers only from an
 // entry it is confident in: the local matcher's, or, when an LLM is
-// configured, the model's answer after the policy has checked it. On any
-// LLM failure it falls back to the local matcher or escalates; it never
-// sends an unchecked answer.
+// configured, the model's answer after the policy has checked it, against
+// the response contract and against the entries it cites (ground.go). On
+// any LLM failure it falls back to the local matcher or escalates; it never
+// sends an unchecked answer. When the two best entries are too close to
+// choose, the matcher does not pick one (reason ambiguous).
 package policy
 
 import (
