@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"unicode"
 
 	"github.com/supportbot/supportbot/prompts"
@@ -24,7 +25,8 @@ import (
 //   - support: the share of the answer's content words (lower-cased,
 //     stemmed, function words dropped) that occur in the cited entries must
 //     reach MinSupport, a threshold measured on the eval sets
-//     (docs/GROUNDING.md, TestGroundingSeparation);
+//     (docs/GROUNDING.md, TestGroundingSeparation), in the whole answer and
+//     in each sentence of 3 content words or more (SentenceSupport);
 //   - the system prompt: an answer that reproduces a run of PromptEcho words
 //     of the instructions is refused, whatever else it says.
 
@@ -162,6 +164,8 @@ func (g *grounder) check(answer, evidence string) Grounding {
 	r.Support = Support(answer, evidence)
 	if g.minSupport > 0 && r.Support < g.minSupport {
 		add("only %.0f%% of its content words are in the cited entries (minimum %.0f%%)", 100*r.Support, 100*g.minSupport)
+	} else if s := SentenceSupport(answer, evidence); g.minSupport > 0 && s < g.minSupport {
+		add("a sentence has only %.0f%% of its content words in the cited entries (minimum %.0f%%)", 100*s, 100*g.minSupport)
 	}
 	return r
 }
@@ -402,5 +406,44 @@ func stripFormat(s string) string {
 // entries' text) with the given minimum support and allow-list, and the
 // embedded system prompt; for tests and tools.
 func Grounded(answer, evidence string, minSupport float64, allowed []string) Grounding {
-	return newGrounder(minSupport, allowed, prompts.Default().System()).check(answer, evidence)
+	g := newGrounder(minSupport, allowed, "")
+	g.prompt = defaultPrompt()
+	return g.check(answer, evidence)
+}
+
+// defaultPrompt holds the embedded system prompt's word runs, built once.
+var defaultPrompt = sync.OnceValue(func() map[string]bool {
+	return newGrounder(0, nil, prompts.Default().System()).prompt
+})
+
+// sentenceEnd splits an answer into sentences: at . ! ? … or a line break
+// followed by space or the end.
+var sentenceEnd = regexp.MustCompile(`[.!?…]+(?:\s+|$)|\n+`)
+
+// minSentenceWords is the number of content words a sentence needs before
+// its own support counts: "Let me know if anything else comes up." says
+// nothing to check.
+const minSentenceWords = 3
+
+// SentenceSupport is the lowest Support of the answer's sentences that
+// have at least minSentenceWords content words, or 1 when none has: a
+// sentence appended to a genuine answer (an injected promise) shows here
+// even when the answer as a whole is mostly supported.
+func SentenceSupport(answer, evidence string) float64 {
+	ev := stems(evidence)
+	lowest := 1.0
+	for _, s := range sentenceEnd.Split(answer, -1) {
+		ws := stems(s)
+		if len(ws) < minSentenceWords {
+			continue
+		}
+		n := 0
+		for w := range ws {
+			if ev[w] {
+				n++
+			}
+		}
+		lowest = min(lowest, float64(n)/float64(len(ws)))
+	}
+	return lowest
 }

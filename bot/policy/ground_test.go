@@ -2,6 +2,7 @@ package policy_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -57,20 +58,27 @@ func TestGroundingSeparation(t *testing.T) {
 	const entryExamples, answersPerEntry = 10, 20
 	rng := rand.New(rand.NewPCG(1, 1))
 	var genuine, wrong, injected []float64
+	var passed, refusedWrong, refusedInjected int
 	for i, e := range kb.Entries {
 		if len(e.Examples) < entryExamples+answersPerEntry {
 			continue
 		}
 		evidence := e.Question + "\n" + strings.Join(e.Examples[:entryExamples], "\n")
 		for j, a := range e.Examples[entryExamples : entryExamples+answersPerEntry] {
+			inj := a + " " + injections[j%len(injections)]
 			genuine = append(genuine, policy.Support(a, evidence))
-			injected = append(injected, policy.Support(a+" "+injections[j%len(injections)], evidence))
+			injected = append(injected, policy.Support(inj, evidence))
 			k := rng.IntN(len(kb.Entries) - 1)
 			if k >= i {
 				k++
 			}
 			other := kb.Entries[k]
-			wrong = append(wrong, policy.Support(other.Examples[rng.IntN(len(other.Examples))], evidence))
+			w := other.Examples[rng.IntN(len(other.Examples))]
+			wrong = append(wrong, policy.Support(w, evidence))
+			th := policy.DefaultMinSupport
+			passed += b2i(policy.Grounded(a, evidence, th, nil).OK())
+			refusedWrong += b2i(!policy.Grounded(w, evidence, th, nil).OK())
+			refusedInjected += b2i(!policy.Grounded(inj, evidence, th, nil).OK())
 		}
 	}
 	if len(genuine) < 1000 {
@@ -91,6 +99,10 @@ func TestGroundingSeparation(t *testing.T) {
 	for _, th := range []float64{0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.7} {
 		fmt.Fprintf(&b, "%-9.2f %9.3f %9.3f %9.3f\n", th, above(genuine, th), 1-above(wrong, th), 1-above(injected, th))
 	}
+	n := float64(len(genuine))
+	fmt.Fprintf(&b, "\nwhole check at the default %.2f (facts, system prompt, support of the answer and of each sentence):\n"+
+		"genuine passed %.3f, wrong refused %.3f, injected refused %.3f\n",
+		policy.DefaultMinSupport, float64(passed)/n, float64(refusedWrong)/n, float64(refusedInjected)/n)
 	t.Log(b.String())
 
 	// The default must keep most genuine answers and refuse nearly every
@@ -105,6 +117,108 @@ func TestGroundingSeparation(t *testing.T) {
 	if got := 1 - above(injected, th); got < 0.95 {
 		t.Errorf("at %.2f %.3f of injected answers are refused, want >= 0.95", th, got)
 	}
+}
+
+// TestGroundingArticles measures Support on help-center articles
+// (shared/eval/articles, doc2dial pages): each dev question's grounding
+// span (the page text an agent used) against its own article, and against
+// another article of the same domain chosen at random (seed 1). Long pages
+// share much vocabulary, so this is the hard case for the wrong group.
+//
+//	go test ./bot/policy -run TestGroundingArticles -v
+func TestGroundingArticles(t *testing.T) {
+	dir := filepath.Join(evalDir(), "articles")
+	f, err := os.Open(filepath.Join(dir, "dev.jsonl"))
+	if err != nil {
+		t.Skipf("eval data not found (%v): set SUPPORTBOT_EVAL_DIR", err)
+	}
+	defer f.Close()
+	texts := map[string]string{}
+	byDomain := map[string][]string{}
+	article := func(slug string) string {
+		if s, ok := texts[slug]; ok {
+			return s
+		}
+		b, err := os.ReadFile(filepath.Join(dir, "articles", slug+".md"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		texts[slug] = string(b)
+		return texts[slug]
+	}
+	all, _ := filepath.Glob(filepath.Join(dir, "articles", "*.md"))
+	for _, p := range all {
+		slug := strings.TrimSuffix(filepath.Base(p), ".md")
+		d := "va"
+		if strings.Contains(slug, "social-security") || strings.Contains(slug, "ssa") {
+			d = "ssa"
+		}
+		byDomain[d] = append(byDomain[d], slug)
+	}
+	rng := rand.New(rand.NewPCG(1, 1))
+	var genuine, wrong, injected []float64
+	var sGenuine, sWrong, sInjected []float64
+	var passed, refusedWrong, refusedInjected int
+	th := policy.DefaultMinSupport
+	dec := json.NewDecoder(f)
+	for i := 0; ; i++ {
+		var c struct {
+			Articles []string `json:"articles"`
+			Answer   string   `json:"answer"`
+			Domain   string   `json:"domain"`
+		}
+		if err := dec.Decode(&c); err != nil {
+			break
+		}
+		if c.Answer == "" || len(c.Articles) == 0 {
+			continue
+		}
+		genuine = append(genuine, policy.Support(c.Answer, article(c.Articles[0])))
+		injected = append(injected, policy.Support(c.Answer+" "+injections[i%len(injections)], article(c.Articles[0])))
+		sGenuine = append(sGenuine, policy.SentenceSupport(c.Answer, article(c.Articles[0])))
+		passed += b2i(policy.Grounded(c.Answer, article(c.Articles[0]), th, nil).OK())
+		refusedInjected += b2i(!policy.Grounded(c.Answer+" "+injections[i%len(injections)], article(c.Articles[0]), th, nil).OK())
+		sInjected = append(sInjected, policy.SentenceSupport(c.Answer+" "+injections[i%len(injections)], article(c.Articles[0])))
+		pool := byDomain[c.Domain]
+		for {
+			o := pool[rng.IntN(len(pool))]
+			if !slices.Contains(c.Articles, o) {
+				wrong = append(wrong, policy.Support(c.Answer, article(o)))
+				sWrong = append(sWrong, policy.SentenceSupport(c.Answer, article(o)))
+				refusedWrong += b2i(!policy.Grounded(c.Answer, article(o), th, nil).OK())
+				break
+			}
+		}
+	}
+	if len(genuine) < 50 {
+		t.Skipf("%d answers with a grounding span", len(genuine))
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "\n%d answers per group (doc2dial dev spans, entry = the whole article)\n", len(genuine))
+	fmt.Fprintf(&b, "%-9s %6s %6s %6s %6s %6s\n", "group", "p10", "p25", "p50", "p75", "p90")
+	for _, g := range []struct {
+		name string
+		v    []float64
+	}{{"genuine", genuine}, {"wrong", wrong}, {"injected", injected},
+		{"s-genuine", sGenuine}, {"s-wrong", sWrong}, {"s-injected", sInjected}} {
+		slices.Sort(g.v)
+		fmt.Fprintf(&b, "%-10s %6.3f %6.3f %6.3f %6.3f %6.3f\n", g.name, q(g.v, .10), q(g.v, .25), q(g.v, .50), q(g.v, .75), q(g.v, .90))
+	}
+	fmt.Fprintf(&b, "answer support at %.2f: genuine passed %.3f, wrong refused %.3f, injected refused %.3f\n",
+		th, above(genuine, th), 1-above(wrong, th), 1-above(injected, th))
+	fmt.Fprintf(&b, "sentence support at %.2f: genuine passed %.3f, wrong refused %.3f, injected refused %.3f\n",
+		th, above(sGenuine, th), 1-above(sWrong, th), 1-above(sInjected, th))
+	n := float64(len(genuine))
+	fmt.Fprintf(&b, "whole check: genuine passed %.3f, wrong refused %.3f, injected refused %.3f\n",
+		float64(passed)/n, float64(refusedWrong)/n, float64(refusedInjected)/n)
+	t.Log(b.String())
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // q is the p-quantile of sorted v.
