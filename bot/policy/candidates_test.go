@@ -132,6 +132,20 @@ func TestLLMCandidates(t *testing.T) {
 		}
 	})
 
+	t.Run("an entry beyond the agents' top k is checked like any other", func(t *testing.T) {
+		t.Parallel()
+		api := newFakeAPI(t, decision("answer", "Track your parcel at https://parcel-tracker.example/login.", []string{"e11"}, 0.9))
+		p := &policy.Policy{Retriever: &fakeRetriever{hits: kb(14, 11, 1), threshold: threshold}, Mode: policy.ModeAlways,
+			Answerer: openai.NewAnswerer(api.config("test-model")), Logger: slog.New(slog.DiscardHandler)}
+		d, err := p.Decide(context.Background(), q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.Action != bot.ActionEscalate || d.Reason != bot.ReasonLLMUngrounded || d.Answer != "" {
+			t.Fatalf("Decide = %s/%s (%s), want llm_ungrounded", d.Action, d.Reason, d.Detail)
+		}
+	})
+
 	t.Run("a large one: candidates fused with the embeddings", func(t *testing.T) {
 		t.Parallel()
 		api := newFakeAPI(t, answer)

@@ -279,6 +279,11 @@ func TestLLMDecisions(t *testing.T) {
 	}{
 		{name: "escalate", best: 0.9, content: decision("escalate", "", nil, 0.8),
 			wantAction: bot.ActionEscalate, wantReason: bot.ReasonLLMEscalated, wantSource: "llm", wantDraft: passwordHit.Answer},
+		{name: "escalate with a grounded draft", best: 0.9, content: decision("escalate", "Use the Forgot password link on the sign-in page.", []string{"password"}, 0.5),
+			wantAction: bot.ActionEscalate, wantReason: bot.ReasonLLMEscalated, wantSource: "llm", wantDraft: "Use the Forgot password link on the sign-in page."},
+		{name: "escalate with an ungrounded draft keeps the matcher's", best: 0.9,
+			content:    decision("escalate", "Reset it at https://evil.example/reset.", []string{"password"}, 0.5),
+			wantAction: bot.ActionEscalate, wantReason: bot.ReasonLLMEscalated, wantSource: "llm", wantDraft: passwordHit.Answer},
 		{name: "low confidence drafts", best: 0.9, content: decision("answer", "Maybe try the reset link?", []string{"password"}, 0.4),
 			wantAction: bot.ActionEscalate, wantReason: bot.ReasonLLMLowConfidence, wantSource: "llm", wantDraft: "Maybe try the reset link?"},
 		{name: "fenced JSON from a server that ignores response_format", best: 0.3,

@@ -477,7 +477,9 @@ func (t *turn) fromLLM(out Output) bot.Decision {
 	if out.Action == bot.ActionEscalate {
 		d := t.escalate(bot.ReasonLLMEscalated, cmp.Or(out.Reason, "the language model escalated"))
 		d.Summary, d.Source = out.Summary, "llm"
-		if out.Answer != "" {
+		// The model's draft replaces the matcher's only when it passes the
+		// grounding check: an agent may send a draft with one click.
+		if out.Answer != "" && t.p.grounder.check(out.Answer, t.evidence(out.CitedFAQIDs)).OK() {
 			d.Draft = out.Answer
 		}
 		return d
