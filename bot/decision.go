@@ -25,6 +25,8 @@ const (
 	ReasonNotReady         = "matcher_not_ready"
 	// ReasonAnswerRejected: the customer said the bot's last answer did not help.
 	ReasonAnswerRejected = "answer_rejected"
+	ReasonLLMUngrounded  = "llm_ungrounded"
+	ReasonAmbiguous      = "ambiguous"
 )
 
 // ReasonText describes a reason code in words, for agents and dashboards.
@@ -52,6 +54,10 @@ func ReasonText(code string) string {
 		return "The FAQ index is still being built."
 	case ReasonAnswerRejected:
 		return "The customer said the bot's answer did not help."
+	case ReasonAmbiguous:
+		return "Two FAQ entries match the question about equally well."
+	case ReasonLLMUngrounded:
+		return "The language model's answer said things the FAQ entries it cited do not, so it was not sent."
 	}
 	return code
 }
@@ -96,6 +102,9 @@ type Decision struct {
 	Draft string `json:"draft,omitempty"`
 	// Summary is a short summary for agents, when an LLM wrote one.
 	Summary string `json:"summary,omitempty"`
+	// Options are the entries of a close call (reason ambiguous), best
+	// first: a channel may ask the customer which one they mean.
+	Options []Candidate `json:"options,omitempty"`
 	// Source says what decided: "matcher", "llm", "policy", or "act" when
 	// the engine answered a conversation act (a greeting, thanks, a rejection)
 	// itself.

@@ -50,3 +50,17 @@ type AnswererFunc func(ctx context.Context, req LLMRequest) (LLMResponse, error)
 func (f AnswererFunc) Complete(ctx context.Context, req LLMRequest) (LLMResponse, error) {
 	return f(ctx, req)
 }
+
+// Embedder turns texts into vectors with an embedding model, one vector per
+// text, in order. Its error contract is Answerer's.
+type Embedder interface {
+	Embed(ctx context.Context, texts []string) ([][]float32, error)
+}
+
+// EmbedderFunc adapts a function to Embedder.
+type EmbedderFunc func(ctx context.Context, texts []string) ([][]float32, error)
+
+// Embed calls f.
+func (f EmbedderFunc) Embed(ctx context.Context, texts []string) ([][]float32, error) {
+	return f(ctx, texts)
+}

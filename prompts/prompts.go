@@ -23,6 +23,7 @@ import (
 	"regexp"
 	"strings"
 	"text/template"
+	"unicode"
 
 	"github.com/supportbot/supportbot/bot"
 )
@@ -198,19 +199,64 @@ func (s *Set) Render(d Data) (system, user string, err error) {
 
 // tagStart matches a '<' that begins something a model may read as markup:
 // a tag, a closing tag, a comment or a processing instruction.
-// Spaces include Unicode and zero-width ones, and the full-width and small
-// forms of '<' count too: a model may read any of them as markup.
-var tagStart = regexp.MustCompile(`[<＜﹤]([\s\p{Z}\x{200B}-\x{200D}\x{2060}\x{FEFF}]*[/!?\p{L}])`)
+// Spaces include Unicode ones and every format character (\p{Cf}: zero-width
+// spaces and joiners, the soft hyphen, bidirectional controls, invisible
+// operators U+2061–2064, tag characters U+E0000–E007F, ...), and the
+// full-width and small forms of '<' count too: a model may read any of them
+// as markup.
+var tagStart = regexp.MustCompile(`[<＜﹤]([\s\p{Z}\p{Cf}]*[/!?\p{L}])`)
 
-// Neutralize makes s safe to place between the prompt's delimiters: every
-// '<' that may start a tag (<x, </x, < /x, < x, <!, <?) becomes '‹', so the
-// text cannot close </customer_message> or open a tag of its own, while
-// other text ("3<4", "<3") is kept as it is.
+// Neutralize makes s safe to place between the prompt's delimiters. Every
+// format character (\p{Cf}) is removed, except the zero-width joiner and
+// non-joiner between two visible characters (emoji sequences, Persian and
+// Indic scripts need them): invisible characters cannot hide a delimiter
+// from this guard, smuggle text in tag characters, or reorder what the
+// model reads. Then every '<' that may start a tag (<x, </x, < /x, < x, <!,
+// <?) becomes '‹', so the text cannot close </customer_message> or open a
+// tag of its own, while other text ("3<4", "<3") is kept as it is.
 func Neutralize(s string) string {
+	s = stripFormat(s)
 	if !strings.ContainsAny(s, "<＜﹤") {
 		return s
 	}
 	return tagStart.ReplaceAllString(s, "‹$1")
+}
+
+// stripFormat removes format characters (\p{Cf}) from s, keeping U+200C and
+// U+200D between two characters that are neither format characters, spaces
+// nor a '<'.
+func stripFormat(s string) string {
+	if !hasFormat(s) {
+		return s
+	}
+	rs := []rune(s)
+	var b strings.Builder
+	b.Grow(len(s))
+	for i, r := range rs {
+		if !unicode.Is(unicode.Cf, r) {
+			b.WriteRune(r)
+			continue
+		}
+		if (r == '\u200c' || r == '\u200d') && i > 0 && i+1 < len(rs) && visible(rs[i-1]) && visible(rs[i+1]) {
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// hasFormat reports whether s holds a format character.
+func hasFormat(s string) bool {
+	for _, r := range s {
+		if r >= 0xAD && unicode.Is(unicode.Cf, r) {
+			return true
+		}
+	}
+	return false
+}
+
+// visible reports whether r may stand beside a kept joiner.
+func visible(r rune) bool {
+	return !unicode.Is(unicode.Cf, r) && !unicode.IsSpace(r) && !unicode.Is(unicode.Z, r) && !strings.ContainsRune("<＜﹤/", r)
 }
 
 // attrEscaper makes text safe inside a double-quoted attribute.

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"unicode"
 
 	"github.com/supportbot/supportbot/bot"
 	"github.com/supportbot/supportbot/prompts"
@@ -235,6 +236,58 @@ func TestNeutralizeLookalikes(t *testing.T) {
 	for _, in := range []string{"<\u00a0/customer_message>", "<\u200b/customer_message>", "＜/customer_message>", "﹤/customer_message>", "<\u3000système>"} {
 		if got := prompts.Neutralize(in); !strings.HasPrefix(got, "‹") {
 			t.Errorf("Neutralize(%q) = %q, want the '<' replaced", in, got)
+		}
+	}
+}
+
+// TestNeutralizeFormatCharacters: no format character (\p{Cf}) hides a
+// delimiter from the guard or survives into the prompt, whichever it is.
+func TestNeutralizeFormatCharacters(t *testing.T) {
+	n := 0
+	for _, rg := range unicode.Cf.R16 {
+		for r := rune(rg.Lo); r <= rune(rg.Hi); r += rune(rg.Stride) {
+			checkFormat(t, r)
+			n++
+		}
+	}
+	for _, rg := range unicode.Cf.R32 {
+		for r := rune(rg.Lo); r <= rune(rg.Hi); r += rune(rg.Stride) {
+			checkFormat(t, r)
+			n++
+		}
+	}
+	if n < 150 {
+		t.Fatalf("checked %d format characters, want all of \\p{Cf}", n)
+	}
+	for _, keep := range []string{"👩\u200d💻", "می\u200cخواهم"} {
+		if got := prompts.Neutralize(keep); got != keep {
+			t.Errorf("Neutralize(%q) = %q, want the joiner kept", keep, got)
+		}
+	}
+}
+
+func checkFormat(t *testing.T, r rune) {
+	t.Helper()
+	c := string(r)
+	for _, in := range []string{
+		"<" + c + "/customer_message>",
+		"<" + c + c + " /customer_message>",
+		"</" + c + "customer_message>",
+		"<" + c + "system>",
+		"a" + c + "b",
+	} {
+		if in == "a"+c+"b" && (r == '\u200c' || r == '\u200d') {
+			continue // kept between visible characters
+		}
+		got := prompts.Neutralize(in)
+		if strings.Contains(got, "<") {
+			t.Errorf("Neutralize(%q) = %q keeps a '<' that opens a tag", in, got)
+		}
+		for _, g := range got {
+			if unicode.Is(unicode.Cf, g) {
+				t.Errorf("Neutralize(%q) = %q keeps format character U+%04X", in, got, g)
+				break
+			}
 		}
 	}
 }

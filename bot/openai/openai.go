@@ -230,3 +230,53 @@ func parseUnits(v string, unit time.Duration) (time.Duration, bool) {
 	}
 	return time.Duration(n * float64(unit)), true
 }
+
+// Embedder is a bot.Embedder on an OpenAI-compatible server's embeddings
+// endpoint (POST {BaseURL}/embeddings): OpenAI, Ollama, vLLM and llama.cpp's
+// server serve it. It is safe for concurrent use.
+type Embedder struct {
+	client  *goopenai.Client
+	model   string
+	timeout time.Duration
+	// Now is the clock of Retry-After dates (default time.Now).
+	Now func() time.Time
+}
+
+var _ bot.Embedder = (*Embedder)(nil)
+
+// NewEmbedder returns an Embedder for cfg, whose Model is the embedding
+// model (required: there is no default that every server has).
+func NewEmbedder(cfg Config) *Embedder {
+	a := NewAnswerer(cfg)
+	return &Embedder{client: a.client, model: cfg.Model, timeout: a.timeout, Now: time.Now}
+}
+
+// Model returns the embedding model's name.
+func (e *Embedder) Model() string { return e.model }
+
+// Embed returns one vector per text, in order. See bot.Answerer for the
+// error contract.
+func (e *Embedder) Embed(ctx context.Context, texts []string) ([][]float32, error) {
+	if len(texts) == 0 {
+		return nil, nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, e.timeout)
+	defer cancel()
+	resp, err := e.client.CreateEmbeddings(ctx, goopenai.EmbeddingRequestStrings{Input: texts, Model: goopenai.EmbeddingModel(e.model)})
+	if err != nil {
+		return nil, fmt.Errorf("embeddings: %w", classify(ctx, err, resp.Header(), e.Now()))
+	}
+	if len(resp.Data) != len(texts) {
+		return nil, fmt.Errorf("embeddings: %d vectors for %d texts", len(resp.Data), len(texts))
+	}
+	out := make([][]float32, len(texts))
+	for i, d := range resp.Data {
+		// Servers return the data in order with its index; trust the index.
+		j := d.Index
+		if j < 0 || j >= len(out) || out[j] != nil || len(d.Embedding) == 0 {
+			return nil, fmt.Errorf("embeddings: bad vector at position %d (index %d)", i, j)
+		}
+		out[j] = d.Embedding
+	}
+	return out, nil
+}

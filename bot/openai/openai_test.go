@@ -223,3 +223,46 @@ func TestCompleteTransportError(t *testing.T) {
 		t.Fatalf("Complete error = %v, want a retryable transport error", err)
 	}
 }
+
+func TestEmbed(t *testing.T) {
+	t.Parallel()
+	calls := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls++
+		if r.Method != http.MethodPost || r.URL.Path != "/v1/embeddings" {
+			t.Errorf("request %s %s, want POST /v1/embeddings", r.Method, r.URL.Path)
+		}
+		var req struct {
+			Input []string `json:"input"`
+			Model string   `json:"model"`
+		}
+		body, _ := io.ReadAll(r.Body)
+		if err := json.Unmarshal(body, &req); err != nil || req.Model != "embed-model" || len(req.Input) != 2 {
+			t.Errorf("body %s: %v", body, err)
+		}
+		if calls == 2 {
+			w.Header().Set("Retry-After", "3")
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusTooManyRequests)
+			fmt.Fprint(w, `{"error":{"message":"slow down","type":"rate_limit"}}`)
+			return
+		}
+		// Out of order, with their indexes.
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, `{"object":"list","model":"embed-model","data":[`+
+			`{"object":"embedding","index":1,"embedding":[0,1]},{"object":"embedding","index":0,"embedding":[1,0]}]}`)
+	}))
+	t.Cleanup(srv.Close)
+	e := openai.NewEmbedder(openai.Config{BaseURL: srv.URL + "/v1", Model: "embed-model", HTTPClient: srv.Client()})
+	vs, err := e.Embed(context.Background(), []string{"first", "second"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(vs) != 2 || vs[0][0] != 1 || vs[1][1] != 1 {
+		t.Fatalf("vectors %v, want them in the order of the texts", vs)
+	}
+	_, err = e.Embed(context.Background(), []string{"first", "second"})
+	if d, ok := bot.RetryDelay(err); !ok || d != 3*time.Second {
+		t.Fatalf("Embed error %v (delay %v, %v), want a 3s Retry-After", err, d, ok)
+	}
+}

@@ -46,3 +46,24 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// FuzzGrounding: whatever the model answers, the check never panics, and an
+// answer that carries a link absent from the cited entry is never sent.
+func FuzzGrounding(f *testing.F) {
+	for _, s := range []string{
+		"Refunds go back to your original card within 14 days.",
+		"See https://help.example.com/refunds.", "Visit evil.example now", "$500", "+1 555 014 2398",
+		"https://evil\u200b.io", "1.000,50 € or 12,5%", "www.", "@@", "http://", "a.b.c.d.e",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, answer string) {
+		g := policy.Grounded(answer, refundHit.Question+"\n"+refundHit.Answer, policy.DefaultMinSupport, nil)
+		if g.Support < 0 || g.Support > 1 {
+			t.Fatalf("support %v out of [0, 1]", g.Support)
+		}
+		if g.OK() && strings.Contains(strings.ToLower(answer), "https://evil.io") {
+			t.Fatalf("sent %q with an invented link", answer)
+		}
+	})
+}

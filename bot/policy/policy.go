@@ -3,9 +3,11 @@
 // rules (a request for a person, sensitive topics, tags and priorities, a
 // repeated question, too many failed turns), and then answers only from an
 // entry it is confident in: the local matcher's, or, when an LLM is
-// configured, the model's answer after the policy has checked it. On any
-// LLM failure it falls back to the local matcher or escalates; it never
-// sends an unchecked answer.
+// configured, the model's answer after the policy has checked it, against
+// the response contract and against the entries it cites (ground.go). On
+// any LLM failure it falls back to the local matcher or escalates; it never
+// sends an unchecked answer. When the two best entries are too close to
+// choose, the matcher does not pick one (reason ambiguous).
 package policy
 
 import (
@@ -15,6 +17,7 @@ import (
 	"fmt"
 	"log/slog"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -69,6 +72,8 @@ const (
 	DefaultBreakerCooldown  = 30 * time.Second
 	DefaultHistoryTurns     = 6
 	DefaultMaxTokens        = 600
+	DefaultMinRelevance     = 0.5
+	DefaultCloseMargin      = 0.05
 )
 
 // Policy implements bot.Decider over a Retriever and, optionally, an LLM.
@@ -129,6 +134,46 @@ type Policy struct {
 	HistoryTurns int
 	// MaxTokens caps the LLM's reply (default DefaultMaxTokens).
 	MaxTokens int
+	// MinSupport is the share of an LLM answer's content words that the
+	// entries it cites must contain (see Support); an answer below it goes
+	// to an agent as a draft with reason llm_ungrounded (default
+	// DefaultMinSupport; negative: only links, addresses, numbers and
+	// amounts and the system prompt are checked).
+	MinSupport float64
+	// AllowedLinks are domains ("example.com", which allows its
+	// subdomains too) and URL prefixes ("https://example.com/help/") that an
+	// LLM answer may link to, and e-mail domains it may write to, without
+	// the cited entries containing them.
+	AllowedLinks []string
+	// Candidates is the number of entries the LLM is shown, independent of
+	// TopK (default DefaultCandidates); a knowledge base that fits in
+	// ContextBudget tokens (see EntryTokens; default DefaultContextBudget)
+	// is shown whole (negative: never whole, and no cap on the candidates'
+	// tokens).
+	Candidates    int
+	ContextBudget int
+	// Embedder, when set, ranks the entries by embeddings too: the entry
+	// vectors are computed once per knowledge base (and EmbeddingModel) and
+	// kept in EmbeddingCacheDir when set, the question is embedded per
+	// decision, and the two rankings are fused by reciprocal rank fusion.
+	// On an embeddings failure the matcher's ranking is used alone.
+	Embedder          bot.Embedder
+	EmbeddingModel    string
+	EmbeddingCacheDir string
+	// CloseMargin makes a close call of two entries: when the matcher's
+	// best entry would be sent but the second scores less than CloseMargin
+	// below it, the local decision escalates with reason ambiguous (with
+	// both entries as Options) instead of answering with the first, and in
+	// ModeFallback the LLM is asked to choose (default DefaultCloseMargin,
+	// measured with supportbot eval --margins; negative: off).
+	CloseMargin float64
+	// MinRelevance is, as a fraction of the matcher's threshold, the best
+	// score below which, in ModeAlways, a turn is not given to the LLM as
+	// answerable unless one of the entries it would be shown shares a
+	// content word with it (see Relevant): nothing relevant was retrieved,
+	// so the policy decides locally (default DefaultMinRelevance; negative:
+	// always ask).
+	MinRelevance float64
 
 	// Observer, when set, is told about every LLM call.
 	Observer Observer
@@ -142,6 +187,9 @@ type Policy struct {
 	initErr   error
 	sensitive *regexp.Regexp
 	breaker   breaker
+	grounder  *grounder
+	vecMu     sync.Mutex
+	vecs      *vectors
 }
 
 var _ bot.Decider = (*Policy)(nil)
@@ -172,6 +220,11 @@ func (p *Policy) init() error {
 	p.BreakerCooldown = cmp.Or(p.BreakerCooldown, DefaultBreakerCooldown)
 	p.HistoryTurns = cmp.Or(p.HistoryTurns, DefaultHistoryTurns)
 	p.MaxTokens = cmp.Or(p.MaxTokens, DefaultMaxTokens)
+	p.MinSupport = cmp.Or(p.MinSupport, DefaultMinSupport)
+	p.MinRelevance = cmp.Or(p.MinRelevance, DefaultMinRelevance)
+	p.Candidates = cmp.Or(p.Candidates, DefaultCandidates)
+	p.CloseMargin = cmp.Or(p.CloseMargin, DefaultCloseMargin)
+	p.ContextBudget = cmp.Or(p.ContextBudget, DefaultContextBudget)
 	if p.Logger == nil {
 		p.Logger = slog.Default()
 	}
@@ -189,6 +242,12 @@ func (p *Policy) init() error {
 		return fmt.Errorf("init policy: top k %d is negative", p.TopK)
 	case p.MinConfidence < 0 || p.MinConfidence > 1:
 		return fmt.Errorf("init policy: min confidence %v is not in [0, 1]", p.MinConfidence)
+	case p.Candidates < 0:
+		return fmt.Errorf("init policy: candidates %d is negative", p.Candidates)
+	case p.CloseMargin > 1:
+		return fmt.Errorf("init policy: close margin %v is above 1", p.CloseMargin)
+	case p.MinSupport > 1:
+		return fmt.Errorf("init policy: min support %v is above 1", p.MinSupport)
 	case p.RepeatSimilarity > 1:
 		return fmt.Errorf("init policy: repeat similarity %v is above 1", p.RepeatSimilarity)
 	case p.LLMTimeout < 0 || p.BreakerCooldown < 0 || p.RetryBase < 0 || p.RetryMax < 0 || p.MaxRetryAfter < 0:
@@ -204,6 +263,7 @@ func (p *Policy) init() error {
 		return fmt.Errorf("init policy: unknown llm mode %q (want off, fallback or always)", p.Mode)
 	}
 	p.breaker = breaker{threshold: p.BreakerFailures, cooldown: p.BreakerCooldown}
+	p.grounder = newGrounder(p.MinSupport, p.AllowedLinks, p.Prompts.System())
 	var alts []string
 	for _, t := range p.SensitiveTopics {
 		if t = strings.TrimSpace(t); t != "" {
@@ -229,8 +289,13 @@ func (p *Policy) Decide(ctx context.Context, q bot.Query) (bot.Decision, error) 
 	if err := p.Init(); err != nil {
 		return bot.Decision{Action: bot.ActionEscalate, Reason: bot.ReasonNotReady, Detail: err.Error(), Source: "policy"}, nil
 	}
-	hits, threshold, ready := p.Retriever.Retrieve(q.Text, p.TopK)
+	k := p.retrieveK(p.Answerer != nil)
+	all, threshold, ready := p.Retriever.Retrieve(q.Text, k)
+	hits := all[:min(p.TopK, len(all))]
 	t := turn{p: p, q: q, hits: hits, threshold: threshold}
+	if len(all) > 1 {
+		t.second = &all[1]
+	}
 	t.cands = make([]bot.Candidate, len(hits))
 	for i, h := range hits {
 		t.cands[i] = bot.Candidate{ID: h.ID, Question: h.Question, Score: h.Score}
@@ -241,10 +306,16 @@ func (p *Policy) Decide(ctx context.Context, q bot.Query) (bot.Decision, error) 
 	if !ready {
 		return t.escalate(bot.ReasonNotReady, "the FAQ index is still being built"), nil
 	}
-	if !p.wantLLM(hits, threshold) {
+	if !p.wantLLM(hits, threshold) && !(p.Mode == ModeFallback && p.Answerer != nil && t.close()) {
 		return t.local(bot.ReasonOutOfScope, "no FAQ entry is confident enough"), nil
 	}
-	out, err := p.ask(ctx, q, hits)
+	t.given = p.llmCandidates(ctx, q.Text, all, k)
+	if p.Mode == ModeAlways && !p.Relevant(q.Text, hits, threshold, t.given) {
+		// Nothing relevant was retrieved: asking would invite the model
+		// to answer from elsewhere.
+		return t.local(bot.ReasonOutOfScope, "no FAQ entry is relevant to the question"), nil
+	}
+	out, err := p.ask(ctx, q, t.given)
 	if ctx.Err() != nil {
 		return bot.Decision{}, ctx.Err()
 	}
@@ -292,6 +363,27 @@ func (p *Policy) rules(q bot.Query) (reason, detail string) {
 	return "", ""
 }
 
+// Relevant reports whether a turn retrieved something relevant enough to
+// give the LLM as answerable: the matcher's best score reaches
+// MinRelevance times its threshold, or one of the entries shown to the
+// model shares a content word (stemmed, function words dropped) with the
+// text. On sparse knowledge bases the matcher's scores alone are too low a
+// signal: measured in docs/GROUNDING.md.
+func (p *Policy) Relevant(text string, hits []Hit, threshold float64, shown []Hit) bool {
+	if p.MinRelevance < 0 || len(hits) > 0 && hits[0].Score >= threshold*p.MinRelevance {
+		return true
+	}
+	words := stems(text)
+	for _, h := range shown {
+		for w := range stems(h.Question + "\n" + h.Answer) {
+			if words[w] {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // wantLLM reports whether to ask the LLM, given the matcher's hits.
 func (p *Policy) wantLLM(hits []Hit, threshold float64) bool {
 	if p.Answerer == nil || len(hits) == 0 {
@@ -299,7 +391,7 @@ func (p *Policy) wantLLM(hits []Hit, threshold float64) bool {
 	}
 	switch p.Mode {
 	case ModeAlways:
-		return true
+		return true // unless nothing relevant was retrieved (Relevant)
 	case ModeFallback:
 		return hits[0].Score < threshold+max(p.UnsureBand, 0)
 	}
@@ -313,6 +405,17 @@ type turn struct {
 	hits      []Hit
 	threshold float64
 	cands     []bot.Candidate
+	// given are the entries the LLM was shown.
+	given []Hit
+	// second is the matcher's second entry, retrieved even when TopK is 1.
+	second *Hit
+}
+
+// close reports whether the matcher's best entry would be sent but the
+// second is within CloseMargin of it: a close call.
+func (t *turn) close() bool {
+	return t.p.CloseMargin > 0 && len(t.hits) > 0 && t.second != nil &&
+		t.hits[0].Score >= t.threshold && t.hits[0].Score-t.second.Score < t.p.CloseMargin
 }
 
 // escalate returns an escalation with the matcher's candidates and, when
@@ -335,6 +438,12 @@ func (t *turn) local(reason, detail string) bot.Decision {
 		return t.escalate(reason, detail)
 	}
 	best := t.hits[0]
+	if t.close() {
+		d := t.escalate(bot.ReasonAmbiguous, fmt.Sprintf("%s (%.3f) and %s (%.3f) are too close to choose",
+			best.ID, best.Score, t.second.ID, t.second.Score))
+		d.Options = []bot.Candidate{t.cands[0], {ID: t.second.ID, Question: t.second.Question, Score: t.second.Score}}
+		return d
+	}
 	if repeatedAnswer(t.q.History, best.Answer) {
 		return t.escalate(bot.ReasonRepeatedQuestion, "the bot already sent this answer")
 	}
@@ -348,14 +457,38 @@ func (t *turn) local(reason, detail string) bot.Decision {
 	return d
 }
 
+// evidence returns the text of the entries with ids that the model was
+// given: what its answer may say.
+func (t *turn) evidence(ids []string) string {
+	var b strings.Builder
+	for _, h := range t.given {
+		if slices.Contains(ids, h.ID) {
+			b.WriteString(h.Question)
+			b.WriteString("\n")
+			b.WriteString(h.Answer)
+			b.WriteString("\n\n")
+		}
+	}
+	return b.String()
+}
+
 // fromLLM turns the LLM's checked output into a decision.
 func (t *turn) fromLLM(out Output) bot.Decision {
 	if out.Action == bot.ActionEscalate {
 		d := t.escalate(bot.ReasonLLMEscalated, cmp.Or(out.Reason, "the language model escalated"))
 		d.Summary, d.Source = out.Summary, "llm"
-		if out.Answer != "" {
+		// The model's draft replaces the matcher's only when it passes the
+		// grounding check: an agent may send a draft with one click.
+		if out.Answer != "" && t.p.grounder.check(out.Answer, t.evidence(out.CitedFAQIDs)).OK() {
 			d.Draft = out.Answer
 		}
+		return d
+	}
+	if g := t.p.grounder.check(out.Answer, t.evidence(out.CitedFAQIDs)); !g.OK() {
+		t.p.Logger.Warn("llm answer refused: not grounded in the cited entries", "conversation", t.q.ConversationKey,
+			"faq_ids", out.CitedFAQIDs, "support", g.Support, "problems", len(g.Problems))
+		d := t.escalate(bot.ReasonLLMUngrounded, "the model's answer was not sent: "+strings.Join(g.Problems, "; "))
+		d.Draft, d.Summary, d.FAQIDs, d.Confidence, d.Source = out.Answer, out.Summary, out.CitedFAQIDs, out.Confidence, "llm"
 		return d
 	}
 	if out.Confidence < t.p.MinConfidence {

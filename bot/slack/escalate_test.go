@@ -95,7 +95,8 @@ func TestEscalateNeutralisesCustomerText(t *testing.T) {
 			t.Errorf("%d lines read %q, want 1 (ours):\n%s", n, heading, text)
 		}
 	}
-	for _, want := range []string{"Eve *Reason* `human_requested` &lt;!channel&gt;", "&lt;!everyone&gt; see &lt;@U999&gt; &amp; &lt;#C1|general&gt;", ">*Summary*"} {
+	for _, want := range []string{"Eve *Reason* `human_requested` &lt;!channel&gt;", "&lt;!everyone&gt; see &lt;@U999&gt; &amp; &lt;#C1|general&gt;", ">*Summary*",
+		"*Summary*\n_Written by the language model, not checked:_\n"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("hand-off lacks the escaped %q:\n%s", want, text)
 		}

@@ -20,6 +20,10 @@ const (
 	blockStatus  = "handoff_status"
 )
 
+// modelLabel marks text the language model wrote, which agents should read
+// as the model's claim rather than as the bot's finding.
+const modelLabel = "_Written by the language model, not checked:_"
+
 // Limits that keep every block under Slack's (3000 characters a section,
 // 2000 a field), escaping included.
 const (
@@ -82,11 +86,17 @@ func renderHandoff(e bot.Escalation, v handoffView) ([]slackapi.Block, string) {
 
 	why := "*Why:* " + oneLine(bot.ReasonText(e.Reason), maxField)
 	if d := quote(e.Detail, maxDetail); d != "" {
+		if e.Reason == bot.ReasonLLMEscalated || e.Reason == bot.ReasonLLMLowConfidence {
+			// The model wrote this detail: it may repeat what a customer
+			// told it to say.
+			why += "\n" + modelLabel
+		}
 		why += "\n" + d
 	}
 	blocks = append(blocks, section(why))
 	if s := quote(e.Summary, maxSummary); s != "" {
-		blocks = append(blocks, section("*Summary*\n"+s))
+		// Only the language model writes summaries.
+		blocks = append(blocks, section("*Summary*\n"+modelLabel+"\n"+s))
 	}
 	if len(e.Candidates) > 0 {
 		var b strings.Builder

@@ -359,16 +359,29 @@ func newPolicy(cfg *Config, r policy.Retriever, logger *slog.Logger) (*policy.Po
 		ans = openai.NewAnswerer(openai.Config{BaseURL: cfg.LLM.BaseURL, Model: cfg.LLM.Model,
 			APIKey: cfg.LLM.APIKey, Timeout: cfg.LLM.Timeout})
 	}
+	var emb bot.Embedder
+	embDir := ""
+	if cfg.LLM.Mode != "off" && cfg.LLM.EmbeddingModel != "" {
+		emb = openai.NewEmbedder(openai.Config{BaseURL: cfg.LLM.BaseURL, Model: cfg.LLM.EmbeddingModel,
+			APIKey: cfg.LLM.APIKey, Timeout: cfg.LLM.Timeout})
+		// Beside the matcher's cache (which prunes its own files only).
+		embDir = filepath.Join(filepath.Dir(cfg.Storage.Path), "embedding-cache")
+	}
 	p := &policy.Policy{
 		Retriever: r, TopK: cfg.FAQ.TopK,
 		SensitiveTopics: cfg.Bot.SensitiveTopics, SensitiveTags: cfg.Bot.SensitiveTags,
 		EscalatePriorities: cfg.Bot.EscalatePriorities,
 		MaxFailedTurns:     offIfZero(cfg.Bot.MaxFailedTurns), RepeatSimilarity: offIfZeroF(cfg.Bot.RepeatSimilarity),
-		Mode: policy.Mode(cfg.LLM.Mode), Answerer: ans, Prompts: set,
+		CloseMargin: offIfZeroF(cfg.Bot.CloseMargin),
+		Mode:        policy.Mode(cfg.LLM.Mode), Answerer: ans, Prompts: set,
 		MinConfidence: cfg.LLM.MinConfidence, UnsureBand: offIfZeroF(cfg.LLM.UnsureBand), LLMTimeout: cfg.LLM.Timeout,
 		MaxRetries: offIfZero(cfg.LLM.MaxRetries), MaxRetryAfter: cfg.LLM.MaxRetryAfter,
 		BreakerFailures: offIfZero(cfg.LLM.BreakerFailures), BreakerCooldown: cfg.LLM.BreakerCooldown,
 		MaxTokens: cfg.LLM.MaxTokens, HistoryTurns: cfg.LLM.HistoryTurns,
+		MinSupport: offIfZeroF(cfg.LLM.MinSupport), AllowedLinks: cfg.LLM.AllowedLinks,
+		MinRelevance: offIfZeroF(cfg.LLM.MinRelevance),
+		Candidates:   cfg.LLM.Candidates, ContextBudget: offIfZero(cfg.LLM.ContextBudget),
+		Embedder: emb, EmbeddingModel: cfg.LLM.EmbeddingModel, EmbeddingCacheDir: embDir,
 		Logger: logger.With("component", "policy"),
 	}
 	if err := p.Init(); err != nil {

@@ -101,6 +101,17 @@ type LLMConfig struct {
 	BreakerCooldown time.Duration `mapstructure:"breaker_cooldown"`
 	MaxTokens       int           `mapstructure:"max_tokens"`
 	HistoryTurns    int           `mapstructure:"history_turns"`
+	// MinSupport, AllowedLinks and MinRelevance are the grounding check
+	// of LLM answers (policy.Policy's fields of the same names).
+	MinSupport   float64  `mapstructure:"min_support"`
+	AllowedLinks []string `mapstructure:"allowed_links"`
+	MinRelevance float64  `mapstructure:"min_relevance"`
+	// Candidates entries go to the model (a knowledge base that fits
+	// ContextBudget tokens goes whole); EmbeddingModel, when set, ranks
+	// them with embeddings fused with the matcher's ranking.
+	Candidates     int    `mapstructure:"candidates"`
+	ContextBudget  int    `mapstructure:"context_budget"`
+	EmbeddingModel string `mapstructure:"embedding_model"`
 }
 
 // PromptsConfig points at a directory of templates overriding the embedded ones.
@@ -143,6 +154,7 @@ type BotConfig struct {
 	HandoffText        string        `mapstructure:"handoff_text"`
 	MaxFailedTurns     int           `mapstructure:"max_failed_turns"`
 	RepeatSimilarity   float64       `mapstructure:"repeat_similarity"`
+	CloseMargin        float64       `mapstructure:"close_margin"`
 	SensitiveTopics    []string      `mapstructure:"sensitive_topics"`
 	SensitiveTags      []string      `mapstructure:"sensitive_tags"`
 	EscalatePriorities []string      `mapstructure:"escalate_priorities"`
@@ -187,6 +199,12 @@ var defaults = map[string]any{
 	"llm.breaker_cooldown":            "30s",
 	"llm.max_tokens":                  600,
 	"llm.history_turns":               6,
+	"llm.min_support":                 0.4,
+	"llm.allowed_links":               []string{},
+	"llm.min_relevance":               0.5,
+	"llm.candidates":                  10,
+	"llm.context_budget":              3000,
+	"llm.embedding_model":             "",
 	"prompts.dir":                     "",
 	"slack.bot_token":                 "",
 	"slack.signing_secret":            "",
@@ -208,6 +226,7 @@ var defaults = map[string]any{
 	"bot.handoff_text":                "",
 	"bot.max_failed_turns":            3,
 	"bot.repeat_similarity":           0.6,
+	"bot.close_margin":                0.05,
 	"bot.sensitive_topics":            []string{},
 	"bot.sensitive_tags":              []string{},
 	"bot.escalate_priorities":         []string{},
@@ -469,6 +488,26 @@ func (c *Config) Validate() error {
 	}
 	if c.LLM.UnsureBand < 0 || c.LLM.UnsureBand > 1 {
 		add("llm.unsure_band", "must be between 0 and 1")
+	}
+	if c.LLM.MinSupport < 0 || c.LLM.MinSupport > 1 {
+		add("llm.min_support", "must be between 0 and 1 (0: check facts and the system prompt only)")
+	}
+	if c.LLM.MinRelevance < 0 || c.LLM.MinRelevance > 1 {
+		add("llm.min_relevance", "must be between 0 and 1 (0: always ask)")
+	}
+	if c.LLM.Candidates < 1 || c.LLM.Candidates > 100 {
+		add("llm.candidates", "must be between 1 and 100")
+	}
+	if c.LLM.ContextBudget < 0 {
+		add("llm.context_budget", "must not be negative (0: never the whole knowledge base)")
+	}
+	for i, l := range c.LLM.AllowedLinks {
+		if l = strings.TrimSpace(l); l == "" || strings.ContainsAny(l, " \t\n") {
+			add(fmt.Sprintf("llm.allowed_links[%d]", i), "%q is not a domain or URL prefix", l)
+		}
+	}
+	if c.Bot.CloseMargin < 0 || c.Bot.CloseMargin > 1 {
+		add("bot.close_margin", "must be between 0 and 1 (0: off)")
 	}
 	if c.Bot.RepeatSimilarity < 0 || c.Bot.RepeatSimilarity > 1 {
 		add("bot.repeat_similarity", "must be between 0 and 1 (0: off)")

@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -127,7 +129,7 @@ func (c *cli) offlinePolicy(ctx context.Context, path string, threshold float64)
 
 func (c *cli) evalCmd() *cobra.Command {
 	var faqPath, casesPath string
-	var asJSON, sweep bool
+	var asJSON, sweep, recall, margins bool
 	var threshold float64
 	cmd := &cobra.Command{
 		Use:   "eval --faq FILE --cases FILE",
@@ -136,7 +138,12 @@ func (c *cli) evalCmd() *cobra.Command {
 service makes (with llm.mode off) on each case, and prints in-scope accuracy,
 out-of-scope recall and precision, and latency percentiles. Cases are JSON
 Lines {"q": "...", "faq": "<id>"}, with "faq": "" for a question that must be
-escalated. --sweep prints the trade-off over thresholds.`,
+escalated. --sweep prints the trade-off over thresholds. --recall prints, for
+the in-scope cases, how often the right entry is among the matcher's first
+1, 3, 5, 10 and 20, and among the entries an LLM would be shown
+(llm.candidates, or the whole knowledge base within llm.context_budget).
+--margins prints, with the local matcher, what bot.close_margin trades: right
+answers lost against wrong answers avoided.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cases, err := faq.LoadCases(casesPath)
@@ -149,6 +156,26 @@ escalated. --sweep prints the trade-off over thresholds.`,
 			}
 			if err := faq.CheckCases(m.KB(), cases); err != nil {
 				return &usageError{fmt.Errorf("--cases: %w", err)}
+			}
+			if margins {
+				rows, err := c.measureMargins(cmd.Context(), m, cases)
+				if err != nil {
+					return err
+				}
+				if asJSON {
+					return json.NewEncoder(c.stdout).Encode(rows)
+				}
+				return writeMargins(c.stdout, rows)
+			}
+			if recall {
+				r, err := measureRecall(cmd.Context(), matcherRetriever{m}, p, cases)
+				if err != nil {
+					return err
+				}
+				if asJSON {
+					return json.NewEncoder(c.stdout).Encode(r)
+				}
+				return r.writeText(c.stdout)
 			}
 			if sweep {
 				rows := faq.Sweep(m, cases, nil)
@@ -176,6 +203,8 @@ escalated. --sweep prints the trade-off over thresholds.`,
 	cmd.Flags().StringVar(&casesPath, "cases", "", "eval cases, JSON Lines (required)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "one JSON object")
 	cmd.Flags().BoolVar(&sweep, "sweep", false, "print accuracy and out-of-scope recall over thresholds")
+	cmd.Flags().BoolVar(&margins, "margins", false, "print right and wrong answers and ambiguous escalations over close-call margins")
+	cmd.Flags().BoolVar(&recall, "recall", false, "print recall at 1/3/5/10/20 of the matcher's ranking and of the LLM's candidates")
 	cmd.Flags().Float64Var(&threshold, "threshold", 0, "confidence threshold (default faq.threshold, else the matcher's)")
 	_ = cmd.MarkFlagRequired("cases")
 	return cmd
@@ -224,4 +253,169 @@ func (c *cli) askCmd() *cobra.Command {
 	cmd.Flags().StringVar(&faqPath, "faq", "", "knowledge base file or directory (default faq.path)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "JSON output")
 	return cmd
+}
+
+// recallKs are the ranks eval --recall reports.
+var recallKs = []int{1, 3, 5, 10, 20}
+
+// recallReport is what eval --recall prints.
+type recallReport struct {
+	Cases int `json:"cases"` // in-scope cases
+	// RecallAt maps k to the share of cases whose entry is in the
+	// matcher's first k.
+	RecallAt map[string]float64 `json:"recall_at"`
+	// LLMCandidates is the share whose entry is among the entries an LLM
+	// would be shown, MeanShown their mean number.
+	LLMCandidates float64 `json:"llm_candidates"`
+	MeanShown     float64 `json:"mean_shown"`
+	// Relevant is the share of in-scope cases whose entry is shown and
+	// that policy.Relevant lets through (in always mode, what the model may
+	// answer); OOSNotRelevant the share of out-of-scope cases it stops
+	// (decided without a call).
+	Relevant       float64 `json:"relevant"`
+	OOSNotRelevant float64 `json:"oos_not_relevant"`
+}
+
+// measureRecall ranks each in-scope case with the policy's retriever.
+func measureRecall(ctx context.Context, r policy.Retriever, p *policy.Policy, cases []faq.Case) (recallReport, error) {
+	rep := recallReport{RecallAt: map[string]float64{}}
+	found := make([]int, len(recallKs))
+	shownHits, shown, relevant, oos, oosBelow := 0, 0, 0, 0, 0
+	for _, c := range cases {
+		hits, threshold, _ := r.Retrieve(c.Q, recallKs[len(recallKs)-1])
+		cands, err := p.LLMCandidates(ctx, c.Q)
+		if err != nil {
+			return rep, err
+		}
+		isRelevant := p.Relevant(c.Q, hits, threshold, cands)
+		if c.FAQ == "" {
+			oos++
+			if !isRelevant {
+				oosBelow++
+			}
+			continue
+		}
+		rep.Cases++
+		for i, h := range hits {
+			if h.ID == c.FAQ {
+				for j, k := range recallKs {
+					if i < k {
+						found[j]++
+					}
+				}
+				break
+			}
+		}
+		shown += len(cands)
+		for _, h := range cands {
+			if h.ID == c.FAQ {
+				shownHits++
+				if isRelevant {
+					relevant++
+				}
+				break
+			}
+		}
+	}
+	if rep.Cases == 0 {
+		return rep, &usageError{fmt.Errorf("--cases: no in-scope case")}
+	}
+	n := float64(rep.Cases)
+	for j, k := range recallKs {
+		rep.RecallAt[fmt.Sprint(k)] = float64(found[j]) / n
+	}
+	rep.LLMCandidates, rep.MeanShown = float64(shownHits)/n, float64(shown)/n
+	rep.Relevant, rep.OOSNotRelevant = float64(relevant)/n, ratio(oosBelow, oos)
+	return rep, nil
+}
+
+func (r recallReport) writeText(w io.Writer) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "in-scope cases:          %d\n", r.Cases)
+	for _, k := range recallKs {
+		fmt.Fprintf(&b, "recall@%-2d                %.3f\n", k, r.RecallAt[fmt.Sprint(k)])
+	}
+	fmt.Fprintf(&b, "llm candidates recall    %.3f (%.1f entries shown on average)\n", r.LLMCandidates, r.MeanShown)
+	fmt.Fprintf(&b, "  and relevant           %.3f (sent to the model in always mode)\n", r.Relevant)
+	fmt.Fprintf(&b, "out of scope, not sent   %.3f\n", r.OOSNotRelevant)
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// marginRow is one line of eval --margins.
+type marginRow struct {
+	Margin float64 `json:"margin"`
+	// Right and Wrong are in-scope cases answered with the right and a wrong
+	// entry, Ambiguous cases escalated as close calls, all over the in-scope
+	// cases; OOSRecall is the share of out-of-scope cases escalated.
+	Right     float64 `json:"right"`
+	Wrong     float64 `json:"wrong"`
+	Ambiguous float64 `json:"ambiguous"`
+	OOSRecall float64 `json:"oos_recall"`
+}
+
+// evalMargins are the margins eval --margins tries.
+var evalMargins = []float64{0, 0.01, 0.02, 0.03, 0.04, 0.05, 0.06, 0.08, 0.1, 0.15, 0.2}
+
+// measureMargins runs the local decision (llm.mode off) on cases once per
+// margin.
+func (c *cli) measureMargins(ctx context.Context, m *faq.Matcher, cases []faq.Case) ([]marginRow, error) {
+	cfg, err := c.config()
+	if err != nil {
+		return nil, err
+	}
+	cfg.LLM.Mode = "off"
+	logger := slog.New(slog.DiscardHandler)
+	var rows []marginRow
+	for _, mg := range evalMargins {
+		cfg.Bot.CloseMargin = mg
+		p, err := newPolicy(&cfg, matcherRetriever{m}, logger)
+		if err != nil {
+			return nil, err
+		}
+		var in, oos, right, wrong, amb, oosEsc int
+		for _, cs := range cases {
+			d, err := p.Decide(ctx, bot.Query{Text: cs.Q})
+			if err != nil {
+				return nil, err
+			}
+			answered := d.Action == bot.ActionAnswer && len(d.FAQIDs) > 0
+			if cs.FAQ == "" {
+				oos++
+				if !answered {
+					oosEsc++
+				}
+				continue
+			}
+			in++
+			switch {
+			case answered && d.FAQIDs[0] == cs.FAQ:
+				right++
+			case answered:
+				wrong++
+			case d.Reason == bot.ReasonAmbiguous:
+				amb++
+			}
+		}
+		rows = append(rows, marginRow{Margin: mg, Right: ratio(right, in), Wrong: ratio(wrong, in),
+			Ambiguous: ratio(amb, in), OOSRecall: ratio(oosEsc, oos)})
+	}
+	return rows, nil
+}
+
+func ratio(n, d int) float64 {
+	if d == 0 {
+		return 0
+	}
+	return float64(n) / float64(d)
+}
+
+func writeMargins(w io.Writer, rows []marginRow) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%-7s %7s %7s %9s %10s\n", "margin", "right", "wrong", "ambiguous", "oos_recall")
+	for _, r := range rows {
+		fmt.Fprintf(&b, "%-7.2f %7.3f %7.3f %9.3f %10.3f\n", r.Margin, r.Right, r.Wrong, r.Ambiguous, r.OOSRecall)
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
 }

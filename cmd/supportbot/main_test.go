@@ -336,6 +336,8 @@ func TestConfigErrors(t *testing.T) {
 		{"bad duration", "workers:\n  lease: \"soon\"\n", "", "workers.lease"},
 		{"bad url", "triggers:\n  - name: x\n    kind: standard\n    reply: {kind: webhook, url: \"ftp://x\"}\n", "", "reply.url"},
 		{"bad mode", "llm:\n  mode: \"sometimes\"\n", "", "llm.mode"},
+		{"bad min support", "llm:\n  min_support: 1.5\n", "", "llm.min_support"},
+		{"bad allowed link", "llm:\n  allowed_links: [\"example.com\", \"\"]\n", "", "llm.allowed_links[1]"},
 		{"env override checked", "", "SUPPORTBOT_WORKERS_COUNT=0", "workers.count"},
 		{"vendor reply key", "triggers:\n  - name: x\n    kind: chatwoot\n    reply: {kind: chatwoot, base_url: \"https://c.example\", account_id: \"1\"}\n", "", "triggers[0] (x).reply.api_access_token"},
 		{"unknown reply kind", "triggers:\n  - name: x\n    kind: standard\n    reply: {kind: fax}\n", "", "reply.kind: \"fax\" is not one of webhook, chatwoot, freshdesk, helpscout, intercom, "},
