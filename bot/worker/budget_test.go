@@ -87,7 +87,7 @@ func TestEscalationBudgetHoldsAndSummarises(t *testing.T) {
 	}
 	// The summary counts the hand-offs waiting when it is posted (the flood
 	// may still be arriving).
-	if len(notices) == 0 || !strings.Contains(notices[0], `from trigger "chat" are waiting`) || !strings.Contains(notices[0], "None is dropped") {
+	if len(notices) == 0 || !strings.Contains(notices[0], `from trigger "chat"`) || !strings.Contains(notices[0], "waiting") || !strings.Contains(notices[0], "None is dropped") {
 		t.Fatalf("notices = %q, want a summary of the held hand-offs", notices)
 	}
 	if len(notices) > 3 {
