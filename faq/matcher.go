@@ -11,7 +11,7 @@ import (
 
 // MatcherVersion names the matcher's features, training and scoring. It is
 // part of the cache key: a change to any of them must change it.
-const MatcherVersion = "lr-ngram-cov-2"
+const MatcherVersion = "lr-ngram-cov-3"
 
 // DefaultThreshold is the confidence at or above which the matcher answers;
 // below it a question is out of scope. It was chosen on CLINC150's
@@ -118,6 +118,7 @@ func newMatcher(kb *KB, entries []Entry, mod *ensemble, opts Options) *Matcher {
 	for _, e := range entries {
 		m.info.Examples += 1 + len(e.Examples)
 	}
+	mod.setDensity(m.info.Examples, len(entries))
 	return m
 }
 

@@ -34,6 +34,14 @@ type trainConfig struct {
 	// reported one, sigmoid(CalibA·ln r + CalibB) (Platt scaling, fitted
 	// once on CLINC150's validation cases; docs/MATCHER.md).
 	CalibA, CalibB float32
+	// Sparse knowledge bases score lower: with a few texts per entry the
+	// softmax is flatter and the coverage smaller, for right answers and
+	// out-of-scope questions alike. Below DenseAt texts per entry the
+	// calibration's intercept rises by CalibA·SparseExp·ln(DenseAt/n), n
+	// the mean texts per entry: the threshold on the raw confidence falls
+	// as n^SparseExp. Fitted on CLINC150's few-shot sets (docs/MATCHER.md).
+	DenseAt   float32
+	SparseExp float32
 }
 
 // defaultTrainConfig is the configuration chosen by measurement on CLINC150
@@ -55,6 +63,8 @@ func defaultTrainConfig() trainConfig {
 		Coverage:  1.5,
 		CalibA:    1.7,
 		CalibB:    4.7,
+		DenseAt:   100,
+		SparseExp: 0.45,
 	}
 }
 
@@ -64,6 +74,24 @@ type ensemble struct {
 	cfg     trainConfig
 	classes int
 	members []*classifier
+	// calibShift is added to the calibration's intercept: more than 0 on
+	// a sparse knowledge base (trainConfig.SparseExp). It follows from
+	// the training texts, so newMatcher sets it for a cached model too.
+	calibShift float32
+}
+
+// setDensity sets e.calibShift for a knowledge base of texts training
+// texts over entries entries.
+func (e *ensemble) setDensity(texts, entries int) {
+	n := float64(texts) / float64(max(entries, 1))
+	e.calibShift = 0
+	if d := float64(e.cfg.DenseAt); n < d {
+		// With few entries the softmax stays peaked however sparse they
+		// are: the shift grows from nothing at 10 entries to all of it
+		// at 100.
+		w := min(max(math.Log10(float64(entries)/10), 0), 1)
+		e.calibShift = float32(w * float64(e.cfg.CalibA) * float64(e.cfg.SparseExp) * math.Log(d/n))
+	}
 }
 
 // classifier is a multinomial logistic regression over hashed word and
@@ -476,7 +504,7 @@ func (e *ensemble) calibrate(r float32) float32 {
 	if e.cfg.CalibA == 0 {
 		return r
 	}
-	z := float64(e.cfg.CalibA)*math.Log(float64(r)) + float64(e.cfg.CalibB)
+	z := float64(e.cfg.CalibA)*math.Log(float64(r)) + float64(e.cfg.CalibB) + float64(e.calibShift)
 	return float32(1 / (1 + math.Exp(-z)))
 }
 
