@@ -32,7 +32,8 @@ const (
 var errCorrupt = errors.New("corrupt cache file")
 
 // cacheKey identifies a model: the matcher version, the training
-// configuration and the parts of the knowledge base the model learns from.
+// configuration and the parts of the knowledge base the model learns from
+// (ids, questions, examples and, when it trains on them, answers).
 func cacheKey(kb *KB, cfg trainConfig) [32]byte {
 	c, err := json.Marshal(cfg)
 	if err != nil {
@@ -40,6 +41,9 @@ func cacheKey(kb *KB, cfg trainConfig) [32]byte {
 	}
 	h := sha256.New()
 	fmt.Fprintf(h, "%s\n%s\n%s\n", MatcherVersion, c, kb.trainingHash())
+	if cfg.AnswerWeight > 0 {
+		fmt.Fprintf(h, "%s\n", kb.answerHash())
+	}
 	var k [32]byte
 	h.Sum(k[:0])
 	return k
@@ -55,9 +59,9 @@ func cachePath(dir string, key [32]byte) string {
 }
 
 // BuildCached is Build with a cache of built models in dir. A model cached
-// for the same matcher version and the same ids, questions and examples is
-// loaded in milliseconds instead of trained (answers and tags may differ: they
-// are taken from kb). Otherwise the model is trained and written to dir
+// for the same matcher version and the same ids, questions, examples and
+// answers is loaded in milliseconds instead of trained (tags may differ:
+// they are taken from kb). Otherwise the model is trained and written to dir
 // atomically (a temporary file renamed into place), and older cache files
 // beyond the newest few are removed. A corrupt or unreadable cache file is
 // rebuilt, and a cache that cannot be written is not an error: both are

@@ -87,9 +87,13 @@ func build(ctx context.Context, kb *KB, opts Options, cfg trainConfig) (*Matcher
 	entries := sortedByID(kb.Entries)
 	var data []example
 	for c, e := range entries {
-		data = append(data, example{e.Question, int32(c)})
+		data = append(data, example{e.Question, int32(c), 1})
 		for _, x := range e.Examples {
-			data = append(data, example{x, int32(c)})
+			data = append(data, example{x, int32(c), 1})
+		}
+		if n := 1 + len(e.Examples); cfg.AnswerWeight > 0 && n <= cfg.AnswerUpTo && e.Answer != "" {
+			// The fewer phrasings an entry has, the more its answer counts.
+			data = append(data, example{e.Answer, int32(c), cfg.AnswerWeight / float32(n)})
 		}
 	}
 	// With one entry a softmax has nothing to contrast it with and learns

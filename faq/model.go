@@ -42,6 +42,17 @@ type trainConfig struct {
 	// as n^SparseExp. Fitted on CLINC150's few-shot sets (docs/MATCHER.md).
 	DenseAt   float32
 	SparseExp float32
+	// AnswerWeight over the number of an entry's phrasings (question and
+	// examples) is the weight in the loss of its answer, trained on as one
+	// more text of the entry: weak evidence of what the entry is about,
+	// which matters most when it has few phrasings. 0 leaves answers out.
+	AnswerWeight float32
+	// AnswerUpTo is the most phrasings an entry may have for its answer to
+	// be trained on: beyond a few, the phrasings say what the entry is
+	// about and the answer's prose only adds noise (in the default
+	// knowledge base, 10-20 phrasings an entry, it raised "what's the
+	// capital of peru" over the threshold through "api" in "capital").
+	AnswerUpTo int
 }
 
 // defaultTrainConfig is the configuration chosen by measurement on CLINC150
@@ -54,17 +65,19 @@ func defaultTrainConfig() trainConfig {
 			// Words and character 2-5-grams across word boundaries.
 			{WordWeight: 1, SpanWeight: 1, CharMin: 2, CharMax: 5},
 		},
-		MinDF:     2,
-		MinDFFrom: 2000,
-		Epochs:    10,
-		LR:        4,
-		L2:        1e-6,
-		Seed:      1,
-		Coverage:  1.5,
-		CalibA:    1.7,
-		CalibB:    4.7,
-		DenseAt:   100,
-		SparseExp: 0.45,
+		MinDF:        2,
+		MinDFFrom:    2000,
+		Epochs:       10,
+		LR:           4,
+		L2:           1e-6,
+		Seed:         1,
+		Coverage:     1.5,
+		CalibA:       1.7,
+		CalibB:       4.7,
+		DenseAt:      100,
+		SparseExp:    0.45,
+		AnswerWeight: 1,
+		AnswerUpTo:   5,
 	}
 }
 
@@ -109,10 +122,12 @@ type classifier struct {
 	b          []float32        // bias per class
 }
 
-// example is one training text and its class.
+// example is one training text, its class and its weight in the loss (0
+// means 1).
 type example struct {
-	text  string
-	class int32
+	text   string
+	class  int32
+	weight float32
 }
 
 // trainEnsemble trains one classifier per member, in parallel. The result
@@ -277,6 +292,11 @@ func trainClassifier(ctx context.Context, cfg trainConfig, fc featureConfig, cla
 			}
 			softmax(p)
 			p[data[i].class]-- // p is now the gradient of the loss by the logits
+			if wt := data[i].weight; wt != 0 && wt != 1 {
+				for c := range p {
+					p[c] *= wt
+				}
+			}
 			scale *= 1 - lr*cfg.L2
 			step := lr / scale
 			// Once the model fits, most classes get a negligible gradient:
