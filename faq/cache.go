@@ -33,7 +33,8 @@ var errCorrupt = errors.New("corrupt cache file")
 
 // cacheKey identifies a model: the matcher version, the training
 // configuration and the parts of the knowledge base the model learns from
-// (ids, questions, examples and, when it trains on them, answers).
+// (ids, questions, examples and, when it trains on them, answers), and the
+// synonym table when it is used.
 func cacheKey(kb *KB, cfg trainConfig) [32]byte {
 	c, err := json.Marshal(cfg)
 	if err != nil {
@@ -43,6 +44,12 @@ func cacheKey(kb *KB, cfg trainConfig) [32]byte {
 	fmt.Fprintf(h, "%s\n%s\n%s\n", MatcherVersion, c, kb.trainingHash())
 	if cfg.AnswerWeight > 0 {
 		fmt.Fprintf(h, "%s\n", kb.answerHash())
+	}
+	for _, m := range cfg.Members {
+		if m.ConceptWeight > 0 {
+			fmt.Fprintf(h, "%x\n", wordnetHash())
+			break
+		}
 	}
 	var k [32]byte
 	h.Sum(k[:0])

@@ -61,7 +61,7 @@ func defaultTrainConfig() trainConfig {
 	return trainConfig{
 		Members: []featureConfig{
 			// Words, word bigrams and character 2-5-grams within words.
-			{WordWeight: 1, BigramWeight: 1, CharWeight: 1, CharMin: 2, CharMax: 5},
+			{WordWeight: 1, BigramWeight: 1, CharWeight: 1, ConceptWeight: 1, CharMin: 2, CharMax: 5},
 			// Words and character 2-5-grams across word boundaries.
 			{WordWeight: 1, SpanWeight: 1, CharMin: 2, CharMax: 5},
 		},

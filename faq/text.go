@@ -100,11 +100,14 @@ type featureConfig struct {
 	// SpanWeight weighs character n-grams over the whole text, across word
 	// boundaries (words joined by one space).
 	SpanWeight float32
-	CharMin    int // shortest character n-gram
-	CharMax    int // longest character n-gram
+	// ConceptWeight weighs WordNet synsets of the words (wordnet.go), so
+	// that synonyms ("modify", "change") share a feature.
+	ConceptWeight float32
+	CharMin       int // shortest character n-gram
+	CharMax       int // longest character n-gram
 }
 
-// Feature kinds. The kind is kept in the top two bits of a feature's hash,
+// Feature kinds. The kind is kept in the top three bits of a feature's hash,
 // so that the word "ab" and the character bigram "ab" are different
 // features and the kind's weight can be looked up from the hash.
 const (
@@ -112,13 +115,14 @@ const (
 	kindBigram
 	kindChar
 	kindSpan
-	kindShift = 62
+	kindConcept
+	kindShift = 61
 	hashMask  = 1<<kindShift - 1
 )
 
 // weights returns the weight of each feature kind.
-func (c featureConfig) weights() [4]float32 {
-	return [4]float32{kindWord: c.WordWeight, kindBigram: c.BigramWeight, kindChar: c.CharWeight, kindSpan: c.SpanWeight}
+func (c featureConfig) weights() [8]float32 {
+	return [8]float32{kindWord: c.WordWeight, kindBigram: c.BigramWeight, kindChar: c.CharWeight, kindSpan: c.SpanWeight, kindConcept: c.ConceptWeight}
 }
 
 const (
@@ -173,6 +177,14 @@ func (c featureConfig) extract(b *textBuf) []rawFeature {
 			h := hashRune(hashRunes(fnvOffset, prev), 0)
 			hashes = append(hashes, withKind(hashRunes(h, w), kindBigram))
 			prev = w
+		}
+	}
+	if c.ConceptWeight > 0 {
+		lx := wordnet()
+		for i := range n {
+			for _, id := range lx.lookup(string(b.word(i))) {
+				hashes = append(hashes, withKind(hashRune(fnvOffset, rune(id)), kindConcept))
+			}
 		}
 	}
 	ngrams := func(kind uint64) {
@@ -233,7 +245,7 @@ type sparse struct {
 // (with the IDF of a feature seen nowhere, unknownIDF), so that a question
 // made of words the knowledge base never uses scores low.
 // The vector is appended to v's slices from length 0.
-func vectorize(v sparse, feats []rawFeature, weights [4]float32, vocab map[uint64]int32, idf []float32, unknownIDF float32) (_ sparse, known float32) {
+func vectorize(v sparse, feats []rawFeature, weights [8]float32, vocab map[uint64]int32, idf []float32, unknownIDF float32) (_ sparse, known float32) {
 	v.idx, v.val = v.idx[:0], v.val[:0]
 	var norm, total float64
 	for _, f := range feats {
