@@ -34,7 +34,7 @@ var errCorrupt = errors.New("corrupt cache file")
 // cacheKey identifies a model: the matcher version, the training
 // configuration and the parts of the knowledge base the model learns from
 // (ids, questions, examples and, when it trains on them, answers), and the
-// synonym table when it is used.
+// synonym and topic tables when they are used.
 func cacheKey(kb *KB, cfg trainConfig) [32]byte {
 	c, err := json.Marshal(cfg)
 	if err != nil {
@@ -46,8 +46,8 @@ func cacheKey(kb *KB, cfg trainConfig) [32]byte {
 		fmt.Fprintf(h, "%s\n", kb.answerHash())
 	}
 	for _, m := range cfg.Members {
-		if m.ConceptWeight > 0 {
-			fmt.Fprintf(h, "%x\n", wordnetHash())
+		if m.ConceptWeight > 0 || m.TopicWeight > 0 {
+			fmt.Fprintf(h, "%x\n", tablesHash())
 			break
 		}
 	}
@@ -122,7 +122,7 @@ func loadCache(path string, key [32]byte, kb *KB, opts Options) (*Matcher, error
 	if _, err := f.ReadAt(data, 0); err != nil {
 		return nil, err
 	}
-	mod, ids, err := decodeModel(data, key, defaultTrainConfig())
+	mod, ids, err := decodeModel(data, key, defaultTrainConfig().forKB(kb.phrasings(), len(kb.Entries)))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}

@@ -262,6 +262,15 @@ func (kb *KB) trainingHash() string {
 	return hashEntries("faq training v1", kb.Entries, false)
 }
 
+// phrasings returns the number of questions and examples.
+func (kb *KB) phrasings() int {
+	n := 0
+	for _, e := range kb.Entries {
+		n += 1 + len(e.Examples)
+	}
+	return n
+}
+
 // answerHash hashes the entries' ids and answers: part of the cache key
 // when the matcher trains on answers (trainConfig.AnswerWeight).
 func (kb *KB) answerHash() string {

@@ -11,7 +11,7 @@ import (
 
 // MatcherVersion names the matcher's features, training and scoring. It is
 // part of the cache key: a change to any of them must change it.
-const MatcherVersion = "lr-ngram-cov-3"
+const MatcherVersion = "lr-ngram-cov-4"
 
 // DefaultThreshold is the confidence at or above which the matcher answers;
 // below it a question is out of scope. It was chosen on CLINC150's
@@ -85,6 +85,7 @@ func build(ctx context.Context, kb *KB, opts Options, cfg trainConfig) (*Matcher
 	}
 	start := time.Now()
 	entries := sortedByID(kb.Entries)
+	cfg = cfg.forKB(kb.phrasings(), len(entries))
 	var data []example
 	for c, e := range entries {
 		data = append(data, example{e.Question, int32(c), 1})

@@ -110,6 +110,12 @@ func init() {
 	prev := tuneHook
 	tuneHook = func(c trainConfig) trainConfig {
 		c = prev(c)
+		for i, k := range []string{"TUNE_TOPIC_A", "TUNE_TOPIC_B"} {
+			if v := os.Getenv(k); v != "" {
+				x, _ := strconv.ParseFloat(v, 64)
+				c.Members[i].TopicWeight = float32(x)
+			}
+		}
 		for i, k := range []string{"TUNE_CONCEPT_A", "TUNE_CONCEPT_B"} {
 			if v := os.Getenv(k); v != "" {
 				x, _ := strconv.ParseFloat(v, 64)

@@ -103,8 +103,11 @@ type featureConfig struct {
 	// ConceptWeight weighs WordNet synsets of the words (wordnet.go), so
 	// that synonyms ("modify", "change") share a feature.
 	ConceptWeight float32
-	CharMin       int // shortest character n-gram
-	CharMax       int // longest character n-gram
+	// TopicWeight weighs the HWU64 intents and scenarios the words are
+	// typical of (topics.txt), so that "wake" and "alarm" share a feature.
+	TopicWeight float32
+	CharMin     int // shortest character n-gram
+	CharMax     int // longest character n-gram
 }
 
 // Feature kinds. The kind is kept in the top three bits of a feature's hash,
@@ -116,13 +119,14 @@ const (
 	kindChar
 	kindSpan
 	kindConcept
+	kindTopic
 	kindShift = 61
 	hashMask  = 1<<kindShift - 1
 )
 
 // weights returns the weight of each feature kind.
 func (c featureConfig) weights() [8]float32 {
-	return [8]float32{kindWord: c.WordWeight, kindBigram: c.BigramWeight, kindChar: c.CharWeight, kindSpan: c.SpanWeight, kindConcept: c.ConceptWeight}
+	return [8]float32{kindWord: c.WordWeight, kindBigram: c.BigramWeight, kindChar: c.CharWeight, kindSpan: c.SpanWeight, kindConcept: c.ConceptWeight, kindTopic: c.TopicWeight}
 }
 
 const (
@@ -184,6 +188,14 @@ func (c featureConfig) extract(b *textBuf) []rawFeature {
 		for i := range n {
 			for _, id := range lx.lookup(string(b.word(i))) {
 				hashes = append(hashes, withKind(hashRune(fnvOffset, rune(id)), kindConcept))
+			}
+		}
+	}
+	if c.TopicWeight > 0 {
+		lx := topics()
+		for i := range n {
+			for _, id := range lx.lookup(string(b.word(i))) {
+				hashes = append(hashes, withKind(hashRune(fnvOffset, rune(id)), kindTopic))
 			}
 		}
 	}

@@ -15,18 +15,29 @@ import (
 //go:embed wordnet.txt
 var wordnetTable string
 
-// wordnetHash identifies the synonym table in the cache key.
-var wordnetHash = sync.OnceValue(func() [32]byte { return sha256.Sum256([]byte(wordnetTable)) })
-
 // lexicon is the parsed synonym table.
 type lexicon struct {
 	concepts  map[string][]int32 // word → synsets of its most frequent senses
 	irregular map[string]string  // inflected form → lemma ("went" → "go")
 }
 
-var wordnet = sync.OnceValue(func() *lexicon {
-	lx := &lexicon{concepts: make(map[string][]int32, 48000), irregular: make(map[string]string, 6000)}
-	for line := range strings.Lines(wordnetTable) {
+// topicsTable maps words to the HWU64 intents and scenarios they are
+// typical of (topics.txt, derived from the HWU64 corpus by internal/hwugen;
+// CC BY 4.0, attribution in the file).
+//
+//go:embed topics.txt
+var topicsTable string
+
+var (
+	wordnet    = sync.OnceValue(func() *lexicon { return parseLexicon(wordnetTable, "wordnet.txt") })
+	topics     = sync.OnceValue(func() *lexicon { return parseLexicon(topicsTable, "topics.txt") })
+	tablesHash = sync.OnceValue(func() [32]byte { return sha256.Sum256([]byte(wordnetTable + topicsTable)) })
+)
+
+// parseLexicon parses a table made by internal/wngen or internal/hwugen.
+func parseLexicon(table, name string) *lexicon {
+	lx := &lexicon{concepts: map[string][]int32{}, irregular: map[string]string{}}
+	for line := range strings.Lines(table) {
 		line = strings.TrimSuffix(line, "\n")
 		if line == "" || line[0] == '#' {
 			continue
@@ -41,14 +52,14 @@ var wordnet = sync.OnceValue(func() *lexicon {
 		for _, f := range fs[1:] {
 			n, err := strconv.Atoi(f)
 			if err != nil {
-				panic("faq: wordnet.txt: " + line)
+				panic("faq: " + name + ": " + line)
 			}
 			ids = append(ids, int32(n))
 		}
 		lx.concepts[fs[0]] = ids
 	}
 	return lx
-})
+}
 
 // detach lists WordNet's inflection rules (morphy): a suffix and what
 // replaces it to give a lemma candidate.
