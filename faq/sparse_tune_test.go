@@ -99,6 +99,7 @@ func envConfig(c trainConfig) trainConfig {
 		}
 	}
 	f("TUNE_LR", func(x float64) { c.LR = float32(x) })
+	f("TUNE_EPOCHS", func(x float64) { c.SmallEpochs = int(x) })
 	f("TUNE_L2", func(x float64) { c.L2 = float32(x) })
 	f("TUNE_COV", func(x float64) { c.Coverage = float32(x) })
 	return c
