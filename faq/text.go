@@ -44,6 +44,17 @@ type textBuf struct {
 	chars  []rune     // a word or the text with boundary marks
 	hashes []uint64
 	feats  []rawFeature
+	utf8   []byte // a word's UTF-8, for the lexicons
+	lemma  []byte // a lemma candidate
+}
+
+// wordUTF8 returns the i-th word as UTF-8, valid until the next call.
+func (b *textBuf) wordUTF8(i int) []byte {
+	b.utf8 = b.utf8[:0]
+	for _, r := range b.word(i) {
+		b.utf8 = utf8.AppendRune(b.utf8, r)
+	}
+	return b.utf8
 }
 
 // word returns the i-th word's runes.
@@ -186,7 +197,7 @@ func (c featureConfig) extract(b *textBuf) []rawFeature {
 	if c.ConceptWeight > 0 {
 		lx := wordnet()
 		for i := range n {
-			for _, id := range lx.lookup(string(b.word(i))) {
+			for _, id := range lx.lookupBytes(b.wordUTF8(i), &b.lemma) {
 				hashes = append(hashes, withKind(hashRune(fnvOffset, rune(id)), kindConcept))
 			}
 		}
@@ -194,7 +205,7 @@ func (c featureConfig) extract(b *textBuf) []rawFeature {
 	if c.TopicWeight > 0 {
 		lx := topics()
 		for i := range n {
-			for _, id := range lx.lookup(string(b.word(i))) {
+			for _, id := range lx.lookupBytes(b.wordUTF8(i), &b.lemma) {
 				hashes = append(hashes, withKind(hashRune(fnvOffset, rune(id)), kindTopic))
 			}
 		}

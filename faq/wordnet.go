@@ -1,6 +1,7 @@
 package faq
 
 import (
+	"bytes"
 	"crypto/sha256"
 	_ "embed"
 	"strconv"
@@ -71,15 +72,23 @@ var detach = [][2]string{
 
 // lookup returns the synsets of word or of its lemma.
 func (lx *lexicon) lookup(word string) []int32 {
-	if ids, ok := lx.concepts[word]; ok {
+	var buf []byte
+	return lx.lookupBytes([]byte(word), &buf)
+}
+
+// lookupBytes is lookup on a word's UTF-8 bytes, with *buf as working
+// space: once that has grown, it does not allocate.
+func (lx *lexicon) lookupBytes(word []byte, buf *[]byte) []int32 {
+	if ids, ok := lx.concepts[string(word)]; ok {
 		return ids
 	}
-	if lemma, ok := lx.irregular[word]; ok {
+	if lemma, ok := lx.irregular[string(word)]; ok {
 		return lx.concepts[lemma]
 	}
 	for _, d := range detach {
-		if stem, ok := strings.CutSuffix(word, d[0]); ok && len(stem) >= 2 {
-			if ids, ok := lx.concepts[stem+d[1]]; ok {
+		if stem, ok := bytes.CutSuffix(word, []byte(d[0])); ok && len(stem) >= 2 {
+			*buf = append(append((*buf)[:0], stem...), d[1]...)
+			if ids, ok := lx.concepts[string(*buf)]; ok {
 				return ids
 			}
 		}
