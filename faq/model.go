@@ -113,7 +113,7 @@ func defaultTrainConfig() trainConfig {
 		CalibA:       1.7,
 		CalibB:       4.7,
 		DenseAt:      100,
-		SparseExp:    0.45,
+		SparseExp:    0.4,
 		AnswerWeight: 1,
 		AnswerUpTo:   5,
 		TopicsFull:   5,

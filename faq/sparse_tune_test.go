@@ -15,9 +15,9 @@ import (
 
 // sparseSets are the few-shot knowledge bases and their cases.
 var sparseSets = []tuneSet{
-	{"CLINC150 k=1", "fewshot/clinc150_k1.yaml", []string{"clinc150/val.jsonl"}},
-	{"CLINC150 k=3", "fewshot/clinc150_k3.yaml", []string{"clinc150/val.jsonl"}},
-	{"CLINC150 k=5", "fewshot/clinc150_k5.yaml", []string{"clinc150/val.jsonl"}},
+	{"CLINC150 k=1", "fewshot/clinc150_k1.yaml", sparseClincCases()},
+	{"CLINC150 k=3", "fewshot/clinc150_k3.yaml", sparseClincCases()},
+	{"CLINC150 k=5", "fewshot/clinc150_k5.yaml", sparseClincCases()},
 	{"BANKING77 k=1", "fewshot/banking77_k1.yaml", []string{"banking77/val.jsonl"}},
 	{"BANKING77 k=5", "fewshot/banking77_k5.yaml", []string{"banking77/val.jsonl"}},
 }
@@ -141,4 +141,13 @@ func init() {
 		}
 		return c
 	}
+}
+
+// sparseClincCases are CLINC150's val cases, with oos_train beside oos_val
+// when TUNE_OOS_TRAIN is set (200 out-of-scope questions instead of 100).
+func sparseClincCases() []string {
+	if os.Getenv("TUNE_OOS_TRAIN") != "" {
+		return []string{"clinc150/val.jsonl", "clinc150/oos_train.jsonl"}
+	}
+	return []string{"clinc150/val.jsonl"}
 }
