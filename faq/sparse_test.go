@@ -29,6 +29,9 @@ var sparseCases = []sparseCase{
 func loadSparse(t *testing.T, kbFile, casesFile string) (*Matcher, []Case) {
 	t.Helper()
 	kb := mustLoadKB(t, kbFile)
+	if raceEnabled {
+		t.Skip("skipping the data sets under the race detector (slow; run without -race)")
+	}
 	cases, err := LoadCases(filepath.Join(evalDir, casesFile))
 	if err != nil {
 		t.Fatal(err)
