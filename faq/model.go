@@ -85,6 +85,11 @@ func (cfg trainConfig) forKB(texts, entries int) trainConfig {
 	members := slices.Clone(cfg.Members)
 	for i := range members {
 		members[i].TopicWeight *= float32(w)
+		// Hypernyms help a sparse knowledge base and cost a dense one
+		// out-of-scope recall (CLINC150 full: 0.85 → 0.83; the default
+		// knowledge base, 16 texts an entry: 1.00 → 0.95): on up to 10
+		// texts an entry.
+		members[i].Hypernyms = members[i].Hypernyms && w >= 0.5
 	}
 	cfg.Members = members
 	return cfg
@@ -97,7 +102,7 @@ func defaultTrainConfig() trainConfig {
 		Members: []featureConfig{
 			// Words, word bigrams, character 2-5-grams within words,
 			// WordNet synsets and HWU64 topics.
-			{WordWeight: 1, BigramWeight: 1, CharWeight: 1, ConceptWeight: 1, TopicWeight: 2, CharMin: 2, CharMax: 5},
+			{WordWeight: 1, BigramWeight: 1, CharWeight: 1, ConceptWeight: 1, Hypernyms: true, TopicWeight: 2, CharMin: 2, CharMax: 5},
 			// Words, character 2-5-grams across word boundaries and
 			// HWU64 topics.
 			{WordWeight: 1, SpanWeight: 1, TopicWeight: 2, CharMin: 2, CharMax: 5},

@@ -114,6 +114,9 @@ type featureConfig struct {
 	// ConceptWeight weighs WordNet synsets of the words (wordnet.go), so
 	// that synonyms ("modify", "change") share a feature.
 	ConceptWeight float32
+	// Hypernyms adds the synsets' hypernyms as synset features ("dog" and
+	// "cat" share "domestic animal").
+	Hypernyms bool
 	// TopicWeight weighs the HWU64 intents and scenarios the words are
 	// typical of (topics.txt), so that "wake" and "alarm" share a feature.
 	TopicWeight float32
@@ -197,15 +200,22 @@ func (c featureConfig) extract(b *textBuf) []rawFeature {
 	if c.ConceptWeight > 0 {
 		lx := wordnet()
 		for i := range n {
-			for _, id := range lx.lookupBytes(b.wordUTF8(i), &b.lemma) {
+			ids, hypers := lx.lookupBytes(b.wordUTF8(i), &b.lemma)
+			for _, id := range ids {
 				hashes = append(hashes, withKind(hashRune(fnvOffset, rune(id)), kindConcept))
+			}
+			if c.Hypernyms {
+				for _, id := range hypers {
+					hashes = append(hashes, withKind(hashRune(fnvOffset, rune(id)), kindConcept))
+				}
 			}
 		}
 	}
 	if c.TopicWeight > 0 {
 		lx := topics()
 		for i := range n {
-			for _, id := range lx.lookupBytes(b.wordUTF8(i), &b.lemma) {
+			ids, _ := lx.lookupBytes(b.wordUTF8(i), &b.lemma)
+			for _, id := range ids {
 				hashes = append(hashes, withKind(hashRune(fnvOffset, rune(id)), kindTopic))
 			}
 		}

@@ -19,6 +19,7 @@ var wordnetTable string
 // lexicon is the parsed synonym table.
 type lexicon struct {
 	concepts  map[string][]int32 // word → synsets of its most frequent senses
+	hypers    map[string][]int32 // word → the hypernyms of those synsets
 	irregular map[string]string  // inflected form → lemma ("went" → "go")
 }
 
@@ -37,7 +38,7 @@ var (
 
 // parseLexicon parses a table made by internal/wngen or internal/hwugen.
 func parseLexicon(table, name string) *lexicon {
-	lx := &lexicon{concepts: map[string][]int32{}, irregular: map[string]string{}}
+	lx := &lexicon{concepts: map[string][]int32{}, hypers: map[string][]int32{}, irregular: map[string]string{}}
 	for line := range strings.Lines(table) {
 		line = strings.TrimSuffix(line, "\n")
 		if line == "" || line[0] == '#' {
@@ -48,16 +49,23 @@ func parseLexicon(table, name string) *lexicon {
 			lx.irregular[form] = lemma
 			continue
 		}
-		fs := strings.Fields(line)
-		ids := make([]int32, 0, len(fs)-1)
-		for _, f := range fs[1:] {
-			n, err := strconv.Atoi(f)
-			if err != nil {
-				panic("faq: " + name + ": " + line)
+		word, rest, _ := strings.Cut(line, " ")
+		direct, hyper, _ := strings.Cut(rest, "|")
+		parse := func(f string) []int32 {
+			var ids []int32
+			for _, x := range strings.Fields(f) {
+				n, err := strconv.Atoi(x)
+				if err != nil {
+					panic("faq: " + name + ": " + line)
+				}
+				ids = append(ids, int32(n))
 			}
-			ids = append(ids, int32(n))
+			return ids
 		}
-		lx.concepts[fs[0]] = ids
+		lx.concepts[word] = parse(direct)
+		if h := parse(hyper); len(h) > 0 {
+			lx.hypers[word] = h
+		}
 	}
 	return lx
 }
@@ -73,25 +81,27 @@ var detach = [][2]string{
 // lookup returns the synsets of word or of its lemma.
 func (lx *lexicon) lookup(word string) []int32 {
 	var buf []byte
-	return lx.lookupBytes([]byte(word), &buf)
+	ids, _ := lx.lookupBytes([]byte(word), &buf)
+	return ids
 }
 
 // lookupBytes is lookup on a word's UTF-8 bytes, with *buf as working
-// space: once that has grown, it does not allocate.
-func (lx *lexicon) lookupBytes(word []byte, buf *[]byte) []int32 {
+// space (once that has grown, it does not allocate); it also returns the
+// hypernyms of the word's synsets.
+func (lx *lexicon) lookupBytes(word []byte, buf *[]byte) (ids, hypers []int32) {
 	if ids, ok := lx.concepts[string(word)]; ok {
-		return ids
+		return ids, lx.hypers[string(word)]
 	}
 	if lemma, ok := lx.irregular[string(word)]; ok {
-		return lx.concepts[lemma]
+		return lx.concepts[lemma], lx.hypers[lemma]
 	}
 	for _, d := range detach {
 		if stem, ok := bytes.CutSuffix(word, []byte(d[0])); ok && len(stem) >= 2 {
 			*buf = append(append((*buf)[:0], stem...), d[1]...)
 			if ids, ok := lx.concepts[string(*buf)]; ok {
-				return ids
+				return ids, lx.hypers[string(*buf)]
 			}
 		}
 	}
-	return nil
+	return nil, nil
 }

@@ -14,7 +14,9 @@
 // frequent senses (the first Senses of each part of speech, in WordNet's
 // frequency order), renumbered densely; a synset that only one listed word
 // names is dropped, since it would tell the matcher nothing the word does
-// not. Lines starting with "=" are WordNet's irregular forms ("=went go").
+// not. After a "|" come the hypernyms of those senses ("dog": canine,
+// domestic animal). Lines starting with "=" are WordNet's irregular forms
+// ("=went go").
 package main
 
 import (
@@ -41,8 +43,8 @@ const header = `# Synonym table for the supportbot FAQ matcher, derived from Wor
 # INFRINGE ANY THIRD PARTY PATENTS, COPYRIGHTS, TRADEMARKS OR OTHER RIGHTS.
 # The full licence is in faq/WORDNET-LICENSE.
 #
-# Format: "word id id ..." (synsets of the word's most frequent senses) and
-# "=form lemma" (irregular inflections).
+# Format: "word id id ... | id id ..." (synsets of the word's most frequent
+# senses, then their hypernyms) and "=form lemma" (irregular inflections).
 `
 
 var poses = []string{"noun", "verb", "adj", "adv"}
@@ -51,8 +53,9 @@ func main() {
 	dict := flag.String("dict", "/usr/share/wordnet", "WordNet dict directory")
 	out := flag.String("out", "wordnet.txt", "output file")
 	senses := flag.Int("senses", 3, "senses kept per word and part of speech")
+	hyper := flag.Bool("hypernyms", true, "also list each kept sense's hypernyms, after a \"|\"")
 	flag.Parse()
-	if err := run(*dict, *out, *senses); err != nil {
+	if err := run(*dict, *out, *senses, *hyper); err != nil {
 		log.Fatal(err)
 	}
 }
@@ -69,8 +72,52 @@ func plainWord(w string) bool {
 	return true
 }
 
-func run(dict, out string, senses int) error {
-	words := map[string][]string{} // word → synset keys "n00001740"
+// pointers reads the hypernym pointers of every synset: "n00001740" →
+// its hypernyms' keys.
+func pointers(dict string) (map[string][]string, error) {
+	ptrs := map[string][]string{}
+	for _, pos := range poses {
+		data, err := os.ReadFile(filepath.Join(dict, "data."+pos))
+		if err != nil {
+			return nil, err
+		}
+		for _, line := range strings.Split(string(data), "\n") {
+			if line == "" || line[0] == ' ' {
+				continue
+			}
+			line, _, _ = strings.Cut(line, " | ")
+			fs := strings.Fields(line)
+			nw, err := strconv.ParseInt(fs[3], 16, 32)
+			if err != nil {
+				return nil, err
+			}
+			i := 4 + 2*int(nw)
+			np, _ := strconv.Atoi(fs[i])
+			key := pos[:1] + fs[0]
+			for p := 0; p < np; p++ {
+				sym, off, tpos := fs[i+1+4*p], fs[i+2+4*p], fs[i+3+4*p]
+				if sym == "@" || sym == "@i" {
+					if tpos == "s" {
+						tpos = "a"
+					}
+					ptrs[key] = append(ptrs[key], tpos+off)
+				}
+			}
+		}
+	}
+	return ptrs, nil
+}
+
+func run(dict, out string, senses int, hyper bool) error {
+	var ptrs map[string][]string
+	if hyper {
+		var err error
+		if ptrs, err = pointers(dict); err != nil {
+			return err
+		}
+	}
+	words := map[string][]string{}  // word → synset keys "n00001740"
+	hypers := map[string][]string{} // word → its synsets' hypernyms
 	for _, pos := range poses {
 		f, err := os.Open(filepath.Join(dict, "index."+pos))
 		if err != nil {
@@ -96,6 +143,7 @@ func run(dict, out string, senses int) error {
 			}
 			for _, o := range offs[:min(senses, len(offs))] {
 				words[fs[0]] = append(words[fs[0]], pos[:1]+o)
+				hypers[fs[0]] = append(hypers[fs[0]], ptrs[pos[:1]+o]...)
 			}
 		}
 		f.Close()
@@ -103,10 +151,18 @@ func run(dict, out string, senses int) error {
 			return err
 		}
 	}
-	uses := map[string]int{}
+	// A synset is kept when two words name it; a hypernym when two words
+	// name it or lead to it.
+	uses, hyperUses := map[string]int{}, map[string]int{}
 	for _, ks := range words {
 		for _, k := range ks {
 			uses[k]++
+			hyperUses[k]++
+		}
+	}
+	for _, ks := range hypers {
+		for _, k := range slices.Compact(slices.Clone(ks)) {
+			hyperUses[k]++
 		}
 	}
 	keys := make([]string, 0, len(words))
@@ -118,9 +174,9 @@ func run(dict, out string, senses int) error {
 	listed := map[string]bool{}
 	var b strings.Builder
 	b.WriteString(header)
-	for _, w := range keys {
-		var line []string
-		for _, k := range words[w] {
+	number := func(ks []string, uses map[string]int) []string {
+		var out []string
+		for _, k := range ks {
 			if uses[k] < 2 {
 				continue
 			}
@@ -129,12 +185,29 @@ func run(dict, out string, senses int) error {
 				id = len(ids)
 				ids[k] = id
 			}
-			line = append(line, strconv.Itoa(id))
+			if s := strconv.Itoa(id); !slices.Contains(out, s) {
+				out = append(out, s)
+			}
 		}
-		if len(line) > 0 {
-			listed[w] = true
-			fmt.Fprintf(&b, "%s %s\n", w, strings.Join(line, " "))
+		return out
+	}
+	for _, w := range keys {
+		line, hyp := number(words[w], uses), number(hypers[w], hyperUses)
+		if len(line) == 0 && len(hyp) == 0 {
+			continue
 		}
+		listed[w] = true
+		b.WriteString(w)
+		for _, id := range line {
+			b.WriteString(" " + id)
+		}
+		if len(hyp) > 0 {
+			b.WriteString(" |")
+			for _, id := range hyp {
+				b.WriteString(" " + id)
+			}
+		}
+		b.WriteString("\n")
 	}
 	var exc []string
 	for _, pos := range poses {
