@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	_ "embed"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -15,13 +16,6 @@ import (
 //go:generate go run ./internal/wngen -dict /usr/share/wordnet -out wordnet.txt
 //go:embed wordnet.txt
 var wordnetTable string
-
-// lexicon is the parsed synonym table.
-type lexicon struct {
-	concepts  map[string][]int32 // word → synsets of its most frequent senses
-	hypers    map[string][]int32 // word → the hypernyms of those synsets
-	irregular map[string]string  // inflected form → lemma ("went" → "go")
-}
 
 // topicsTable maps words to the HWU64 intents and scenarios they are
 // typical of (topics.txt, derived from the HWU64 corpus by internal/hwugen;
@@ -36,9 +30,34 @@ var (
 	tablesHash = sync.OnceValue(func() [32]byte { return sha256.Sum256([]byte(wordnetTable + topicsTable)) })
 )
 
+// lexicon is a parsed table: each word's ids (synsets or topics), and the
+// hypernyms of its synsets, kept in one arena to keep the heap small (the
+// words are substrings of the embedded table).
+type lexicon struct {
+	words     map[string]lexEntry
+	ids       []int32           // the arena
+	irregular map[string]string // inflected form → lemma ("went" → "go")
+}
+
+// lexEntry locates a word's ids in the arena: n ids, then h hypernyms.
+type lexEntry struct {
+	off  uint32
+	n, h uint16
+}
+
+// get returns the ids and the hypernyms of word.
+func (lx *lexicon) get(word string) (ids, hypers []int32, ok bool) {
+	e, ok := lx.words[word]
+	if !ok {
+		return nil, nil, false
+	}
+	a := lx.ids[e.off : e.off+uint32(e.n)+uint32(e.h)]
+	return a[:e.n:e.n], a[e.n:], true
+}
+
 // parseLexicon parses a table made by internal/wngen or internal/hwugen.
 func parseLexicon(table, name string) *lexicon {
-	lx := &lexicon{concepts: map[string][]int32{}, hypers: map[string][]int32{}, irregular: map[string]string{}}
+	lx := &lexicon{words: map[string]lexEntry{}, irregular: map[string]string{}}
 	for line := range strings.Lines(table) {
 		line = strings.TrimSuffix(line, "\n")
 		if line == "" || line[0] == '#' {
@@ -51,22 +70,24 @@ func parseLexicon(table, name string) *lexicon {
 		}
 		word, rest, _ := strings.Cut(line, " ")
 		direct, hyper, _ := strings.Cut(rest, "|")
-		parse := func(f string) []int32 {
-			var ids []int32
+		e := lexEntry{off: uint32(len(lx.ids))}
+		for i, f := range []string{direct, hyper} {
 			for _, x := range strings.Fields(f) {
 				n, err := strconv.Atoi(x)
 				if err != nil {
 					panic("faq: " + name + ": " + line)
 				}
-				ids = append(ids, int32(n))
+				lx.ids = append(lx.ids, int32(n))
+				if i == 0 {
+					e.n++
+				} else {
+					e.h++
+				}
 			}
-			return ids
 		}
-		lx.concepts[word] = parse(direct)
-		if h := parse(hyper); len(h) > 0 {
-			lx.hypers[word] = h
-		}
+		lx.words[word] = e
 	}
+	lx.ids = slices.Clip(lx.ids)
 	return lx
 }
 
@@ -89,17 +110,18 @@ func (lx *lexicon) lookup(word string) []int32 {
 // space (once that has grown, it does not allocate); it also returns the
 // hypernyms of the word's synsets.
 func (lx *lexicon) lookupBytes(word []byte, buf *[]byte) (ids, hypers []int32) {
-	if ids, ok := lx.concepts[string(word)]; ok {
-		return ids, lx.hypers[string(word)]
+	if ids, hypers, ok := lx.get(string(word)); ok {
+		return ids, hypers
 	}
 	if lemma, ok := lx.irregular[string(word)]; ok {
-		return lx.concepts[lemma], lx.hypers[lemma]
+		ids, hypers, _ := lx.get(lemma)
+		return ids, hypers
 	}
 	for _, d := range detach {
 		if stem, ok := bytes.CutSuffix(word, []byte(d[0])); ok && len(stem) >= 2 {
 			*buf = append(append((*buf)[:0], stem...), d[1]...)
-			if ids, ok := lx.concepts[string(*buf)]; ok {
-				return ids, lx.hypers[string(*buf)]
+			if ids, hypers, ok := lx.get(string(*buf)); ok {
+				return ids, hypers
 			}
 		}
 	}
