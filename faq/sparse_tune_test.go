@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -102,6 +103,19 @@ func envConfig(c trainConfig) trainConfig {
 	f("TUNE_EPOCHS", func(x float64) { c.SmallEpochs = int(x) })
 	f("TUNE_L2", func(x float64) { c.L2 = float32(x) })
 	f("TUNE_COV", func(x float64) { c.Coverage = float32(x) })
+	f("TUNE_CHARMIN", func(x float64) {
+		c.Members = slices.Clone(c.Members)
+		for i := range c.Members {
+			c.Members[i].CharMin = int(x)
+		}
+	})
+	f("TUNE_BIGRAM_B", func(x float64) { c.Members = slices.Clone(c.Members); c.Members[1].BigramWeight = float32(x) })
+	f("TUNE_WORD", func(x float64) {
+		c.Members = slices.Clone(c.Members)
+		for i := range c.Members {
+			c.Members[i].WordWeight = float32(x)
+		}
+	})
 	return c
 }
 
