@@ -77,7 +77,9 @@ func (m *Main) Open(ctx context.Context) (err error) {
 		return err
 	}
 	for _, k := range made {
-		m.Logger.Info("generated secret", "key", k, "file", secretsPath(cfg.Storage.Path))
+		// The value stays in the file: the sender needs it, the log must not.
+		m.Logger.Warn("generated secret: give the sender the value stored in the file under this key",
+			"key", k, "file", secretsPath(cfg.Storage.Path))
 	}
 	m.Triggers = triggers.NewSet()
 	ks := kinds.Default()
