@@ -100,6 +100,12 @@ func New(q QueueReader, known func(string) bool) *Metrics {
 	return m
 }
 
+// GaugeFunc registers a gauge read from f at scrape time, such as the open
+// chat streams or the request bytes in flight.
+func (m *Metrics) GaugeFunc(name, help string, f func() float64) {
+	m.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, f))
+}
+
 // Handler serves the registry in the Prometheus text format.
 func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{Registry: m.Registry})

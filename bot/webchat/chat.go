@@ -108,6 +108,8 @@ type Chat struct {
 	Heartbeat time.Duration
 	// SecureCookies marks the session cookie Secure (an https public URL).
 	SecureCookies bool
+	// Streams bounds the reply streams (see StreamLimits).
+	Streams StreamLimits
 
 	Now    func() time.Time
 	Logger *slog.Logger
@@ -115,6 +117,7 @@ type Chat struct {
 	mu          sync.RWMutex
 	triggers    map[string]Sessions
 	order       []string
+	open        streamCount
 	limiter     *triggers.Buckets // per visitor
 	newVisitors *triggers.Buckets // new sessions per address
 	ancestor    string            // the CSP frame-ancestors sources
@@ -178,6 +181,9 @@ func (c *Chat) Init() error {
 			return
 		case c.Heartbeat < 0:
 			err = errors.New("heartbeat: must be positive")
+			return
+		}
+		if err = c.Streams.init(); err != nil {
 			return
 		}
 		c.limiter = triggers.NewBuckets(c.PerVisitor, 0)

@@ -2,13 +2,16 @@ package webchat
 
 import (
 	"bufio"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net/http"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/supportbot/supportbot/bot"
@@ -56,6 +59,16 @@ func (c *Chat) handleEvents(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	key := name + "/" + visitor
+	// Each stream holds a connection, a goroutine and a subscription for
+	// as long as the page is open: a visitor gets a few, an address a
+	// bounded number, and the process Streams.Max.
+	addr := clientHost(r)
+	if ref := c.open.acquire(c.Streams, key, addr); ref != nil {
+		w.Header().Set("Retry-After", strconv.Itoa(int(ref.wait/time.Second)))
+		writeJSON(w, ref.status, apiError{Error: ref.msg})
+		return
+	}
+	defer c.open.release(key, addr)
 	cursor := r.Header.Get("Last-Event-ID")
 	if cursor == "" {
 		cursor = q.Get("after") // a page that opened a new EventSource
@@ -125,8 +138,18 @@ func (c *Chat) handleEvents(w http.ResponseWriter, r *http.Request) {
 
 	tick := time.NewTicker(c.Heartbeat)
 	defer tick.Stop()
+	// The stream ends after its lifetime (less up to a tenth, so that the
+	// pages of a busy minute do not all come back in the same second); the
+	// browser reconnects by itself after the retry delay, with
+	// Last-Event-ID, and misses nothing.
+	life := c.Streams.Lifetime
+	life -= time.Duration(rand.Int64N(int64(life/10) + 1))
+	end := time.NewTimer(life)
+	defer end.Stop()
 	for {
 		select {
+		case <-end.C:
+			return
 		case ev, ok := <-sub.C():
 			if !ok {
 				return // dropped for falling behind, or the hub closed: the page reconnects
@@ -255,4 +278,106 @@ func sanitizeID(id string) string {
 		}
 		return r
 	}, id)
+}
+
+// StreamLimits bound the reply streams at /chat/{trigger}/events. Each open
+// stream holds a connection, a goroutine and a hub subscription; without a
+// bound, one free chat session could open streams until the process ran out
+// of descriptors.
+type StreamLimits struct {
+	// PerVisitor caps one session's streams (a few tabs); over it: 429.
+	PerVisitor int
+	// PerAddress caps the streams of one client address (an office behind
+	// one NAT); over it: 429.
+	PerAddress int
+	// Max caps every stream of the process; over it: 503 with Retry-After.
+	Max int
+	// Lifetime ends a stream after this long; the page reconnects with
+	// Last-Event-ID (and a fresh token when its own has expired).
+	Lifetime time.Duration
+}
+
+// Stream limit defaults.
+const (
+	DefaultStreamsPerVisitor = 3
+	DefaultStreamsPerAddress = 32
+	DefaultMaxStreams        = 2000
+	DefaultStreamLifetime    = 15 * time.Minute
+)
+
+// init fills the defaults; errors name the key.
+func (l *StreamLimits) init() error {
+	switch {
+	case l.PerVisitor < 0:
+		return errors.New("streams.per_visitor: must not be negative")
+	case l.PerAddress < 0:
+		return errors.New("streams.per_address: must not be negative")
+	case l.Max < 0:
+		return errors.New("streams.max: must not be negative")
+	case l.Lifetime < 0:
+		return errors.New("streams.lifetime: must not be negative")
+	}
+	l.PerVisitor = cmp.Or(l.PerVisitor, DefaultStreamsPerVisitor)
+	l.PerAddress = cmp.Or(l.PerAddress, DefaultStreamsPerAddress)
+	l.Max = cmp.Or(l.Max, DefaultMaxStreams)
+	l.Lifetime = cmp.Or(l.Lifetime, DefaultStreamLifetime)
+	return nil
+}
+
+// streamCount counts the open streams by session and by address.
+type streamCount struct {
+	mu        sync.Mutex
+	total     int
+	byVisitor map[string]int
+	byAddr    map[string]int
+}
+
+// refusal is why a stream is not opened: the status, the wait and the message.
+type refusal struct {
+	status int
+	wait   time.Duration
+	msg    string
+}
+
+// acquire counts one more stream of visitor from addr, or returns why not:
+// 429 over the visitor's or the address's cap, 503 over the process's.
+func (sc *streamCount) acquire(l StreamLimits, visitor, addr string) *refusal {
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	switch {
+	case sc.total >= l.Max:
+		// Spread the retries of many refused pages over half a minute.
+		wait := 10*time.Second + time.Duration(rand.Int64N(int64(20*time.Second)))
+		return &refusal{http.StatusServiceUnavailable, wait, "too many open chat streams; retry later"}
+	case sc.byVisitor[visitor] >= l.PerVisitor:
+		return &refusal{http.StatusTooManyRequests, 30 * time.Second, "too many open streams for this chat session"}
+	case sc.byAddr[addr] >= l.PerAddress:
+		return &refusal{http.StatusTooManyRequests, 30 * time.Second, "too many open chat streams from this address"}
+	}
+	if sc.byVisitor == nil {
+		sc.byVisitor, sc.byAddr = map[string]int{}, map[string]int{}
+	}
+	sc.total++
+	sc.byVisitor[visitor]++
+	sc.byAddr[addr]++
+	return nil
+}
+
+func (sc *streamCount) release(visitor, addr string) {
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	sc.total--
+	if sc.byVisitor[visitor]--; sc.byVisitor[visitor] <= 0 {
+		delete(sc.byVisitor, visitor)
+	}
+	if sc.byAddr[addr]--; sc.byAddr[addr] <= 0 {
+		delete(sc.byAddr, addr)
+	}
+}
+
+// OpenStreams returns the number of reply streams open now (for metrics).
+func (c *Chat) OpenStreams() int {
+	c.open.mu.Lock()
+	defer c.open.mu.Unlock()
+	return c.open.total
 }

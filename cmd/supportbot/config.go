@@ -202,6 +202,10 @@ var defaults = map[string]any{
 	"webchat.per_visitor.burst":       10,
 	"webchat.session_ttl":             "720h",
 	"webchat.heartbeat":               "25s",
+	"webchat.streams.per_visitor":     3,
+	"webchat.streams.per_address":     32,
+	"webchat.streams.max":             2000,
+	"webchat.streams.lifetime":        "15m",
 }
 
 // ConfigError is a configuration problem; the CLI exits with status 2.
