@@ -24,10 +24,7 @@ type Guard struct {
 
 // NewGuard builds the shared checks of cfg; errors name the key.
 func NewGuard(cfg Config) (*Guard, error) {
-	g := &Guard{MaxBodyBytes: cfg.MaxBodyBytes, ContentTypes: []string{"application/json"}}
-	if g.MaxBodyBytes == 0 {
-		g.MaxBodyBytes = DefaultMaxBodyBytes
-	}
+	g := &Guard{MaxBodyBytes: cfg.BodyLimit(), ContentTypes: []string{"application/json"}}
 	if g.MaxBodyBytes < 0 {
 		return nil, fmt.Errorf("max_body_bytes: must be positive")
 	}

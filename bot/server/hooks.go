@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -28,7 +29,7 @@ type hookResult struct {
 func (s *Server) handleHook(w http.ResponseWriter, r *http.Request) {
 	start := s.Now()
 	name := r.PathValue("trigger")
-	res, n := s.intake(r, name, start)
+	res, n := s.intake(w, r, name, start)
 	if res.retryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(int(res.retryAfter.Seconds())))
 	}
@@ -79,7 +80,7 @@ func fail(status int, err error, field string) hookResult {
 	return hookResult{status: status, body: apiError{Error: msg, Field: field}, err: err}
 }
 
-func (s *Server) intake(r *http.Request, name string, start time.Time) (hookResult, int64) {
+func (s *Server) intake(w http.ResponseWriter, r *http.Request, name string, start time.Time) (hookResult, int64) {
 	e, ok := s.Triggers.Get(name)
 	if !ok {
 		return fail(http.StatusNotFound, fmt.Errorf("unknown trigger %q", truncate(name, 64)), ""), 0
@@ -98,7 +99,25 @@ func (s *Server) intake(r *http.Request, name string, start time.Time) (hookResu
 	if r.ContentLength > e.Guard.MaxBodyBytes {
 		return fail(http.StatusRequestEntityTooLarge, fmt.Errorf("body of %d bytes is over the limit of %d", r.ContentLength, e.Guard.MaxBodyBytes), ""), 0
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, e.Guard.MaxBodyBytes))
+	// The bytes a body may take are reserved before it is read: a client
+	// that sends all but the end of many bodies and stalls holds at most
+	// its share, and the others are answered 503 at once.
+	want := e.Guard.MaxBodyBytes
+	if r.ContentLength >= 0 {
+		want = r.ContentLength
+	}
+	release, err := s.inFlight.acquire(name, clientHost(r), want, s.Bodies)
+	if err != nil {
+		res := fail(http.StatusServiceUnavailable, err, "")
+		res.retryAfter = bodyRetryAfter
+		res.body = apiError{Error: "too many request bodies in flight; retry later"}
+		return res, 0
+	}
+	defer release()
+	// A body gets much less time than the server's ReadTimeout, which is
+	// sized for the slowest legitimate request of any kind.
+	_ = http.NewResponseController(w).SetReadDeadline(start.Add(s.Bodies.Timeout))
+	body, err := readBody(r, e.Guard.MaxBodyBytes)
 	n := int64(len(body))
 	var mbe *http.MaxBytesError
 	switch {
@@ -156,4 +175,33 @@ func burstFor(e *triggers.Entry, ev bot.Event) time.Duration {
 		return 0
 	}
 	return e.Config.BurstWindow()
+}
+
+// readBody reads the whole body, at most limit bytes. With a Content-Length
+// (the server has checked it against the limit) the buffer is allocated
+// once at that size; a chunked body grows from a small buffer up to the
+// limit. io.ReadAll's doubling would take up to twice the body's size.
+func readBody(r *http.Request, limit int64) ([]byte, error) {
+	if r.ContentLength >= 0 && r.ContentLength <= limit {
+		buf := make([]byte, r.ContentLength)
+		if _, err := io.ReadFull(r.Body, buf); err != nil {
+			if errors.Is(err, io.ErrUnexpectedEOF) {
+				err = fmt.Errorf("body shorter than its Content-Length: %w", err)
+			}
+			return nil, err
+		}
+		return buf, nil
+	}
+	var b bytes.Buffer
+	b.Grow(int(min(limit, 16<<10)))
+	_, err := b.ReadFrom(http.MaxBytesReader(nil, r.Body, limit))
+	return b.Bytes(), err
+}
+
+func clientHost(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
 }

@@ -49,24 +49,23 @@ type Server struct {
 	MaxAttempts int
 	// Version is reported by /healthz.
 	Version string
+	// Bodies bounds the request bodies being read at once (zero: defaults).
+	Bodies BodyLimits
 	// Mounts adds handlers (metrics, Slack, admin) to the mux.
 	Mounts map[string]http.Handler
 	Now    func() time.Time
 	Logger *slog.Logger
 
-	ln  net.Listener
-	srv *http.Server
-	wg  sync.WaitGroup
+	ln       net.Listener
+	srv      *http.Server
+	wg       sync.WaitGroup
+	inFlight bodies
+	once     sync.Once
 }
 
 // Open listens on Addr and serves in the background.
 func (s *Server) Open() error {
-	if s.Now == nil {
-		s.Now = time.Now
-	}
-	if s.Logger == nil {
-		s.Logger = slog.Default()
-	}
+	s.init()
 	s.Logger = s.Logger.With("component", "http")
 	ln, err := net.Listen("tcp", cmp.Or(s.Addr, ":8080"))
 	if err != nil {
@@ -115,10 +114,23 @@ func (s *Server) Close(ctx context.Context) error {
 // Hooks returns the intake alone, for a mount that screens the requests of
 // a trigger before they reach it (the web chat's per-visitor limit). The
 // request must carry the trigger's name as its "trigger" path value.
-func (s *Server) Hooks() http.Handler { return http.HandlerFunc(s.handleHook) }
+func (s *Server) Hooks() http.Handler { s.init(); return http.HandlerFunc(s.handleHook) }
+
+func (s *Server) init() {
+	s.once.Do(func() {
+		if s.Now == nil {
+			s.Now = time.Now
+		}
+		if s.Logger == nil {
+			s.Logger = slog.Default()
+		}
+		s.Bodies.fill()
+	})
+}
 
 // Handler returns the server's routes.
 func (s *Server) Handler() http.Handler {
+	s.init()
 	mux := http.NewServeMux()
 	mux.HandleFunc("/hooks/{trigger}", s.handleHook)
 	mux.HandleFunc("GET /healthz", s.handleHealth)

@@ -192,6 +192,10 @@ func (m *Main) Open(ctx context.Context) (err error) {
 		Addr: cfg.Server.Addr, Triggers: m.Triggers, Intake: m.Store, MaxAttempts: cfg.Workers.MaxAttempts,
 		Version: version, Logger: m.Logger, Observer: m.Metrics,
 		Mounts: mounts,
+		Bodies: server.BodyLimits{
+			InFlight: cfg.Server.Bodies.InFlight, PerTrigger: cfg.Server.Bodies.PerTrigger,
+			PerAddress: cfg.Server.Bodies.PerAddress, Timeout: cfg.Server.Bodies.Timeout,
+		},
 		Ready: func(ctx context.Context) error {
 			if !m.Runner.Running() {
 				return errors.New("workers are not running")
@@ -199,6 +203,8 @@ func (m *Main) Open(ctx context.Context) (err error) {
 			return m.Store.Ping(ctx)
 		},
 	}
+	m.Metrics.GaugeFunc("supportbot_intake_body_bytes_in_flight", "Bytes reserved by the webhook bodies being read.",
+		func() float64 { return float64(m.Server.BodyBytesInFlight()) })
 	if err := m.Server.Open(); err != nil {
 		return err
 	}

@@ -42,6 +42,18 @@ type ServerConfig struct {
 	PublicURL       string        `mapstructure:"public_url"`
 	AdminToken      string        `mapstructure:"admin_token"`
 	ShutdownTimeout time.Duration `mapstructure:"shutdown_timeout"`
+	// Bodies bounds the webhook bodies being read at once.
+	Bodies BodiesConfig `mapstructure:"bodies"`
+}
+
+// BodiesConfig is server.bodies: bytes of request bodies in flight, in all,
+// per trigger and per client address (over a cap: 503 with Retry-After),
+// and how long one body may take to arrive.
+type BodiesConfig struct {
+	InFlight   int64         `mapstructure:"in_flight"`
+	PerTrigger int64         `mapstructure:"per_trigger"`
+	PerAddress int64         `mapstructure:"per_address"`
+	Timeout    time.Duration `mapstructure:"timeout"`
 }
 
 // StorageConfig is the database.
@@ -144,6 +156,10 @@ var defaults = map[string]any{
 	"server.public_url":               "http://localhost:8080",
 	"server.admin_token":              "",
 	"server.shutdown_timeout":         "10s",
+	"server.bodies.in_flight":         64 << 20,
+	"server.bodies.per_trigger":       16 << 20,
+	"server.bodies.per_address":       4 << 20,
+	"server.bodies.timeout":           "10s",
 	"storage.path":                    "data/supportbot.db",
 	"storage.retention":               "0s",
 	"storage.retention_interval":      "1h",
@@ -326,6 +342,12 @@ func (c *Config) Validate() error {
 	}
 	if c.Server.ShutdownTimeout <= 0 {
 		add("server.shutdown_timeout", "must be positive")
+	}
+	if c.Server.Bodies.InFlight < 0 || c.Server.Bodies.PerTrigger < 0 || c.Server.Bodies.PerAddress < 0 {
+		add("server.bodies", "in_flight, per_trigger and per_address must not be negative")
+	}
+	if c.Server.Bodies.Timeout < 0 || (c.Server.Bodies.Timeout > 0 && c.Server.Bodies.Timeout < time.Second) {
+		add("server.bodies.timeout", "must be at least 1s")
 	}
 	if c.Storage.Path == "" {
 		add("storage.path", "required")
