@@ -36,6 +36,13 @@ func (s *Server) handleHook(w http.ResponseWriter, r *http.Request) {
 	if res.status == http.StatusMethodNotAllowed {
 		w.Header().Set("Allow", http.MethodPost)
 	}
+	// A request refused before its body was read is not kept alive: the
+	// server would otherwise wait for the rest of the body (up to 256 KiB,
+	// until ReadTimeout) before answering, which a stalled client never
+	// sends.
+	if res.status >= 400 && (n < r.ContentLength || r.ContentLength < 0 && n == 0) {
+		w.Header().Set("Connection", "close")
+	}
 	writeJSON(w, res.status, res.body)
 	d := s.Now().Sub(start)
 	if !res.audited {

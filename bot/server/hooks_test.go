@@ -148,6 +148,13 @@ func TestStalledBodiesAreBounded(t *testing.T) {
 	if status, retry, _ := post(t, s, "127.0.0.1", "a"); status != http.StatusServiceUnavailable || retry == "" {
 		t.Fatalf("third body from one address = %d (Retry-After %q), want 503 with Retry-After", status, retry)
 	}
+	// A stalled body over the cap is answered at once and its connection
+	// closed, not drained until the server's ReadTimeout.
+	over := stall(t, s, "127.0.0.1", "a", size)
+	_ = over.SetReadDeadline(time.Now().Add(2 * time.Second))
+	if resp, err := http.ReadResponse(bufio.NewReader(over), nil); err != nil || resp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("stalled body over the cap: %v %v, want 503 at once", resp, err)
+	}
 	// Another address still gets through, up to the trigger's cap.
 	if status, _, _ := post(t, s, "127.0.0.2", "a"); status != http.StatusAccepted {
 		t.Fatalf("signed webhook from another address = %d, want 202", status)
