@@ -8,11 +8,14 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/supportbot/supportbot/bot"
+	"github.com/supportbot/supportbot/triggers"
 )
 
 // AdminStore is the part of the store the admin API reads and changes.
@@ -57,15 +60,30 @@ func (a *Admin) Handler() http.Handler {
 // auth checks "Authorization: Bearer <token>" in constant time.
 func (a *Admin) auth(next http.Handler) http.Handler { return RequireToken(a.Token, next) }
 
+// DefaultTokenFailures bounds the failed admin-token attempts of one client
+// address: 10 at once, then one every 6 seconds, as the dashboard's sign-in.
+var DefaultTokenFailures = triggers.RateConfig{Rate: 1.0 / 6, Burst: 10}
+
 // RequireToken serves next only to requests that carry
 // "Authorization: Bearer <token>" (compared in constant time); others get
-// 401. An empty token refuses everything.
+// 401. An empty token refuses everything. Each failure spends one of the
+// client address's DefaultTokenFailures; an address that has none left gets
+// 429 with Retry-After before its token is even compared, so guessing from
+// one address is as slow as the dashboard's sign-in.
 func RequireToken(token string, next http.Handler) http.Handler {
 	want := sha256.Sum256([]byte(token))
+	fails := triggers.NewBuckets(DefaultTokenFailures, 0)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		addr, now := clientHost(r), time.Now()
+		if wait := fails.Wait(addr, now); wait > 0 {
+			w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+			writeJSON(w, http.StatusTooManyRequests, apiError{Error: "too many failed admin token attempts; try again later"})
+			return
+		}
 		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 		sum := sha256.Sum256([]byte(got))
 		if !ok || token == "" || subtle.ConstantTimeCompare(sum[:], want[:]) != 1 {
+			fails.Allow(addr, now)
 			w.Header().Set("WWW-Authenticate", `Bearer realm="supportbot admin"`)
 			writeJSON(w, http.StatusUnauthorized, apiError{Error: "missing or wrong admin token"})
 			return
