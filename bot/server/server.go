@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -49,6 +50,9 @@ type Server struct {
 	MaxAttempts int
 	// Version is reported by /healthz.
 	Version string
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For names
+	// the client (see ParseTrustedProxies); empty: the TCP peer is the client.
+	TrustedProxies []netip.Prefix
 	// Bodies bounds the request bodies being read at once (zero: defaults).
 	Bodies BodyLimits
 	// Mounts adds handlers (metrics, Slack, admin) to the mux.
@@ -138,7 +142,7 @@ func (s *Server) Handler() http.Handler {
 	for pattern, h := range s.Mounts {
 		mux.Handle(pattern, h)
 	}
-	return securityHeaders(mux)
+	return forwardedFor(s.TrustedProxies, securityHeaders(mux))
 }
 
 func securityHeaders(next http.Handler) http.Handler {

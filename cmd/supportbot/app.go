@@ -188,10 +188,15 @@ func (m *Main) Open(ctx context.Context) (err error) {
 		}
 		m.Retention.Open()
 	}
+	proxies, err := server.ParseTrustedProxies(cfg.Server.TrustedProxies)
+	if err != nil {
+		return &ConfigError{fmt.Errorf("server.%w", err)}
+	}
 	m.Server = &server.Server{
 		Addr: cfg.Server.Addr, Triggers: m.Triggers, Intake: m.Store, MaxAttempts: cfg.Workers.MaxAttempts,
 		Version: version, Logger: m.Logger, Observer: m.Metrics,
-		Mounts: mounts,
+		Mounts:         mounts,
+		TrustedProxies: proxies,
 		Bodies: server.BodyLimits{
 			InFlight: cfg.Server.Bodies.InFlight, PerTrigger: cfg.Server.Bodies.PerTrigger,
 			PerAddress: cfg.Server.Bodies.PerAddress, Timeout: cfg.Server.Bodies.Timeout,

@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/viper"
 
 	"github.com/supportbot/supportbot/bot/deliver"
+	"github.com/supportbot/supportbot/bot/server"
 	"github.com/supportbot/supportbot/bot/slack"
 	"github.com/supportbot/supportbot/bot/worker"
 	"github.com/supportbot/supportbot/triggers"
@@ -44,6 +45,9 @@ type ServerConfig struct {
 	ShutdownTimeout time.Duration `mapstructure:"shutdown_timeout"`
 	// Bodies bounds the webhook bodies being read at once.
 	Bodies BodiesConfig `mapstructure:"bodies"`
+	// TrustedProxies are the CIDRs of reverse proxies whose X-Forwarded-For
+	// names the client; empty: the TCP peer is the client.
+	TrustedProxies []string `mapstructure:"trusted_proxies"`
 }
 
 // BodiesConfig is server.bodies: bytes of request bodies in flight, in all,
@@ -156,6 +160,7 @@ var defaults = map[string]any{
 	"server.public_url":               "http://localhost:8080",
 	"server.admin_token":              "",
 	"server.shutdown_timeout":         "10s",
+	"server.trusted_proxies":          []string{},
 	"server.bodies.in_flight":         64 << 20,
 	"server.bodies.per_trigger":       16 << 20,
 	"server.bodies.per_address":       4 << 20,
@@ -348,6 +353,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Server.Bodies.Timeout < 0 || (c.Server.Bodies.Timeout > 0 && c.Server.Bodies.Timeout < time.Second) {
 		add("server.bodies.timeout", "must be at least 1s")
+	}
+	if _, err := server.ParseTrustedProxies(c.Server.TrustedProxies); err != nil {
+		add("server", "%v", err)
 	}
 	if c.Storage.Path == "" {
 		add("storage.path", "required")
