@@ -110,6 +110,9 @@ type Chat struct {
 	SecureCookies bool
 	// Streams bounds the reply streams (see StreamLimits).
 	Streams StreamLimits
+	// Revocations, when set, ends sessions on the server (sign-out, a
+	// deleted conversation); see Revocations.
+	Revocations Revocations
 
 	Now    func() time.Time
 	Logger *slog.Logger
@@ -254,6 +257,7 @@ func (c *Chat) Handler() http.Handler {
 	mux.HandleFunc("GET /chat/{trigger}", c.handlePage)
 	mux.HandleFunc("POST /chat/{trigger}/session", c.handleSession)
 	mux.HandleFunc("GET /chat/{trigger}/events", c.handleEvents)
+	mux.HandleFunc("POST /chat/{trigger}/signout", c.handleSignOut)
 	mux.HandleFunc("POST /hooks/{trigger}", c.handleHook)
 	return mux
 }
@@ -359,6 +363,9 @@ type sessionResponse struct {
 	ExpiresAt time.Time `json:"expires_at"`
 	HookURL   string    `json:"hook_url"`
 	EventsURL string    `json:"events_url"`
+	// StreamToken goes in the events URL (short-lived; renewed here).
+	StreamToken     string     `json:"stream_token,omitempty"`
+	StreamExpiresAt *time.Time `json:"stream_expires_at,omitempty"`
 }
 
 func cookieName(trigger string) string { return "sb_chat_" + trigger }
@@ -417,6 +424,9 @@ func (c *Chat) handleSession(w http.ResponseWriter, r *http.Request) {
 			visitor = v
 		}
 	}
+	if visitor != "" && c.revoked(r.Context(), name, visitor) {
+		visitor = "" // signed out, or its conversation deleted: a new visitor
+	}
 	if visitor == "" {
 		// New visitors cost a bucket in the per-visitor limit: one address
 		// gets NewVisitorsPerIP of them at once, then one a second.
@@ -432,9 +442,14 @@ func (c *Chat) handleSession(w http.ResponseWriter, r *http.Request) {
 		Name: cookieName(name), Value: visitor + "~" + token, Path: "/chat/" + name, Expires: exp,
 		HttpOnly: true, Secure: c.SecureCookies, SameSite: http.SameSiteLaxMode,
 	})
-	writeJSON(w, http.StatusOK, sessionResponse{
+	resp := sessionResponse{
 		VisitorID: visitor, Token: token, ExpiresAt: exp, HookURL: "/hooks/" + name, EventsURL: "/chat/" + name + "/events",
-	})
+	}
+	if ss, ok := s.(StreamSessions); ok {
+		tok, exp := ss.IssueStream(visitor, now)
+		resp.StreamToken, resp.StreamExpiresAt = tok, &exp
+	}
+	writeJSON(w, http.StatusOK, resp)
 }
 
 func (c *Chat) cookieSession(r *http.Request, name string) (visitor, token string, ok bool) {
@@ -455,6 +470,10 @@ func (c *Chat) handleHook(w http.ResponseWriter, r *http.Request) {
 	if s, ok := c.sessions(name); ok {
 		visitor := r.Header.Get(VisitorHeader)
 		if s.CheckToken(visitor, r.Header.Get(TokenHeader), start) == nil {
+			if c.revoked(r.Context(), name, visitor) {
+				writeJSON(w, http.StatusUnauthorized, apiError{Error: "chat session ended; start a new one"})
+				return
+			}
 			if ok, wait := c.limiter.Allow(name+"/"+visitor, start); !ok {
 				c.refuseRate(w, r, name, start, wait)
 				return

@@ -89,6 +89,8 @@ type session struct {
 	ExpiresAt time.Time `json:"expires_at"`
 	HookURL   string    `json:"hook_url"`
 	EventsURL string    `json:"events_url"`
+	// StreamToken is the short-lived token of the events URL.
+	StreamToken string `json:"stream_token"`
 }
 
 func (tb *testBundle) mustSession(t *testing.T) session {
@@ -321,7 +323,7 @@ func (s *stream) ended(t *testing.T) {
 }
 
 func eventsURL(tb *testBundle, s session) string {
-	return tb.srv.URL + "/chat/site/events?visitor=" + s.VisitorID + "&token=" + s.Token
+	return tb.srv.URL + "/chat/site/events?visitor=" + s.VisitorID + "&token=" + s.StreamToken
 }
 
 func decodeLine(t *testing.T, e sseEvent) webchat.Event {

@@ -3,6 +3,7 @@ package webchat
 import (
 	"bufio"
 	"cmp"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -51,10 +52,24 @@ func (c *Chat) handleEvents(w http.ResponseWriter, r *http.Request) {
 	}
 	q := r.URL.Query()
 	visitor, token := q.Get("visitor"), q.Get("token")
-	if visitor == "" {
+	var err error
+	if visitor != "" {
+		// The URL's token is a stream token, worth minutes, when the
+		// sessions issue them: a proxy's access log then holds nothing
+		// that lasts.
+		if ss, ok := s.(StreamSessions); ok {
+			err = ss.CheckStreamToken(visitor, token, c.now())
+		} else {
+			err = s.CheckToken(visitor, token, c.now())
+		}
+	} else {
 		visitor, token, _ = c.cookieSession(r, name)
+		err = s.CheckToken(visitor, token, c.now())
 	}
-	if err := s.CheckToken(visitor, token, c.now()); err != nil {
+	if err == nil && c.revoked(r.Context(), name, visitor) {
+		err = bot.ErrUnauthorized
+	}
+	if err != nil {
 		writeJSON(w, http.StatusUnauthorized, apiError{Error: "no valid chat session"})
 		return
 	}
@@ -380,4 +395,78 @@ func (c *Chat) OpenStreams() int {
 	c.open.mu.Lock()
 	defer c.open.mu.Unlock()
 	return c.open.total
+}
+
+// StreamSessions issues and checks the short-lived tokens that the reply
+// stream's URL carries (*web.Trigger implements it). Sessions that do not
+// implement it take their session token in the URL.
+type StreamSessions interface {
+	// IssueStream returns a stream token for visitorID and when it expires.
+	IssueStream(visitorID string, now time.Time) (token string, expires time.Time)
+	// CheckStreamToken returns an error wrapping bot.ErrUnauthorized unless
+	// token is an unexpired stream token of visitorID.
+	CheckStreamToken(visitorID, token string, now time.Time) error
+}
+
+// Revocations records the visitor sessions ended on the server: signed out,
+// or their conversation deleted (*sqlite.Store implements it).
+type Revocations interface {
+	// RevokeVisitor ends the session of conversation key (trigger/visitor).
+	RevokeVisitor(ctx context.Context, key string, at time.Time) error
+	// VisitorRevoked reports whether the session of key was ended.
+	VisitorRevoked(ctx context.Context, key string) (bool, error)
+}
+
+// revoked reports whether the visitor's session was ended on the server. A
+// store error counts as revoked: a session the store cannot vouch for is
+// refused, and the page retries.
+func (c *Chat) revoked(ctx context.Context, trigger, visitor string) bool {
+	if c.Revocations == nil {
+		return false
+	}
+	gone, err := c.Revocations.VisitorRevoked(ctx, trigger+"/"+visitor)
+	if err != nil {
+		c.Logger.Error("chat revocation", "trigger", trigger, "err", err)
+		return true
+	}
+	return gone
+}
+
+// handleSignOut ends the visitor's session on the server (the session
+// token in the X-Chat-Visitor and X-Chat-Token headers, or the cookie): its
+// tokens are refused from now on, its open streams end and the cookie is
+// cleared. The next visit starts a new visitor and conversation.
+func (c *Chat) handleSignOut(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("trigger")
+	s, ok := c.sessions(name)
+	if !ok {
+		writeJSON(w, http.StatusNotFound, apiError{Error: "no such chat"})
+		return
+	}
+	if site := r.Header.Get("Sec-Fetch-Site"); site != "" && site != "same-origin" && site != "none" {
+		writeJSON(w, http.StatusForbidden, apiError{Error: "cross-site request refused"})
+		return
+	}
+	visitor, token := r.Header.Get(VisitorHeader), r.Header.Get(TokenHeader)
+	if visitor == "" {
+		visitor, token, _ = c.cookieSession(r, name)
+	}
+	if err := s.CheckToken(visitor, token, c.now()); err != nil {
+		writeJSON(w, http.StatusUnauthorized, apiError{Error: "no valid chat session"})
+		return
+	}
+	key := name + "/" + visitor
+	if c.Revocations != nil {
+		if err := c.Revocations.RevokeVisitor(r.Context(), key, c.now()); err != nil {
+			c.Logger.Error("chat sign-out", "trigger", name, "err", err)
+			writeJSON(w, http.StatusInternalServerError, apiError{Error: "internal error"})
+			return
+		}
+	}
+	c.Hub.CloseKey(key)
+	http.SetCookie(w, &http.Cookie{
+		Name: cookieName(name), Value: "", Path: "/chat/" + name, MaxAge: -1,
+		HttpOnly: true, Secure: c.SecureCookies, SameSite: http.SameSiteLaxMode,
+	})
+	w.WriteHeader(http.StatusNoContent)
 }

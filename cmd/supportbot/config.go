@@ -223,6 +223,7 @@ var defaults = map[string]any{
 	"webchat.per_visitor.burst":       10,
 	"webchat.session_ttl":             "720h",
 	"webchat.heartbeat":               "25s",
+	"webchat.stream_token_ttl":        "10m",
 	"webchat.streams.per_visitor":     3,
 	"webchat.streams.per_address":     32,
 	"webchat.streams.max":             2000,

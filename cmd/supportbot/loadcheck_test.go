@@ -63,7 +63,7 @@ func TestLoadHold(t *testing.T) {
 				break
 			}
 			for range 3 {
-				conn, status := openRaw(host, from, "GET /chat/web/events?visitor="+sess.VisitorID+"&token="+sess.Token+" HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n", true)
+				conn, status := openRaw(host, from, "GET /chat/web/events?visitor="+sess.VisitorID+"&token="+sess.StreamToken+" HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n", true)
 				if status == http.StatusOK {
 					conns = append(conns, conn)
 					streams++
@@ -108,8 +108,8 @@ func TestLoadHold(t *testing.T) {
 }
 
 type loadSession struct {
-	VisitorID string `json:"visitor_id"`
-	Token     string `json:"token"`
+	VisitorID   string `json:"visitor_id"`
+	StreamToken string `json:"stream_token"`
 }
 
 func localClient(from string) *http.Client {

@@ -32,6 +32,9 @@ type WebChatConfig struct {
 	SessionTTL time.Duration `mapstructure:"session_ttl"`
 	// Heartbeat is the interval of the reply stream's keep-alive comments.
 	Heartbeat time.Duration `mapstructure:"heartbeat"`
+	// StreamTokenTTL is how long the token in the reply stream's URL is
+	// valid; the page renews it with its session.
+	StreamTokenTTL time.Duration `mapstructure:"stream_token_ttl"`
 	// Streams bounds the reply streams: per session, per address, in all,
 	// and how long one lasts before the page reconnects.
 	Streams StreamsConfig `mapstructure:"streams"`
@@ -78,6 +81,9 @@ func checkWebChat(cfg *Config) error {
 	w := cfg.WebChat
 	if w.SessionTTL != 0 && w.SessionTTL < time.Minute {
 		errs = append(errs, errors.New("webchat.session_ttl: must be at least 1m"))
+	}
+	if w.StreamTokenTTL != 0 && (w.StreamTokenTTL < time.Minute || w.StreamTokenTTL > time.Hour) {
+		errs = append(errs, errors.New("webchat.stream_token_ttl: must be between 1m and 1h"))
 	}
 	if w.Heartbeat != 0 && w.Heartbeat < time.Second {
 		errs = append(errs, errors.New("webchat.heartbeat: must be at least 1s"))
@@ -127,6 +133,7 @@ func (m *Main) openWebChat(mounts map[string]http.Handler) error {
 		Title: cfg.WebChat.Title, FrameAncestors: cfg.WebChat.FrameAncestors,
 		PerVisitor: cfg.WebChat.PerVisitor,
 		Heartbeat:  cfg.WebChat.Heartbeat, SecureCookies: strings.HasPrefix(cfg.Server.PublicURL, "https://"),
+		Revocations: m.Store,
 		Streams: webchat.StreamLimits{
 			PerVisitor: cfg.WebChat.Streams.PerVisitor, PerAddress: cfg.WebChat.Streams.PerAddress,
 			Max: cfg.WebChat.Streams.Max, Lifetime: cfg.WebChat.Streams.Lifetime,
@@ -149,6 +156,7 @@ func (m *Main) openWebChat(mounts map[string]http.Handler) error {
 			return fmt.Errorf("trigger %s is not a web trigger", name)
 		}
 		wt.SessionTTL = cmp.Or(cfg.WebChat.SessionTTL, web.DefaultSessionTTL)
+		wt.StreamTTL = cmp.Or(cfg.WebChat.StreamTokenTTL, web.DefaultStreamTTL)
 		chat.Add(name, wt)
 		m.router.mu.Lock()
 		m.router.byTrigger[name] = d

@@ -95,7 +95,7 @@
   function connect() {
     if (source) source.close();
     var url = eventsURL + '?visitor=' + encodeURIComponent(session.visitor_id) +
-      '&token=' + encodeURIComponent(session.token);
+      '&token=' + encodeURIComponent(session.stream_token || session.token);
     if (lastId) url += '&after=' + encodeURIComponent(lastId);
     source = new EventSource(url);
     source.addEventListener('customer', function (e) { add(JSON.parse(e.data)); });
