@@ -51,6 +51,7 @@ func (a *Admin) Handler() http.Handler {
 	mux.HandleFunc("GET /admin/api/conversations/{key...}", a.getConversation)
 	mux.HandleFunc("POST /admin/api/conversations/{key...}", a.changeConversation)
 	mux.HandleFunc("GET /admin/api/audit", a.listAudit)
+	mux.HandleFunc("GET /admin/api/audit/rejections", a.listRejections)
 	mux.HandleFunc("GET /admin/api/dead-letters", a.listDead)
 	mux.HandleFunc("POST /admin/api/dead-letters/{id}/replay", a.replay)
 	mux.HandleFunc("GET /admin/api/escalations", a.listEscalations)
@@ -217,6 +218,28 @@ func (a *Admin) listAudit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"audit": nonNil(list)})
+}
+
+// listRejections returns the counts of requests refused before they proved
+// anything, per source per minute, over the last ?hours (default 24).
+func (a *Admin) listRejections(w http.ResponseWriter, r *http.Request) {
+	rs, ok := a.Store.(interface {
+		ListRejections(ctx context.Context, since time.Time, n int) ([]bot.RejectionCount, error)
+	})
+	if !ok {
+		writeJSON(w, http.StatusOK, map[string]any{"rejections": []bot.RejectionCount{}})
+		return
+	}
+	hours, err := strconv.Atoi(r.URL.Query().Get("hours"))
+	if err != nil || hours < 1 || hours > 24*90 {
+		hours = 24
+	}
+	out, err := rs.ListRejections(r.Context(), time.Now().Add(-time.Duration(hours)*time.Hour), limitParam(r))
+	if err != nil {
+		a.fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"rejections": nonNil(out)})
 }
 
 func (a *Admin) listDead(w http.ResponseWriter, r *http.Request) {

@@ -29,7 +29,8 @@ type hookResult struct {
 func (s *Server) handleHook(w http.ResponseWriter, r *http.Request) {
 	start := s.Now()
 	name := r.PathValue("trigger")
-	res, n := s.intake(w, r, name, start)
+	var verified bool
+	res, n := s.intake(w, r, name, start, &verified)
 	if res.retryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(int(res.retryAfter.Seconds())))
 	}
@@ -47,7 +48,14 @@ func (s *Server) handleHook(w http.ResponseWriter, r *http.Request) {
 	d := s.Now().Sub(start)
 	if !res.audited {
 		a := s.auditEntry(r, name, res, n, start, d)
-		if err := s.Intake.Audit(context.WithoutCancel(r.Context()), a); err != nil {
+		ctx := context.WithoutCancel(r.Context())
+		if rc, ok := s.Intake.(RejectionCounter); ok && res.status >= 400 && !verified {
+			// Refused before it proved anything: counted per source and
+			// minute, with a bounded sample of rows, so that a flood does
+			// not fill the disk.
+			_, known := s.Triggers.Get(name)
+			s.auditRejected(ctx, rc, a, known)
+		} else if err := s.Intake.Audit(ctx, a); err != nil {
 			s.Logger.Error("audit", "trigger", name, "err", err)
 		}
 	}
@@ -87,7 +95,8 @@ func fail(status int, err error, field string) hookResult {
 	return hookResult{status: status, body: apiError{Error: msg, Field: field}, err: err}
 }
 
-func (s *Server) intake(w http.ResponseWriter, r *http.Request, name string, start time.Time) (hookResult, int64) {
+// intake decides one request; verified is set once its credential checked out.
+func (s *Server) intake(w http.ResponseWriter, r *http.Request, name string, start time.Time, verified *bool) (hookResult, int64) {
 	e, ok := s.Triggers.Get(name)
 	if !ok {
 		return fail(http.StatusNotFound, fmt.Errorf("unknown trigger %q", truncate(name, 64)), ""), 0
@@ -145,6 +154,7 @@ func (s *Server) intake(w http.ResponseWriter, r *http.Request, name string, sta
 	if err := e.Verify(r, body); err != nil {
 		return fail(http.StatusUnauthorized, err, ""), n
 	}
+	*verified = true
 	ev, err := e.Parse(r, body)
 	var ve *bot.ValidationError
 	switch {
@@ -205,10 +215,12 @@ func readBody(r *http.Request, limit int64) ([]byte, error) {
 	return b.Bytes(), err
 }
 
-func clientHost(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
+func clientHost(r *http.Request) string { return clientHostOf(r.RemoteAddr) }
+
+func clientHostOf(remote string) string {
+	host, _, err := net.SplitHostPort(remote)
 	if err != nil {
-		return r.RemoteAddr
+		return remote
 	}
 	return host
 }

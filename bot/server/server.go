@@ -64,6 +64,7 @@ type Server struct {
 	srv      *http.Server
 	wg       sync.WaitGroup
 	inFlight bodies
+	rejected rejections
 	once     sync.Once
 }
 
@@ -112,6 +113,7 @@ func (s *Server) Close(ctx context.Context) error {
 	}
 	err := s.srv.Shutdown(ctx)
 	s.wg.Wait()
+	s.flushRejections(context.WithoutCancel(ctx))
 	return err
 }
 

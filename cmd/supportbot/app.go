@@ -51,6 +51,8 @@ type Main struct {
 	FollowUps *worker.FollowUps
 	// Retention deletes old resolved conversations and history (nil: off).
 	Retention *worker.Retention
+	// AuditRetention deletes old audit rows (nil: off).
+	AuditRetention *worker.AuditRetention
 	// SlackHTTPClient, when set, is used for Slack API calls (tests).
 	SlackHTTPClient *http.Client
 
@@ -180,6 +182,13 @@ func (m *Main) Open(ctx context.Context) (err error) {
 		m.FollowUps.ReannounceAfter = cfg.Slack.ReannounceAfter
 	}
 	m.FollowUps.Open()
+	if cfg.Storage.AuditRetention > 0 {
+		m.AuditRetention = &worker.AuditRetention{
+			Store: m.Store, After: cfg.Storage.AuditRetention, Interval: cfg.Storage.RetentionInterval,
+			Logger: m.Logger.With("component", "retention"),
+		}
+		m.AuditRetention.Open()
+	}
 	if cfg.Storage.Retention > 0 {
 		m.Retention = &worker.Retention{
 			Store: m.Store, After: cfg.Storage.Retention, Interval: cfg.Storage.RetentionInterval,
@@ -322,6 +331,9 @@ func (m *Main) Close() error {
 	}
 	if m.Slack != nil {
 		errs = append(errs, m.Slack.Close())
+	}
+	if m.AuditRetention != nil {
+		errs = append(errs, m.AuditRetention.Close())
 	}
 	if m.Retention != nil {
 		errs = append(errs, m.Retention.Close())

@@ -67,6 +67,9 @@ type StorageConfig struct {
 	// finished jobs and audit rows are deleted (0: kept forever).
 	Retention         time.Duration `mapstructure:"retention"`
 	RetentionInterval time.Duration `mapstructure:"retention_interval"`
+	// AuditRetention is the age past which audit rows and counts of
+	// refused requests are deleted, whatever Retention says (0: kept).
+	AuditRetention time.Duration `mapstructure:"audit_retention"`
 	// ArchiveDir, when set, receives each conversation as a JSON line
 	// before it is deleted.
 	ArchiveDir string `mapstructure:"archive_dir"`
@@ -168,6 +171,7 @@ var defaults = map[string]any{
 	"storage.path":                    "data/supportbot.db",
 	"storage.retention":               "0s",
 	"storage.retention_interval":      "1h",
+	"storage.audit_retention":         "720h",
 	"storage.archive_dir":             "",
 	"faq.path":                        "faq/kb",
 	"faq.threshold":                   0.0,
@@ -363,6 +367,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Storage.Retention != 0 && c.Storage.Retention < worker.MinRetention {
 		add("storage.retention", "must be 0 (keep forever) or at least %s: the inbox is what makes a redelivered webhook a no-op", worker.MinRetention)
+	}
+	if c.Storage.AuditRetention != 0 && c.Storage.AuditRetention < time.Hour {
+		add("storage.audit_retention", "must be 0 (keep forever) or at least 1h")
 	}
 	if c.Storage.RetentionInterval < time.Minute {
 		add("storage.retention_interval", "must be at least 1m")

@@ -74,3 +74,15 @@ func TestChatwootUnsignedNeedsAllowIPs(t *testing.T) {
 		t.Fatalf("unsigned webhook from an allowed address = %d, want 202", s)
 	}
 }
+
+// TestAuditRetentionDefault: audit rows (written by unauthenticated
+// requests too) are no longer kept forever by default.
+func TestAuditRetentionDefault(t *testing.T) {
+	cfg, err := LoadConfig("", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := cfg.Storage.AuditRetention, 30*24*time.Hour; got != want {
+		t.Fatalf("storage.audit_retention = %s, want %s", got, want)
+	}
+}
