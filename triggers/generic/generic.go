@@ -69,6 +69,10 @@ type Trigger struct {
 	name     string
 	idHeader string
 	auth     triggers.Trigger // nil for auth: none
+	// bodyOnly: the signature covers the body alone (hmac without a
+	// timestamp header), so an unmapped id is not taken from a header,
+	// which a replay could change, but from the body's hash.
+	bodyOnly bool
 	maps     []mapping
 	filters  []filter
 }
@@ -104,6 +108,7 @@ func New(cfg triggers.Config) (triggers.Trigger, error) {
 	switch cfg.Auth {
 	case AuthHMAC:
 		t.auth, err = hmac.New(cfg)
+		t.bodyOnly = cfg.HMAC.TimestampHeader == ""
 	case AuthToken:
 		t.auth, err = token.New(cfg)
 	case AuthNone:
@@ -241,7 +246,7 @@ func (t *Trigger) Parse(r *http.Request, body []byte) (bot.Event, error) {
 			return bot.Event{}, err
 		}
 	}
-	if ev.ID == "" {
+	if ev.ID == "" && !t.bodyOnly {
 		ev.ID = triggers.HeaderID(r, t.idHeader)
 	}
 	if ev.ID == "" {
