@@ -52,6 +52,10 @@ type Metrics struct {
 	// known reports whether a trigger name is configured, so that unknown
 	// names (404s) do not create unbounded label values.
 	known func(string) bool
+	// TriggerLabel, when set, gives the label of a trigger name instead of
+	// known: /metrics is public, and a run-time trigger's unguessable name
+	// is its URL, so it is labelled by kind.
+	TriggerLabel func(name string) string
 }
 
 // New registers the collectors. known may be nil (every name is known).
@@ -113,7 +117,10 @@ func (m *Metrics) Handler() http.Handler {
 
 // ObserveHook counts one intake request.
 func (m *Metrics) ObserveHook(trigger string, status int, d time.Duration) {
-	if m.known != nil && !m.known(trigger) {
+	switch {
+	case m.TriggerLabel != nil:
+		trigger = m.TriggerLabel(trigger)
+	case m.known != nil && !m.known(trigger):
 		trigger = "unknown"
 	}
 	m.hooks.WithLabelValues(trigger, strconv.Itoa(status)).Inc()

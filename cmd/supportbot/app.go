@@ -110,6 +110,19 @@ func (m *Main) Open(ctx context.Context) (err error) {
 		return &ConfigError{fmt.Errorf("faq.path: %w", err)}
 	}
 	m.Metrics = metrics.New(m.Store, func(name string) bool { _, ok := m.Triggers.Get(name); return ok })
+	configured := map[string]bool{}
+	for _, tc := range cfg.Triggers {
+		configured[tc.Name] = true
+	}
+	m.Metrics.TriggerLabel = func(name string) string {
+		switch _, ok := m.Triggers.Get(name); {
+		case !ok:
+			return "unknown"
+		case !configured[name]:
+			return "runtime" // its name is its URL: kept off the public /metrics
+		}
+		return name
+	}
 	pol, err := newPolicy(cfg, m.FAQ, m.Logger)
 	if err != nil {
 		return err

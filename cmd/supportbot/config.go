@@ -485,6 +485,18 @@ func (c *Config) Validate() error {
 		if t.Reply.Timeout < 0 {
 			add(key+".reply.timeout", "must be positive")
 		}
+		// A credential anyone could guess verifies nothing: a one-byte key
+		// ("x") used to start without a word.
+		for k, v := range map[string]string{"secret": t.Secret, "token": t.Token, "password": t.Password} {
+			if v != "" && len(v) < minInboundSecret {
+				add(key+"."+k, "too short (%d bytes); use at least %d random bytes", len(v), minInboundSecret)
+			}
+		}
+		for j, v := range t.Secrets {
+			if v != "" && len(v) < minInboundSecret {
+				add(fmt.Sprintf("%s.secrets[%d]", key, j), "too short (%d bytes); use at least %d random bytes", len(v), minInboundSecret)
+			}
+		}
 		if t.Burst != nil && (*t.Burst < 0 || *t.Burst > time.Minute) {
 			add(key+".burst", "must be between 0s and 1m")
 		}
@@ -492,6 +504,10 @@ func (c *Config) Validate() error {
 	errs = append(errs, checkWebChat(c))
 	return errors.Join(errs...)
 }
+
+// minInboundSecret is the shortest inbound secret, token or password
+// accepted at start. Generated ones have 32 random bytes.
+const minInboundSecret = 8
 
 func fileExists(path string) bool {
 	_, err := os.Stat(path)

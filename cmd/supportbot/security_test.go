@@ -2,9 +2,11 @@ package main
 
 import (
 	"encoding/json"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -84,5 +86,59 @@ func TestAuditRetentionDefault(t *testing.T) {
 	}
 	if got, want := cfg.Storage.AuditRetention, 30*24*time.Hour; got != want {
 		t.Fatalf("storage.audit_retention = %s, want %s", got, want)
+	}
+}
+
+// TestWeakInboundSecretRefused: a one-byte key ("x") used to start without
+// a word; an inbound secret, token or password shorter than 8 bytes is now
+// a start-up error that names the key.
+func TestWeakInboundSecretRefused(t *testing.T) {
+	for _, tt := range []struct{ name, yaml, wantKey string }{
+		{"hmac secret", "    kind: hmac\n    secret: \"x\"\n", "triggers[0] (w).secret: too short"},
+		{"token", "    kind: token\n    token: \"abc\"\n", "triggers[0] (w).token: too short"},
+		{"rotated secret", "    kind: hmac\n    secret: \"a-long-enough-secret\"\n    secrets: [\"y\"]\n", "triggers[0] (w).secrets[0]: too short"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "config.yaml")
+			yaml := "triggers:\n  - name: w\n" + tt.yaml + "    reply: {kind: none}\n"
+			if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			_, err := LoadConfig(path, true)
+			if err == nil || !strings.Contains(err.Error(), tt.wantKey) {
+				t.Fatalf("LoadConfig = %v, want an error naming %q", err, tt.wantKey)
+			}
+		})
+	}
+}
+
+// TestRuntimeTriggerNamesOffMetrics: a run-time trigger's unguessable name
+// is its URL, and /metrics needs no credential; its requests are counted
+// under trigger="runtime".
+func TestRuntimeTriggerNamesOffMetrics(t *testing.T) {
+	cfg := testConfig(t, newReceiver(t).URL)
+	cfg.Server.AdminToken = "admin-s3cret"
+	m := mustOpenMain(t, cfg)
+	s, created := adminDo(t, "POST", m.Server.URL()+"/admin/api/triggers", cfg.Server.AdminToken, `{"reply":{"kind":"none"}}`)
+	if s != http.StatusCreated {
+		t.Fatalf("create = %d %v", s, created)
+	}
+	name := created["name"].(string)
+	resp, err := http.Post(m.Server.URL()+"/hooks/"+name, "application/json", strings.NewReader(`{}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	resp, err = http.Get(m.Server.URL() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if strings.Contains(string(b), name) {
+		t.Fatalf("/metrics shows the run-time trigger's name %s", name)
+	}
+	if get := scrapeMetrics(t, m.Server.URL()); get("supportbot_webhooks_total", map[string]string{"trigger": "runtime"}) < 1 {
+		t.Fatal(`no request counted under trigger="runtime"`)
 	}
 }
