@@ -39,7 +39,7 @@ func loadSecrets(path string) (*secretFile, error) {
 }
 
 func (sf *secretFile) save() error {
-	if err := os.MkdirAll(filepath.Dir(sf.path), 0o750); err != nil {
+	if err := os.MkdirAll(filepath.Dir(sf.path), 0o700); err != nil {
 		return fmt.Errorf("save secrets: %w", err)
 	}
 	b, _ := json.MarshalIndent(sf.values, "", "  ")

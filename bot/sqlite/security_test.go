@@ -2,6 +2,7 @@ package sqlite_test
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"sync/atomic"
 	"testing"
@@ -75,4 +76,46 @@ func TestPurgeRevokesWebVisitor(t *testing.T) {
 	if gone, _ := s.VisitorRevoked(ctx, "site/c-1"); gone {
 		t.Fatal("a conversation that is not a web visitor's was recorded")
 	}
+}
+
+// TestFilesPrivate: the database, its WAL and SHM files are 0600 and a data
+// directory it creates is 0700 (they were created with the umask: 0644 and
+// 0755 on most systems), and an older database's mode is tightened.
+func TestFilesPrivate(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "data")
+	path := filepath.Join(dir, "test.db")
+	s := sqlite.NewStore(path)
+	if err := s.Open(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Audit(context.Background(), bot.AuditEntry{At: time.Now(), Trigger: "x", Status: 404}); err != nil {
+		t.Fatal(err)
+	}
+	check := func(p string, want os.FileMode) {
+		t.Helper()
+		st, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := st.Mode().Perm(); got != want {
+			t.Fatalf("%s mode %o, want %o", filepath.Base(p), got, want)
+		}
+	}
+	check(dir, 0o700)
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		check(p, 0o600)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(path, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s = sqlite.NewStore(path)
+	if err := s.Open(); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	check(path, 0o600)
 }
