@@ -368,7 +368,15 @@ type sessionResponse struct {
 	StreamExpiresAt *time.Time `json:"stream_expires_at,omitempty"`
 }
 
-func cookieName(trigger string) string { return "sb_chat_" + trigger }
+// sessionCookie returns the name and path of the session cookie. Over HTTPS
+// it is a __Host- cookie (Secure, host-only, path /), so that a sibling
+// subdomain cannot plant one that joins a visitor to its conversation.
+func (c *Chat) sessionCookie(trigger string) (name, path string) {
+	if c.SecureCookies {
+		return "__Host-sb_chat_" + trigger, "/"
+	}
+	return "sb_chat_" + trigger, "/chat/" + trigger
+}
 
 // NewVisitorsPerIP bounds the new chat sessions one address may start: 30
 // at once (a shared office, a test), then one a second.
@@ -438,8 +446,9 @@ func (c *Chat) handleSession(w http.ResponseWriter, r *http.Request) {
 		visitor = s.NewVisitorID()
 	}
 	token, exp := s.Issue(visitor, now)
+	ckName, ckPath := c.sessionCookie(name)
 	http.SetCookie(w, &http.Cookie{
-		Name: cookieName(name), Value: visitor + "~" + token, Path: "/chat/" + name, Expires: exp,
+		Name: ckName, Value: visitor + "~" + token, Path: ckPath, Expires: exp,
 		HttpOnly: true, Secure: c.SecureCookies, SameSite: http.SameSiteLaxMode,
 	})
 	resp := sessionResponse{
@@ -453,7 +462,8 @@ func (c *Chat) handleSession(w http.ResponseWriter, r *http.Request) {
 }
 
 func (c *Chat) cookieSession(r *http.Request, name string) (visitor, token string, ok bool) {
-	ck, err := r.Cookie(cookieName(name))
+	ckName, _ := c.sessionCookie(name)
+	ck, err := r.Cookie(ckName)
 	if err != nil {
 		return "", "", false
 	}

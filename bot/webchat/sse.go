@@ -464,8 +464,9 @@ func (c *Chat) handleSignOut(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	c.Hub.CloseKey(key)
+	ckName, ckPath := c.sessionCookie(name)
 	http.SetCookie(w, &http.Cookie{
-		Name: cookieName(name), Value: "", Path: "/chat/" + name, MaxAge: -1,
+		Name: ckName, Value: "", Path: ckPath, MaxAge: -1,
 		HttpOnly: true, Secure: c.SecureCookies, SameSite: http.SameSiteLaxMode,
 	})
 	w.WriteHeader(http.StatusNoContent)

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/supportbot/supportbot/bot/webchat"
 	"github.com/supportbot/supportbot/triggers/web"
 )
 
@@ -73,5 +74,34 @@ func TestSignOutRevokes(t *testing.T) {
 	revoked, err := tb.store.VisitorRevoked(context.Background(), "site/"+s.VisitorID)
 	if err != nil || !revoked {
 		t.Fatalf("VisitorRevoked = %v, %v", revoked, err)
+	}
+}
+
+// TestHostCookieOverHTTPS: over HTTPS the session cookie is a __Host-
+// cookie (Secure, no Domain, path /), which a sibling subdomain cannot set,
+// so a planted cookie cannot join a visitor to someone else's conversation.
+func TestHostCookieOverHTTPS(t *testing.T) {
+	t.Parallel()
+	tb := setup(t, func(c *webchat.Chat, _ *http.Server) { c.SecureCookies = true })
+	resp, s := tb.postSession(t, `{}`, nil)
+	var ck *http.Cookie
+	for _, c := range resp.Cookies() {
+		if c.Name == "__Host-sb_chat_site" {
+			ck = c
+		}
+	}
+	if ck == nil || !ck.Secure || ck.Path != "/" || ck.Domain != "" || !ck.HttpOnly {
+		t.Fatalf("session cookie = %+v, want __Host-sb_chat_site, Secure, HttpOnly, Path=/, no Domain", ck)
+	}
+	// A cookie without the prefix (planted from a sibling) is not read.
+	req, _ := http.NewRequest(http.MethodGet, tb.srv.URL+"/chat/site/events", nil)
+	req.AddCookie(&http.Cookie{Name: "sb_chat_site", Value: s.VisitorID + "~" + s.Token})
+	r, err := tb.client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Body.Close()
+	if r.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("events with an unprefixed cookie = %d, want 401", r.StatusCode)
 	}
 }
