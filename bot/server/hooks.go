@@ -165,6 +165,7 @@ func (s *Server) intake(w http.ResponseWriter, r *http.Request, name string, sta
 	case err != nil:
 		return fail(http.StatusBadRequest, err, ""), n
 	}
+	clampEvent(&ev)
 	ev.Trigger = e.Name()
 	ev.ReceivedAt = start.UTC()
 	audit := s.auditEntry(r, name, hookResult{status: http.StatusAccepted, eventID: ev.ID}, n, start, 0)
