@@ -247,3 +247,40 @@ type discardWriter struct {
 func (w *discardWriter) Header() http.Header         { return w.h }
 func (w *discardWriter) Write(p []byte) (int, error) { return len(p), nil }
 func (w *discardWriter) WriteHeader(s int)           { w.status = s }
+
+// TestBodyDeadlineOnEveryRoute: the short body deadline covers the other
+// routes that read a body (Slack, dashboard, admin, chat sessions), not
+// only the intake.
+func TestBodyDeadlineOnEveryRoute(t *testing.T) {
+	t.Parallel()
+	s := &server.Server{
+		Addr: "127.0.0.1:0", Triggers: triggers.NewSet(), Intake: &intake{},
+		Bodies: server.BodyLimits{Timeout: 300 * time.Millisecond},
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Mounts: map[string]http.Handler{"POST /slack/events": http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if _, err := io.ReadAll(r.Body); err != nil {
+				w.WriteHeader(http.StatusRequestTimeout)
+			}
+		})},
+	}
+	if err := s.Open(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close(context.Background()) })
+	conn, err := net.Dial("tcp", strings.TrimPrefix(s.URL(), "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "POST /slack/events HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\nabc")
+	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	start := time.Now()
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("no answer to a stalled body within 5s: %v", err)
+	}
+	resp.Body.Close()
+	if d := time.Since(start); resp.StatusCode != http.StatusRequestTimeout || d > 3*time.Second {
+		t.Fatalf("stalled body = %d after %s, want 408 after about 300ms", resp.StatusCode, d)
+	}
+}

@@ -144,7 +144,20 @@ func (s *Server) Handler() http.Handler {
 	for pattern, h := range s.Mounts {
 		mux.Handle(pattern, h)
 	}
-	return forwardedFor(s.TrustedProxies, securityHeaders(mux))
+	return forwardedFor(s.TrustedProxies, securityHeaders(s.bodyDeadline(mux)))
+}
+
+// bodyDeadline gives every request body (Slack, the dashboard, the admin
+// API, chat sessions as well as webhooks) Bodies.Timeout to arrive, much
+// less than the server's ReadTimeout: a client that stalls a body holds its
+// connection and goroutine that long at most.
+func (s *Server) bodyDeadline(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength != 0 {
+			_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(s.Bodies.Timeout))
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 func securityHeaders(next http.Handler) http.Handler {
