@@ -3,8 +3,10 @@ package metrics_test
 import (
 	"context"
 	"errors"
+	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -83,5 +85,30 @@ func TestMetricsMove(t *testing.T) {
 		if got[key] != want {
 			t.Errorf("%s = %v, want %v", key, got[key], want)
 		}
+	}
+}
+
+// countingQueue counts the scrapes that read the store.
+type countingQueue struct{ n atomic.Int64 }
+
+func (q *countingQueue) QueueStats(context.Context) (bot.QueueStats, error) {
+	q.n.Add(1)
+	return bot.QueueStats{}, nil
+}
+
+// TestScrapesShareOneStoreRead: /metrics needs no credential and reads the
+// store; a burst of scrapes reads it once.
+func TestScrapesShareOneStoreRead(t *testing.T) {
+	q := &countingQueue{}
+	h := metrics.New(q, nil).Handler()
+	for range 50 {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+		if w.Code != http.StatusOK || !strings.Contains(w.Body.String(), "supportbot_queue") {
+			t.Fatalf("scrape = %d", w.Code)
+		}
+	}
+	if got := q.n.Load(); got != 1 {
+		t.Fatalf("50 scrapes in a burst read the store %d times, want 1", got)
 	}
 }
