@@ -36,8 +36,11 @@ type AdminStore interface {
 // Admin is the operators' JSON API under /admin/api/, behind a bearer token.
 // With an empty token it is not mounted at all.
 type Admin struct {
-	Store  AdminStore
-	Token  string
+	Store AdminStore
+	Token string
+	// Guard, when set, checks the token and limits failures for every
+	// route it opens (else a guard of Token's own).
+	Guard  *TokenGuard
 	Logger *slog.Logger
 }
 
@@ -58,39 +61,61 @@ func (a *Admin) Handler() http.Handler {
 	return a.auth(mux)
 }
 
-// auth checks "Authorization: Bearer <token>" in constant time.
-func (a *Admin) auth(next http.Handler) http.Handler { return RequireToken(a.Token, next) }
+// auth checks "Authorization: Bearer <token>" in constant time, with the
+// shared Guard when one is set.
+func (a *Admin) auth(next http.Handler) http.Handler {
+	if a.Guard != nil {
+		return a.Guard.Wrap(next)
+	}
+	return RequireToken(a.Token, next)
+}
 
 // DefaultTokenFailures bounds the failed admin-token attempts of one client
 // address: 10 at once, then one every 6 seconds, as the dashboard's sign-in.
 var DefaultTokenFailures = triggers.RateConfig{Rate: 1.0 / 6, Burst: 10}
 
-// RequireToken serves next only to requests that carry
-// "Authorization: Bearer <token>" (compared in constant time); others get
-// 401. An empty token refuses everything. Each failure spends one of the
-// client address's DefaultTokenFailures; an address that has none left gets
-// 429 with Retry-After before its token is even compared, so guessing from
-// one address is as slow as the dashboard's sign-in.
-func RequireToken(token string, next http.Handler) http.Handler {
-	want := sha256.Sum256([]byte(token))
-	fails := triggers.NewBuckets(DefaultTokenFailures, 0)
+// TokenGuard checks the admin bearer token and limits each client address's
+// failures (DefaultTokenFailures); share one between the routes the token
+// opens, so that the limit holds across them.
+type TokenGuard struct {
+	token string
+	want  [sha256.Size]byte
+	fails *triggers.Buckets
+}
+
+// NewTokenGuard returns a guard of token; an empty token refuses everything.
+func NewTokenGuard(token string) *TokenGuard {
+	return &TokenGuard{token: token, want: sha256.Sum256([]byte(token)), fails: triggers.NewBuckets(DefaultTokenFailures, 0)}
+}
+
+// Wrap serves next only to requests that carry "Authorization: Bearer
+// <token>" (compared in constant time); others get 401. Each failure spends
+// one of the client address's DefaultTokenFailures; an address that has
+// none left gets 429 with Retry-After before its token is even compared, so
+// guessing from one address is as slow as the dashboard's sign-in.
+func (g *TokenGuard) Wrap(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		addr, now := clientHost(r), time.Now()
-		if wait := fails.Wait(addr, now); wait > 0 {
+		if wait := g.fails.Wait(addr, now); wait > 0 {
 			w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
 			writeJSON(w, http.StatusTooManyRequests, apiError{Error: "too many failed admin token attempts; try again later"})
 			return
 		}
 		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 		sum := sha256.Sum256([]byte(got))
-		if !ok || token == "" || subtle.ConstantTimeCompare(sum[:], want[:]) != 1 {
-			fails.Allow(addr, now)
+		if !ok || g.token == "" || subtle.ConstantTimeCompare(sum[:], g.want[:]) != 1 {
+			g.fails.Allow(addr, now)
 			w.Header().Set("WWW-Authenticate", `Bearer realm="supportbot admin"`)
 			writeJSON(w, http.StatusUnauthorized, apiError{Error: "missing or wrong admin token"})
 			return
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// RequireToken is NewTokenGuard(token).Wrap(next): a guard of its own.
+func RequireToken(token string, next http.Handler) http.Handler {
+	return NewTokenGuard(token).Wrap(next)
 }
 
 // WriteJSON writes v as a JSON response with status.

@@ -42,3 +42,27 @@ func TestAdminTokenFailuresLimitedPerAddress(t *testing.T) {
 		t.Fatalf("right token from another address = %d, want 200", got)
 	}
 }
+
+// TestTokenGuardSharedAcrossRoutes: one guard on several routes counts the
+// failures of all of them.
+func TestTokenGuardSharedAcrossRoutes(t *testing.T) {
+	t.Parallel()
+	g := server.NewTokenGuard("right-token")
+	ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})
+	a, b := g.Wrap(ok), g.Wrap(ok)
+	do := func(h http.Handler) int {
+		r := httptest.NewRequest(http.MethodGet, "/", nil)
+		r.RemoteAddr = "192.0.2.9:1"
+		r.Header.Set("Authorization", "Bearer guess")
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		return w.Code
+	}
+	for range 5 {
+		do(a)
+		do(b)
+	}
+	if got := do(a); got != http.StatusTooManyRequests {
+		t.Fatalf("after 10 failures over two routes = %d, want 429", got)
+	}
+}

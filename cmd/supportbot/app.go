@@ -157,10 +157,12 @@ func (m *Main) Open(ctx context.Context) (err error) {
 		return err
 	}
 	if cfg.Server.AdminToken != "" {
-		mounts["/admin/api/"] = (&server.Admin{Store: m.Store, Token: cfg.Server.AdminToken, Logger: m.Logger}).Handler()
+		// One guard: failed token attempts count across the API's routes.
+		guard := server.NewTokenGuard(cfg.Server.AdminToken)
+		mounts["/admin/api/"] = (&server.Admin{Store: m.Store, Token: cfg.Server.AdminToken, Guard: guard, Logger: m.Logger}).Handler()
 		dash := m.dashboardHandler()
 		mounts["/admin"], mounts["/admin/"] = dash, dash
-		rt := server.RequireToken(cfg.Server.AdminToken, m.runtime.handler())
+		rt := guard.Wrap(m.runtime.handler())
 		mounts["/admin/api/triggers"] = rt
 		mounts["/admin/api/triggers/"] = rt
 	}
