@@ -97,14 +97,15 @@ func post(t *testing.T, s *server.Server, from, name string) (int, string, time.
 	t.Helper()
 	body := []byte(`{"type":"message.created","conversation":{"id":"c-1"},"message":{"id":"m-1","text":"hi"}}`)
 	id := fmt.Sprintf("msg_%d", time.Now().UnixNano())
-	sig, err := standard.Sign(testSecret, id, time.Now(), body)
+	now := time.Now()
+	sig, err := standard.Sign(testSecret, id, now, body)
 	if err != nil {
 		t.Fatal(err)
 	}
 	req, _ := http.NewRequest(http.MethodPost, s.URL()+"/hooks/"+name, bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("webhook-id", id)
-	req.Header.Set("webhook-timestamp", fmt.Sprint(time.Now().Unix()))
+	req.Header.Set("webhook-timestamp", fmt.Sprint(now.Unix()))
 	req.Header.Set("webhook-signature", sig)
 	tr := &http.Transport{DialContext: (&net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(from)}}).DialContext}
 	defer tr.CloseIdleConnections()

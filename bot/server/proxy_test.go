@@ -78,12 +78,13 @@ func TestTrustedProxyRateLimits(t *testing.T) {
 	send := func(client string, i int) int {
 		body := []byte(`{"type":"message.created","conversation":{"id":"c-1"},"message":{"id":"m-1","text":"hi"}}`)
 		id := fmt.Sprintf("msg_%s_%d", client, i)
-		sig, _ := standard.Sign(testSecret, id, time.Now(), body)
+		now := time.Now()
+		sig, _ := standard.Sign(testSecret, id, now, body)
 		r := httptest.NewRequest(http.MethodPost, "/hooks/a", bytes.NewReader(body))
 		r.RemoteAddr = "10.0.0.1:5555"
 		r.Header.Set("X-Forwarded-For", client)
 		r.Header.Set("webhook-id", id)
-		r.Header.Set("webhook-timestamp", fmt.Sprint(time.Now().Unix()))
+		r.Header.Set("webhook-timestamp", fmt.Sprint(now.Unix()))
 		r.Header.Set("webhook-signature", sig)
 		w := httptest.NewRecorder()
 		h.ServeHTTP(w, r)

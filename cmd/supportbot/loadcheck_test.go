@@ -188,14 +188,15 @@ func measure(t *testing.T, base, secret string) (healthz, webhook []time.Duratio
 
 		body := []byte(fmt.Sprintf(`{"type":"message.created","conversation":{"id":"load-%d-%d"},"message":{"id":"m","text":"How do I reset my password?"}}`, time.Now().UnixNano(), i))
 		id := fmt.Sprintf("msg_load_%d_%d", time.Now().UnixNano(), i)
-		sig, err := standard.Sign(secret, id, time.Now(), body)
+		now := time.Now()
+		sig, err := standard.Sign(secret, id, now, body)
 		if err != nil {
 			t.Fatal(err)
 		}
 		req, _ := http.NewRequest(http.MethodPost, base+"/hooks/desk", bytes.NewReader(body))
 		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set("webhook-id", id)
-		req.Header.Set("webhook-timestamp", strconv.FormatInt(time.Now().Unix(), 10))
+		req.Header.Set("webhook-timestamp", strconv.FormatInt(now.Unix(), 10))
 		req.Header.Set("webhook-signature", sig)
 		start = time.Now()
 		resp, err = c.Do(req)
