@@ -39,7 +39,9 @@ const maxHistory = 500
 //     agent, replayed from the store after Last-Event-ID, then live;
 //   - event "ready", with id: the stream's cursor, once the replay is done,
 //     with the conversation's state;
-//   - a comment every Heartbeat, so that proxies keep the stream open.
+//   - a comment every Heartbeat, so that proxies keep the stream open;
+//   - event "renew" when the stream's lifetime is up, just before it ends:
+//     the page renews its stream token and reconnects after its cursor.
 //
 // The session is the visitor and token query parameters (EventSource sends
 // no headers; the page in a third-party frame has no cookie), or the cookie.
@@ -164,6 +166,11 @@ func (c *Chat) handleEvents(w http.ResponseWriter, r *http.Request) {
 	for {
 		select {
 		case <-end.C:
+			// Tell the page to renew its stream token and reconnect: the
+			// browser's own reconnection would reuse the URL, whose token
+			// may have expired by now.
+			_, _ = bw.WriteString("event: renew\ndata: {}\n\n")
+			_ = flush()
 			return
 		case ev, ok := <-sub.C():
 			if !ok {

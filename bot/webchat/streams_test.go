@@ -111,6 +111,9 @@ func TestStreamLifetime(t *testing.T) {
 	if e := st.next(t); e.Event != "ready" {
 		t.Fatalf("got %+v, want ready", e)
 	}
+	if e := st.next(t); e.Event != "renew" {
+		t.Fatalf("at the end of its lifetime: %+v, want renew", e)
+	}
 	st.ended(t)
 	waitOpen(t, tb.chat, 0)
 	// While the page was away an agent answered.

@@ -109,6 +109,11 @@
       setStatus('Online');
       body.dataset.ready = 'true';
     });
+    // The stream's lifetime is up: reconnect with a fresh stream token.
+    source.addEventListener('renew', function () {
+      source.close();
+      startSession().then(connect, scheduleReconnect);
+    });
     source.onerror = function () {
       setStatus('Reconnecting…');
       if (source.readyState === EventSource.CLOSED) scheduleReconnect();
