@@ -73,8 +73,10 @@ type Trigger struct {
 	// timestamp header), so an unmapped id is not taken from a header,
 	// which a replay could change, but from the body's hash.
 	bodyOnly bool
-	maps     []mapping
-	filters  []filter
+	// idFromRequest: the id is mapped from a header or the query.
+	idFromRequest bool
+	maps          []mapping
+	filters       []filter
 }
 
 // mapping is one compiled entry of the map key.
@@ -127,6 +129,11 @@ func New(cfg triggers.Config) (triggers.Trigger, error) {
 		return nil, fmt.Errorf("id_header: %q is not a header name", t.idHeader)
 	}
 	seen := map[string]bool{}
+	for _, m := range cfg.Map {
+		if m.Field == "id" && (m.Header != "" || m.Query != "") {
+			t.idFromRequest = true
+		}
+	}
 	for i, m := range cfg.Map {
 		key := fmt.Sprintf("map[%d]", i)
 		cm, err := compileMapping(key, m)
@@ -245,6 +252,9 @@ func (t *Trigger) Parse(r *http.Request, body []byte) (bot.Event, error) {
 		if err := m.apply(&ev, r, doc); err != nil {
 			return bot.Event{}, err
 		}
+	}
+	if t.bodyOnly && t.idFromRequest {
+		ev.ID = "" // from a header or the query: not signed, a replay could change it
 	}
 	if ev.ID == "" && !t.bodyOnly {
 		ev.ID = triggers.HeaderID(r, t.idHeader)
