@@ -119,3 +119,31 @@ func TestFilesPrivate(t *testing.T) {
 	defer s.Close()
 	check(path, 0o600)
 }
+
+// TestCustomerUnverifiedKept: the store keeps that a customer's name and
+// e-mail are self-declared, so that the hand-off shows them as unverified.
+func TestCustomerUnverifiedKept(t *testing.T) {
+	t.Parallel()
+	s := MustOpenStore(t)
+	ctx := context.Background()
+	ev := event("wv_BBBBBBBBBBBBBBBBBBBBBBBB", "e-1", "hello")
+	ev.Trigger = "site"
+	ev.Customer = bot.Customer{ID: "wv_BBBBBBBBBBBBBBBBBBBBBBBB", Name: "CEO of Acme", Unverified: true}
+	if _, err := s.Ingest(ctx, ev, bot.IngestOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	jobs, err := s.ClaimJobs(ctx, 1, time.Minute)
+	if err != nil || len(jobs) != 1 {
+		t.Fatalf("claim: %v %v", jobs, err)
+	}
+	if err := answer(ctx, s, jobs[0]); err != nil {
+		t.Fatal(err)
+	}
+	c, err := s.Conversation(ctx, "site/wv_BBBBBBBBBBBBBBBBBBBBBBBB")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.Customer.Unverified || c.Customer.Name != "CEO of Acme" {
+		t.Fatalf("customer = %+v, want the name kept as unverified", c.Customer)
+	}
+}

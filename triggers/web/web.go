@@ -309,7 +309,7 @@ func (t *Trigger) Parse(r *http.Request, body []byte) (bot.Event, error) {
 	ev := bot.Event{
 		Trigger: t.name, ID: visitor + "/" + id, Type: bot.EventMessageCreated,
 		Conversation: bot.ConversationRef{ID: visitor, Subject: "Web chat"},
-		Customer:     bot.Customer{ID: visitor, Name: m.Name, Email: m.Email},
+		Customer:     bot.Customer{ID: visitor, Name: m.Name, Email: m.Email, Unverified: m.Name != "" || m.Email != ""},
 		Message:      bot.MessageRef{ID: id, Text: m.Text},
 	}
 	if err := ev.Validate(); err != nil {
