@@ -1,7 +1,6 @@
 package server
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -210,10 +209,30 @@ func readBody(r *http.Request, limit int64) ([]byte, error) {
 		}
 		return buf, nil
 	}
-	var b bytes.Buffer
-	b.Grow(int(min(limit, 16<<10)))
-	_, err := b.ReadFrom(http.MaxBytesReader(nil, r.Body, limit))
-	return b.Bytes(), err
+	// Chunked: grow by doubling, but never past the limit (and one byte to
+	// tell that the body is over it).
+	buf := make([]byte, 0, min(limit+1, 16<<10))
+	for {
+		if len(buf) == cap(buf) {
+			if int64(len(buf)) > limit {
+				return buf[:limit], &http.MaxBytesError{Limit: limit}
+			}
+			grown := make([]byte, len(buf), min(2*int64(cap(buf)), limit+1))
+			copy(grown, buf)
+			buf = grown
+		}
+		n, err := r.Body.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if int64(len(buf)) > limit {
+			return buf[:limit], &http.MaxBytesError{Limit: limit}
+		}
+		if errors.Is(err, io.EOF) {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+	}
 }
 
 func clientHost(r *http.Request) string { return clientHostOf(r.RemoteAddr) }

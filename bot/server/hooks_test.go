@@ -285,3 +285,30 @@ func TestBodyDeadlineOnEveryRoute(t *testing.T) {
 		t.Fatalf("stalled body = %d after %s, want 408 after about 300ms", resp.StatusCode, d)
 	}
 }
+
+// TestChunkedBodyBounded: a body without a Content-Length is read up to the
+// trigger's limit and refused past it (413).
+func TestChunkedBodyBounded(t *testing.T) {
+	t.Parallel()
+	s := mustServe(t, 1000, server.BodyLimits{})
+	for _, tt := range []struct {
+		n    int
+		want int
+	}{{999, http.StatusUnauthorized}, {1000, http.StatusUnauthorized}, {1001, http.StatusRequestEntityTooLarge}, {50_000, http.StatusRequestEntityTooLarge}} {
+		pr, pw := io.Pipe()
+		go func() {
+			_, _ = pw.Write(bytes.Repeat([]byte("x"), tt.n))
+			pw.Close()
+		}()
+		req, _ := http.NewRequest(http.MethodPost, s.URL()+"/hooks/a", pr) // no length: chunked
+		req.Header.Set("Webhook-Signature", "v1,bogus")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tt.want {
+			t.Fatalf("chunked body of %d bytes = %d, want %d", tt.n, resp.StatusCode, tt.want)
+		}
+	}
+}
