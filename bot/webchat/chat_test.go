@@ -57,7 +57,7 @@ func setup(t *testing.T, configure func(*webchat.Chat, *http.Server)) *testBundl
 	intake := &server.Server{Triggers: set, Intake: tb.store, Now: time.Now, Logger: logger}
 	tb.hub = &webchat.Hub{}
 	tb.chat = &webchat.Chat{
-		Hub: tb.hub, Store: tb.store, Intake: intake.Handler(), Audit: tb.store.Audit,
+		Hub: tb.hub, Store: tb.store, Intake: intake.Handler(), Audit: tb.store.Audit, Revocations: tb.store,
 		PerVisitor: triggers.RateConfig{Rate: 0.001, Burst: 3}, Logger: logger,
 	}
 	tb.chat.Add("site", tb.trigger)

@@ -45,7 +45,6 @@ func TestEventsURLTokenIsShortLived(t *testing.T) {
 func TestSignOutRevokes(t *testing.T) {
 	t.Parallel()
 	tb := setup(t, nil)
-	tb.chat.Revocations = tb.store // read per request
 	s := tb.mustSession(t)
 	st := tb.openStream(t, eventsURL(tb, s), "")
 	st.next(t)
