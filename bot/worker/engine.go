@@ -101,8 +101,16 @@ type Engine struct {
 	// (greeting, thanks, goodbye), e.g. from a knowledge-base entry with
 	// that id or tag; it wins over the texts above.
 	ActReplyFunc func(act acts.Act) (string, bool)
-	NewID        func() string
-	Logger       *slog.Logger
+	// EntryAnswerFunc, when set, returns the answer of a knowledge-base
+	// entry by id: a close call of two entries is then asked of the
+	// customer ("Did you mean: A, or B?") instead of escalated, and the
+	// entry they pick is answered (see choice.go).
+	EntryAnswerFunc func(faqID string) (string, bool)
+	// ChoiceText introduces the two entries of a close call (empty:
+	// DefaultChoiceText).
+	ChoiceText string
+	NewID      func() string
+	Logger     *slog.Logger
 }
 
 // ProcessPayload is the payload of a process job.
@@ -213,9 +221,15 @@ func (e *Engine) process(ctx context.Context, j *bot.Job) (bot.JobOutcome, error
 		Author: bot.AuthorBot, CreatedAt: time.Now().UTC(),
 	}
 	var d bot.Decision
-	if act != acts.None {
+	pick, picked := pickChoice(c, text)
+	if picked {
+		d, picked = e.choiceAnswer(&o, &reply, c, pick)
+	}
+	switch {
+	case picked: // the customer chose an entry of the close call the bot asked about
+	case act != acts.None:
 		d = e.actOutcome(&o, &reply, c, act)
-	} else {
+	default:
 		d, err = e.Decider.Decide(ctx, q)
 		if err != nil {
 			return bot.JobOutcome{}, fmt.Errorf("decide: %w", err)
@@ -231,6 +245,8 @@ func (e *Engine) process(ctx context.Context, j *bot.Job) (bot.JobOutcome, error
 				reply.Options = slices.Clone(ConfirmOptions)
 				o.Confirm = true
 			}
+		} else if e.canAsk(c, d) {
+			d = e.askChoice(&o, &reply, d)
 		}
 	}
 	o.Decision = d
