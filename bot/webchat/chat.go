@@ -83,6 +83,13 @@ type Store interface {
 	// LatestEscalation returns the conversation's last escalation, or
 	// bot.ErrNotFound.
 	LatestEscalation(ctx context.Context, key string) (bot.StoredEscalation, error)
+	// RateConversation stores the visitor's rating of a resolved
+	// conversation: a *bot.ValidationError for a bad score or comment,
+	// bot.ErrNotFound for an unknown conversation, bot.ErrConflict when it
+	// is not resolved.
+	RateConversation(ctx context.Context, r bot.Rating) error
+	// Rating returns the conversation's rating, or bot.ErrNotFound.
+	Rating(ctx context.Context, key string) (bot.Rating, error)
 }
 
 // Observer receives one call per intake request the chat answers itself.
@@ -246,7 +253,8 @@ func parseOrigin(o string) (*url.URL, bool) {
 
 // Handler returns the chat's routes: /chat, /chat/widget.js,
 // /chat/static/..., /chat/{trigger}, /chat/{trigger}/session,
-// /chat/{trigger}/events, and POST /hooks/{trigger} for the web triggers.
+// /chat/{trigger}/events, /chat/{trigger}/rating, and POST /hooks/{trigger}
+// for the web triggers.
 // It panics if Init fails; call Init first to get the error.
 func (c *Chat) Handler() http.Handler {
 	if err := c.Init(); err != nil {
@@ -261,6 +269,7 @@ func (c *Chat) Handler() http.Handler {
 	mux.HandleFunc("GET /chat/{trigger}", c.handlePage)
 	mux.HandleFunc("POST /chat/{trigger}/session", c.handleSession)
 	mux.HandleFunc("GET /chat/{trigger}/events", c.handleEvents)
+	mux.HandleFunc("POST /chat/{trigger}/rating", c.handleRating)
 	mux.HandleFunc("POST /hooks/{trigger}", c.handleHook)
 	return mux
 }
@@ -327,7 +336,7 @@ func (c *Chat) handleIndex(w http.ResponseWriter, r *http.Request) {
 }
 
 type pageData struct {
-	Title, Trigger, SessionURL, EventsURL, HookURL, JS, CSS string
+	Title, Trigger, SessionURL, EventsURL, HookURL, RatingURL, JS, CSS string
 	Greeting                                                string
 	Embedded                                                bool
 }
@@ -352,6 +361,7 @@ func (c *Chat) handlePage(w http.ResponseWriter, r *http.Request) {
 	err := pageTmpl.Execute(&buf, pageData{
 		Title: c.Title, Trigger: name, Embedded: r.URL.Query().Get("embed") == "1", Greeting: c.greeting(name),
 		SessionURL: "/chat/" + name + "/session", EventsURL: "/chat/" + name + "/events", HookURL: "/hooks/" + name,
+		RatingURL: "/chat/" + name + "/rating",
 		JS: "/chat/static/chat.js?v=" + assets["chat.js"].version, CSS: "/chat/static/chat.css?v=" + assets["chat.css"].version,
 	})
 	if err != nil {
