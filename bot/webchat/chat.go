@@ -337,8 +337,8 @@ func (c *Chat) handleIndex(w http.ResponseWriter, r *http.Request) {
 
 type pageData struct {
 	Title, Trigger, SessionURL, EventsURL, HookURL, RatingURL, JS, CSS string
-	Greeting                                                string
-	Embedded                                                bool
+	Greeting                                                           string
+	Embedded                                                           bool
 }
 
 // greeting is the first line of trigger's page.
@@ -362,7 +362,7 @@ func (c *Chat) handlePage(w http.ResponseWriter, r *http.Request) {
 		Title: c.Title, Trigger: name, Embedded: r.URL.Query().Get("embed") == "1", Greeting: c.greeting(name),
 		SessionURL: "/chat/" + name + "/session", EventsURL: "/chat/" + name + "/events", HookURL: "/hooks/" + name,
 		RatingURL: "/chat/" + name + "/rating",
-		JS: "/chat/static/chat.js?v=" + assets["chat.js"].version, CSS: "/chat/static/chat.css?v=" + assets["chat.css"].version,
+		JS:        "/chat/static/chat.js?v=" + assets["chat.js"].version, CSS: "/chat/static/chat.css?v=" + assets["chat.css"].version,
 	})
 	if err != nil {
 		c.Logger.Error("render chat page", "trigger", name, "err", err)
