@@ -336,9 +336,10 @@ func (c *Chat) handleIndex(w http.ResponseWriter, r *http.Request) {
 }
 
 type pageData struct {
-	Title, Trigger, SessionURL, EventsURL, HookURL, RatingURL, JS, CSS string
-	Greeting                                                           string
-	Embedded                                                           bool
+	Title, Trigger, SessionURL, EventsURL, HookURL, JS, CSS string
+	RatingURL                                               string
+	Greeting                                                string
+	Embedded                                                bool
 }
 
 // greeting is the first line of trigger's page.
@@ -361,8 +362,8 @@ func (c *Chat) handlePage(w http.ResponseWriter, r *http.Request) {
 	err := pageTmpl.Execute(&buf, pageData{
 		Title: c.Title, Trigger: name, Embedded: r.URL.Query().Get("embed") == "1", Greeting: c.greeting(name),
 		SessionURL: "/chat/" + name + "/session", EventsURL: "/chat/" + name + "/events", HookURL: "/hooks/" + name,
+		JS: "/chat/static/chat.js?v=" + assets["chat.js"].version, CSS: "/chat/static/chat.css?v=" + assets["chat.css"].version,
 		RatingURL: "/chat/" + name + "/rating",
-		JS:        "/chat/static/chat.js?v=" + assets["chat.js"].version, CSS: "/chat/static/chat.css?v=" + assets["chat.css"].version,
 	})
 	if err != nil {
 		c.Logger.Error("render chat page", "trigger", name, "err", err)
