@@ -128,3 +128,25 @@ func (e *Engine) choiceAnswer(o *bot.Outcome, reply *bot.Reply, c bot.Conversati
 		Detail: "the customer picked " + pick.ID + " of a close call", Candidates: c.Choice, Source: "choice",
 	}, true
 }
+
+// choiceHistory leaves the close call the bot asked about out of the
+// history the Decider sees: the customer's question was not answered, so a
+// rephrasing of it is not a repeated question, and the bot's question is not
+// an answer.
+func choiceHistory(c bot.Conversation, h []bot.Turn) []bot.Turn {
+	if len(c.Choice) == 0 {
+		return h
+	}
+	i := len(h) - 1
+	for i >= 0 && h[i].Author != bot.AuthorBot {
+		i--
+	}
+	if i < 0 {
+		return h
+	}
+	j := i
+	for j > 0 && h[j-1].Author == bot.AuthorCustomer {
+		j--
+	}
+	return append(slices.Clip(h[:j]), h[i+1:]...)
+}

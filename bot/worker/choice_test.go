@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/supportbot/supportbot/bot"
@@ -133,5 +134,39 @@ func TestChoiceNeedsEntryAnswers(t *testing.T) {
 	}
 	if tr := lastTransition(t, b, "chat/c"); tr.Reason != bot.ReasonAmbiguous {
 		t.Fatalf("transition = %+v, want ambiguous", tr)
+	}
+}
+
+// TestChoiceLeftOutOfHistory: the question the bot asked about is not an
+// answered one, so the Decider does not see it (a rephrasing of it is not
+// a repeated question); once settled, the history is whole again.
+func TestChoiceLeftOutOfHistory(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	var histories [][]bot.Turn
+	d := bot.DeciderFunc(func(ctx context.Context, q bot.Query) (bot.Decision, error) {
+		mu.Lock()
+		histories = append(histories, q.History)
+		mu.Unlock()
+		return closeCallDecider(ctx, q)
+	})
+	b := setup(t, d, func(b *testBundle) {
+		b.engine.EntryAnswerFunc = func(id string) (string, bool) { a, ok := entryAnswers[id]; return a, ok }
+	})
+	ingest(t, b.store, "c", "m0", "How do I log in?", 0)
+	b.sink.wait(t, 1)
+	ingest(t, b.store, "c", "m1", "refund for my invoice?", 0)
+	b.sink.wait(t, 1)
+	ingest(t, b.store, "c", "m2", "How do I reset my password?", 0)
+	b.sink.wait(t, 1)
+	ingest(t, b.store, "c", "m3", "thanks, and where is my data stored?", 0)
+	b.sink.wait(t, 1)
+	mu.Lock()
+	defer mu.Unlock()
+	if got := histories[2]; len(got) != 2 || got[0].Text != "How do I log in?" {
+		t.Fatalf("history after the choice = %+v, want only the first question and its answer", got)
+	}
+	if got := histories[3]; len(got) != 6 {
+		t.Fatalf("history after the next answer = %+v, want all six lines", got)
 	}
 }

@@ -212,7 +212,7 @@ func (e *Engine) process(ctx context.Context, j *bot.Job) (bot.JobOutcome, error
 		Subject:         in.Event.Conversation.Subject,
 		Priority:        in.Event.Conversation.Priority,
 		Tags:            in.Event.Conversation.Tags,
-		History:         e.questionHistory(in.History),
+		History:         choiceHistory(c, e.questionHistory(in.History)),
 		FailedTurns:     c.FailedTurns,
 	}
 	o := bot.Outcome{JobID: j.ID, ConversationKey: c.Key, MessageIDs: ids, MaxAttempts: e.MaxAttempts}

@@ -33,7 +33,8 @@ func checkConversation(c *Config) error {
 		add("conversation.confirm_text", "required")
 	}
 	for key, s := range map[string]string{
-		"conversation.greeting": cc.Greeting, "conversation.closing": cc.Closing,
+		"conversation.choice_text": cc.ChoiceText,
+		"conversation.greeting":    cc.Greeting, "conversation.closing": cc.Closing,
 		"conversation.welcome": cc.Welcome, "conversation.goodbye": cc.Goodbye, "conversation.confirm_text": cc.ConfirmText,
 	} {
 		if len(s) > maxActText {
@@ -120,7 +121,21 @@ func (m *Main) wireActs(eng *worker.Engine) error {
 		return triggerSettings(e.Config)
 	}
 	eng.ActReplyFunc = m.FAQ.actReply
+	if cc.AskCloseCalls {
+		eng.EntryAnswerFunc, eng.ChoiceText = m.FAQ.entryAnswer, cc.ChoiceText
+	}
 	return nil
+}
+
+// entryAnswer reads an entry's answer from the live knowledge base: the
+// answer to a close call the customer settled by picking the entry.
+func (s *faqService) entryAnswer(id string) (string, bool) {
+	m := s.live.Current()
+	if m == nil || m.KB() == nil {
+		return "", false
+	}
+	e, ok := m.KB().Entry(id)
+	return e.Answer, ok
 }
 
 // ActOutcome is what the engine does with a message that is a conversation
