@@ -66,7 +66,7 @@
     // Quick replies are the bot's questions: gone once people or nobody
     // answer; the rating is offered while the conversation is resolved.
     if (state !== 'bot') dropQuick();
-    if (state !== 'resolved') rated = 0;
+    if (state !== 'resolved') resetRating(); // a new resolution may be rated anew
     showRating();
   }
 
@@ -316,12 +316,19 @@
     ratingThanks.hidden = !rated;
   }
 
+  function resetRating() {
+    rated = 0;
+    if (!rating) return;
+    pickScore(0);
+    ratingComment.value = '';
+  }
+
   function pickScore(n) {
     score = n;
     scoreButtons.forEach(function (b) {
       b.setAttribute('aria-pressed', String(parseInt(b.dataset.score, 10) === n));
     });
-    ratingSend.disabled = false;
+    ratingSend.disabled = !n;
   }
 
   scoreButtons.forEach(function (b) {
