@@ -1,7 +1,9 @@
 // Package webchat is supportbot's built-in web chat: the chat page at
 // /chat/{trigger}, an embeddable script at /chat/widget.js that opens the
-// page in an iframe on another site, visitor sessions, and live replies over
-// Server-Sent Events at /chat/{trigger}/events.
+// page in an iframe on another site, visitor sessions, live replies over
+// Server-Sent Events at /chat/{trigger}/events (with their quick replies,
+// shown as buttons), and the visitor's 1–5 rating of a resolved
+// conversation at /chat/{trigger}/rating.
 //
 // A visitor's messages are chat messages of a web trigger (triggers/web):
 // the page POSTs them to /hooks/{trigger}, the same intake every webhook

@@ -20,6 +20,20 @@ import (
 // DefaultChoiceText introduces the two entries of a close call.
 const DefaultChoiceText = "Did you mean:"
 
+// closeCall asks the customer about a close call the engine can ask about
+// (see canAsk), and returns the decision stored for the turn. A close call
+// right after the one it asked about stays an escalation, which says so.
+// Other decisions are returned as they are.
+func (e *Engine) closeCall(o *bot.Outcome, reply *bot.Reply, c bot.Conversation, d bot.Decision) bot.Decision {
+	switch {
+	case e.canAsk(c, d):
+		return e.askChoice(o, reply, d)
+	case d.Reason == bot.ReasonAmbiguous && len(c.Choice) > 0:
+		d.Detail = strings.TrimSpace(d.Detail + "; asked which entry the customer meant, and the answer was another close call")
+	}
+	return d
+}
+
 // canAsk reports whether the engine asks the customer about decision d
 // rather than escalate it: a close call of two entries whose answers it can
 // send, when the last turn did not already ask.

@@ -123,6 +123,10 @@ func TestChoiceTwiceInARowEscalates(t *testing.T) {
 	if tr := lastTransition(t, b, "chat/c"); tr.Reason != bot.ReasonAmbiguous {
 		t.Fatalf("transition = %+v, want ambiguous", tr)
 	}
+	esc, err := b.store.LatestEscalation(context.Background(), "chat/c")
+	if err != nil || !strings.Contains(esc.Detail, "asked which entry") || len(esc.Candidates) != 2 {
+		t.Fatalf("escalation = %+v, %v; want the detail to say the customer was asked, with both entries", esc, err)
+	}
 }
 
 func TestChoiceNeedsEntryAnswers(t *testing.T) {

@@ -245,8 +245,8 @@ func (e *Engine) process(ctx context.Context, j *bot.Job) (bot.JobOutcome, error
 				reply.Options = slices.Clone(ConfirmOptions)
 				o.Confirm = true
 			}
-		} else if e.canAsk(c, d) {
-			d = e.askChoice(&o, &reply, d)
+		} else {
+			d = e.closeCall(&o, &reply, c, d)
 		}
 	}
 	o.Decision = d
