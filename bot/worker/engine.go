@@ -101,6 +101,9 @@ type Engine struct {
 	// (greeting, thanks, goodbye), e.g. from a knowledge-base entry with
 	// that id or tag; it wins over the texts above.
 	ActReplyFunc func(act acts.Act) (string, bool)
+	NewID        func() string
+	Logger       *slog.Logger
+
 	// EntryAnswerFunc, when set, returns the answer of a knowledge-base
 	// entry by id: a close call of two entries is then asked of the
 	// customer ("Did you mean: A, or B?") instead of escalated, and the
@@ -109,8 +112,6 @@ type Engine struct {
 	// ChoiceText introduces the two entries of a close call (empty:
 	// DefaultChoiceText).
 	ChoiceText string
-	NewID      func() string
-	Logger     *slog.Logger
 }
 
 // ProcessPayload is the payload of a process job.
