@@ -33,13 +33,15 @@ func checkConversation(c *Config) error {
 		add("conversation.confirm_text", "required")
 	}
 	for key, s := range map[string]string{
-		"conversation.choice_text": cc.ChoiceText,
-		"conversation.greeting":    cc.Greeting, "conversation.closing": cc.Closing,
+		"conversation.greeting": cc.Greeting, "conversation.closing": cc.Closing,
 		"conversation.welcome": cc.Welcome, "conversation.goodbye": cc.Goodbye, "conversation.confirm_text": cc.ConfirmText,
 	} {
 		if len(s) > maxActText {
 			add(key, "longer than %d bytes", maxActText)
 		}
+	}
+	if len(cc.ChoiceText) > maxActText {
+		add("conversation.choice_text", "longer than %d bytes", maxActText)
 	}
 	for i, t := range c.Triggers {
 		if len(t.Greeting) > maxActText {
