@@ -50,7 +50,7 @@ func TestEndToEndChoice(t *testing.T) {
 
 	// A second close call in a row goes to a person.
 	say(t, rc, url, "c-twice", "t1", question)
-	if r := say(t, rc, url, "c-twice", "t2", "How can I get a refund for my invoice?"); r.State != "escalated" {
+	if r := say(t, rc, url, "c-twice", "t2", "how can I get a refund for my last invoice"); r.State != "escalated" {
 		t.Fatalf("reply to a second close call = %+v, want the hand-off", r)
 	}
 	esc, err := m.Store.LatestEscalation(context.Background(), "chat/c-twice")

@@ -256,7 +256,7 @@ var defaults = map[string]any{
 	"bot.handoff_text":                "",
 	"bot.max_failed_turns":            3,
 	"bot.repeat_similarity":           0.6,
-	"bot.close_margin":                0.05,
+	"bot.close_margin":                0.02,
 	"bot.sensitive_topics":            []string{},
 	"bot.sensitive_tags":              []string{},
 	"bot.escalate_priorities":         []string{},
