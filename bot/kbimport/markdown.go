@@ -197,7 +197,7 @@ func (w *mdWriter) walk(n *html.Node) {
 		w.link(n)
 	case atom.Img:
 		if alt := strings.TrimSpace(attr(n, "alt")); alt != "" {
-			w.text(" " + alt + " ")
+			w.text(alt)
 		}
 	default:
 		if blocks[a] {
@@ -229,11 +229,11 @@ func (w *mdWriter) link(n *html.Node) {
 	lower := strings.ToLower(href)
 	switch {
 	case href == "" || strings.HasPrefix(href, "#") || strings.HasPrefix(lower, "javascript:") || strings.HasPrefix(lower, "data:"):
-		w.text(" " + text + " ")
+		w.text(text)
 	case text == "" || text == href || "mailto:"+text == href:
-		w.text(" " + strings.TrimPrefix(href, "mailto:") + " ")
+		w.text(strings.TrimPrefix(href, "mailto:"))
 	default:
-		w.text(" " + text + " (" + href + ") ")
+		w.text(text + " (" + href + ")")
 	}
 }
 
