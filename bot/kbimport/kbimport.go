@@ -158,12 +158,19 @@ func (im *Importer) Run(ctx context.Context, src Source) (Result, error) {
 		if a.ID == "" {
 			continue
 		}
-		seen[a.ID] = true
 		name := FileName(vendor, a.ID)
 		content, err := Render(vendor, a)
 		if err != nil {
 			return res, fmt.Errorf("import %s article %s: %w", vendor, a.ID, err)
 		}
+		if why := unusable(content); why != "" {
+			// The article index refuses such a file, and with it the
+			// whole directory: leave the article out.
+			logger.Warn("article skipped", "article_id", a.ID, "reason", why)
+			batch.Removed = append(batch.Removed, a.ID)
+			continue
+		}
+		seen[a.ID] = true
 		path := filepath.Join(im.Dir, name)
 		if old, err := os.ReadFile(path); err == nil && bytes.Equal(old, content) {
 			res.Unchanged++
@@ -228,6 +235,22 @@ func (im *Importer) Run(ctx context.Context, src Source) (Result, error) {
 	return res, nil
 }
 
+// MaxFileBytes caps one article file, as the article index does.
+const MaxFileBytes = 2 << 20
+
+// unusable says why a rendered article cannot go into the directory: no
+// text, or too large.
+func unusable(content []byte) string {
+	if len(content) > MaxFileBytes {
+		return fmt.Sprintf("%d bytes, more than %d", len(content), MaxFileBytes)
+	}
+	_, body, _ := bytes.Cut(content[4:], []byte("\n---\n"))
+	if len(bytes.TrimSpace(body)) == 0 {
+		return "no text"
+	}
+	return ""
+}
+
 // frontMatter is the YAML head of an article file, in this key order.
 type frontMatter struct {
 	Title     string   `yaml:"title"`
@@ -241,8 +264,13 @@ type frontMatter struct {
 // Render returns the file of one article: front matter, then the body.
 func Render(vendor string, a Article) ([]byte, error) {
 	fm := frontMatter{
-		Title: strings.TrimSpace(a.Title), URL: a.URL, Locale: a.Locale,
-		Source: vendor,
+		Title: strings.Join(strings.Fields(a.Title), " "), Locale: a.Locale, Source: vendor,
+	}
+	if fm.Title == "" {
+		fm.Title = vendor + " article " + a.ID
+	}
+	if u := strings.TrimSpace(a.URL); strings.HasPrefix(u, "https://") || strings.HasPrefix(u, "http://") {
+		fm.URL = u
 	}
 	for _, t := range a.Tags {
 		if t = strings.TrimSpace(t); t != "" {
