@@ -183,10 +183,9 @@ func (im *Importer) Run(ctx context.Context, src Source) (Result, error) {
 		st.Files[a.ID] = name
 	}
 	remove := func(id string) error {
-		name, ok := st.Files[id]
-		if !ok {
-			name = FileName(vendor, id)
-		}
+		// The name is derived again, never taken from the state file: an
+		// edited state file must not reach a file outside the import's.
+		name := FileName(vendor, id)
 		err := os.Remove(filepath.Join(im.Dir, name))
 		switch {
 		case err == nil:

@@ -100,3 +100,32 @@ func TestImporterBadState(t *testing.T) {
 		t.Fatalf("Run with a broken state file: %v, want an error naming it", err)
 	}
 }
+
+func TestImporterStateCannotRemoveOtherFiles(t *testing.T) {
+	t.Parallel()
+	root := t.TempDir()
+	dir := filepath.Join(root, "articles")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	victim := filepath.Join(root, "precious.md")
+	if err := os.WriteFile(victim, []byte("keep"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	state := `{"vendor":"stub","cursor":"c","files":{"1":"../precious.md","2":"own-page.md"}}`
+	if err := os.WriteFile(kbimport.StatePath(dir, "stub"), []byte(state), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "own-page.md"), []byte("mine"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	src := &stubSource{batches: []kbimport.Batch{{Complete: true, Cursor: "d", Removed: []string{"1"}}}}
+	if _, err := (&kbimport.Importer{Dir: dir}).Run(context.Background(), src); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{victim, filepath.Join(dir, "own-page.md")} {
+		if _, err := os.Stat(p); err != nil {
+			t.Fatalf("%s removed through the state file: %v", p, err)
+		}
+	}
+}
