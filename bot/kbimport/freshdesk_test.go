@@ -21,13 +21,14 @@ import (
 //     visibility 1 all users, 2 logged-in users, 3 agents, 4 selected
 //     companies; an article's status 1 draft, 2 published, its
 //     description the HTML body.
-//     https://developers.freshdesk.com/api/#solutions
 //     https://developers.freshdesk.com/api/#solution_article_attributes
-//   - pages of per_page (at most 100) with a Link header to the next one,
-//     absent on the last: https://developers.freshdesk.com/api/#pagination
-//   - 429 with Retry-After in seconds: https://developers.freshdesk.com/api/#ratelimit
-//   - a bad key answers 401 {"code":"invalid_credentials",...}:
-//     https://developers.freshdesk.com/api/#authentication
+//     (folder visibility values also in Freshdesk's help article
+//     https://support.freshdesk.com/support/solutions/articles/50000000978)
+//   - from the same reference page's Pagination, Rate Limit and
+//     Authentication sections (https://developers.freshdesk.com/api/):
+//     pages of per_page (at most 100) with a Link header to the next one,
+//     absent on the last; 429 with Retry-After in seconds; a bad key
+//     answers 401 {"code":"invalid_credentials",...}.
 type freshdeskFake struct {
 	*fake
 	mu       sync.Mutex

@@ -18,7 +18,7 @@ import (
 // (API key as the Basic user name, any password such as X):
 //   - GET /v1/collections: {"collections":{"page","pages","count","items":
 //     [collection]}}, a collection's visibility "public" or "private".
-//     https://developer.helpscout.com/docs-api/collections/list
+//     (the list shape of https://developer.helpscout.com/docs-api/categories/list)
 //     https://developer.helpscout.com/docs-api/objects/collection
 //   - GET /v1/collections/{id}/articles?status=&sort=&order=&pageSize=&page=:
 //     {"articles":{"page","pages","count","items":[ArticleRef]}}, status
