@@ -34,7 +34,8 @@ type ChatwootConfig struct {
 // newest first. Articles whose status is not "published" (draft,
 // archived) are skipped and their files removed; Chatwoot has no internal
 // articles. The content is Markdown already. The URL is the portal's
-// public /hc/{portal}/articles/{slug}. Only a first or --full run walks
+// public /hc/{portal}/articles/{slug} (Chatwoot's config/routes.rb), on
+// the portal's custom domain when it has one. Only a first or --full run walks
 // the whole list, and removes the files of deleted articles.
 type Chatwoot struct {
 	client  *Client
@@ -89,6 +90,9 @@ type chatwootArticle struct {
 	Category struct {
 		Locale string `json:"locale"`
 	} `json:"category"`
+	Portal struct {
+		CustomDomain string `json:"custom_domain"`
+	} `json:"portal"`
 }
 
 // Fetch lists the articles changed since cursor (unix seconds; "" for all).
@@ -164,7 +168,12 @@ func (c *Chatwoot) articleURL(a chatwootArticle) string {
 	if slug == "" {
 		slug = a.ID.String()
 	}
-	return c.base + "/hc/" + url.PathEscape(c.portal) + "/articles/" + url.PathEscape(slug)
+	host := c.base
+	if d := strings.TrimSpace(a.Portal.CustomDomain); d != "" && !strings.ContainsAny(d, "/?#@ ") {
+		// A portal on its own domain is served there.
+		host = "https://" + d
+	}
+	return host + "/hc/" + url.PathEscape(c.portal) + "/articles/" + url.PathEscape(slug)
 }
 
 func firstNonEmpty(s ...string) string {

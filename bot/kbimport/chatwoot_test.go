@@ -24,7 +24,8 @@ import (
 //     updated_at in seconds.
 //     https://developers.chatwoot.com/api-reference/help-center/add-a-new-article
 //     chatwoot/chatwoot app/views/api/v1/accounts/articles/index.json.jbuilder,
-//     _article.json.jbuilder and app/controllers/api/v1/accounts/articles_controller.rb
+//     _article.json.jbuilder and app/controllers/api/v1/accounts/articles_controller.rb;
+//     the public article page is hc/:slug/articles/:article_slug (config/routes.rb)
 //   - a bad token answers 401 {"errors":["You need to sign in or sign up before continuing."]}.
 type chatwootFake struct {
 	*fake
@@ -108,6 +109,9 @@ func TestChatwoot(t *testing.T) {
 	c.put(3, "Old pricing", "archived", 1762000200, "archived")
 	c.put(4, "Canned responses", "published", 1762000300, "Type `/` in the reply box.")
 	c.put(5, "Reports", "published", 1762000400, "Open **Reports**.")
+	c.mu.Lock()
+	c.articles[5]["portal"] = map[string]any{"id": 2, "slug": "acme", "name": "Acme Help", "custom_domain": "help.acme.example"}
+	c.mu.Unlock()
 	dir := t.TempDir()
 	var sl sleeps
 
@@ -126,6 +130,9 @@ func TestChatwoot(t *testing.T) {
 		"locale: en\nupdated_at: \"2025-11-01T12:26:40Z\"\nsource: chatwoot\n---\n\n## Email\n\nForward your mail to the inbox address.\n"
 	if got := readFile(t, filepath.Join(dir, "chatwoot-1.md")); got != want {
 		t.Fatalf("chatwoot-1.md:\n%s\nwant:\n%s", got, want)
+	}
+	if got := readFile(t, filepath.Join(dir, "chatwoot-5.md")); !strings.Contains(got, "\nurl: https://help.acme.example/hc/acme/articles/1700000005-reports\n") {
+		t.Fatalf("chatwoot-5.md should link to the portal's custom domain:\n%s", got)
 	}
 	checkState(t, dir, "chatwoot", "1762000400")
 	c.take()
