@@ -63,7 +63,8 @@ func (e *AuthError) Unwrap() error { return ErrAuth }
 // SSRF-guarded client of bot/deliver, authenticated, with a deadline per
 // request; a 429 (or 503) waits for the vendor's Retry-After within
 // bounds, a 5xx or connection error is retried with capped, jittered
-// backoff, and a 401 or 403 becomes an *AuthError.
+// backoff, and a 401 or 403 becomes an *AuthError. A Client counts the
+// waits of one import: it is not for concurrent use.
 type Client struct {
 	// HTTPClient sends the requests (default: deliver.NewHTTPClient, which
 	// refuses private addresses).
