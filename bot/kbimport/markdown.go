@@ -56,6 +56,7 @@ type mdWriter struct {
 	pre         int
 	atLineStart bool
 	cell        int // cells written in the current table row
+	inCell      int // depth of table cells: their blocks stay on the row's line
 }
 
 func (w *mdWriter) write(s string) {
@@ -66,8 +67,15 @@ func (w *mdWriter) write(s string) {
 	w.atLineStart = strings.HasSuffix(s, "\n")
 }
 
-// newline ends the current line, if it has text.
+// newline ends the current line, if it has text; inside a table cell it
+// only separates words.
 func (w *mdWriter) newline() {
+	if w.inCell > 0 && w.pre == 0 {
+		if !w.atLineStart && !strings.HasSuffix(w.b.String(), " ") {
+			w.write(" ")
+		}
+		return
+	}
 	if !w.atLineStart {
 		w.write("\n")
 	}
@@ -76,7 +84,9 @@ func (w *mdWriter) newline() {
 // paragraph leaves a blank line before what follows.
 func (w *mdWriter) paragraph() {
 	w.newline()
-	w.write("\n")
+	if w.inCell == 0 {
+		w.write("\n")
+	}
 }
 
 // linePrefix starts a line inside block quotes.
@@ -151,16 +161,18 @@ func (w *mdWriter) walk(n *html.Node) {
 		w.newline()
 		w.write("```\n\n")
 	case atom.Ul, atom.Ol:
-		w.newline()
 		if len(w.lists) == 0 {
-			w.write("\n")
+			w.paragraph()
+		} else {
+			w.newline()
 		}
 		w.lists = append(w.lists, list{ordered: a == atom.Ol})
 		w.children(n)
 		w.lists = w.lists[:len(w.lists)-1]
-		w.newline()
 		if len(w.lists) == 0 {
-			w.write("\n")
+			w.paragraph()
+		} else {
+			w.newline()
 		}
 	case atom.Li:
 		w.newline()
@@ -192,7 +204,9 @@ func (w *mdWriter) walk(n *html.Node) {
 			w.atLineStart = true
 		}
 		w.cell++
+		w.inCell++
 		w.children(n)
+		w.inCell--
 	case atom.A:
 		w.link(n)
 	case atom.Img:

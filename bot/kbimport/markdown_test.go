@@ -28,6 +28,7 @@ func TestMarkdown(t *testing.T) {
 		{"forms and frames dropped", `<form><input value="x"><button>Go</button></form><iframe src="https://v.example"></iframe><p>ok</p>`, "ok"},
 		{"preformatted kept", "<pre>line 1\n  line 2</pre>", "```\nline 1\n  line 2\n```"},
 		{"table rows", "<table><tr><th>Plan</th><th>Price</th></tr><tr><td>Pro</td><td>$10</td></tr></table>", "Plan | Price\nPro | $10"},
+		{"paragraphs in cells stay on the row", "<table><tr><td><p>Pro</p><p>yearly</p></td><td><ul><li>$10</li></ul></td></tr></table>", "Pro yearly | - $10"},
 		{"block quote", "<blockquote><p>Note</p></blockquote>", "> Note"},
 		{"image alt", `<p>Click <img src="x.png" alt="the gear icon"> then Save</p>`, "Click the gear icon then Save"},
 		{"divs apart", "<div>a</div><div>b</div>", "a\n\nb"},
