@@ -27,6 +27,9 @@ type kbImportOptions struct {
 	dir, trigger                           string
 	baseURL, email, token, account, portal string
 	full                                   bool
+	// envToken is $SUPPORTBOT_KB_TOKEN: it stands in for --token, after a
+	// trigger's own credential.
+	envToken string
 }
 
 func (c *cli) kbCmd() *cobra.Command {
@@ -58,9 +61,7 @@ func (c *cli) kbCmd() *cobra.Command {
 			if dir == "" {
 				return &usageError{errors.New("kb import: no articles directory: set knowledge.articles or pass --dir")}
 			}
-			if o.token == "" {
-				o.token = os.Getenv(kbTokenEnv)
-			}
+			o.envToken = os.Getenv(kbTokenEnv)
 			client := deliver.NewHTTPClient(deliver.ClientOptions{
 				AllowPrivateNetworks: cfg.Outbound.AllowPrivateNetworks, Timeout: kbimport.DefaultTimeout,
 			})
@@ -118,16 +119,29 @@ func kbSource(vendor string, cfg Config, o kbImportOptions, client *http.Client)
 		from = "triggers." + tc.Name + ".reply."
 	}
 	base := firstSet(o.baseURL, rc.BaseURL)
+	// token picks the secret: --token, else the trigger's, else
+	// $SUPPORTBOT_KB_TOKEN; fromTrigger tells which was used.
+	fromTrigger := false
+	token := func(trigger string) string {
+		switch {
+		case o.token != "":
+			return o.token
+		case trigger != "":
+			fromTrigger = true
+			return trigger
+		}
+		return o.envToken
+	}
 	// check names a credential as the operator set it: a flag or a
 	// trigger's reply key.
 	check := func(flag, key string) string {
-		if from == "--" || flagSet(o, flag) {
-			if flag == "token" {
-				return "--token (or $" + kbTokenEnv + ")"
-			}
-			return "--" + flag
+		switch {
+		case flag == "token" && fromTrigger, flag == "email" && o.email == "" && from != "--":
+			return from + key
+		case flag == "token":
+			return "--token (or $" + kbTokenEnv + ")"
 		}
-		return from + key
+		return "--" + flag
 	}
 	var (
 		src kbimport.Source
@@ -135,25 +149,25 @@ func kbSource(vendor string, cfg Config, o kbImportOptions, client *http.Client)
 	)
 	switch vendor {
 	case "zendesk":
-		token := firstSet(o.token, rc.APIToken)
-		src, err = kbimport.NewZendesk(kbimport.ZendeskConfig{BaseURL: base, Email: firstSet(o.email, rc.Email), APIToken: token,
+		src, err = kbimport.NewZendesk(kbimport.ZendeskConfig{BaseURL: base, Email: firstSet(o.email, rc.Email), APIToken: token(rc.APIToken),
 			Check: check("email", "email") + " and " + check("token", "api_token") + " (an agent's or admin's API token)"}, client)
 	case "intercom":
-		src, err = kbimport.NewIntercom(kbimport.IntercomConfig{BaseURL: base, AccessToken: firstSet(o.token, rc.AccessToken),
+		src, err = kbimport.NewIntercom(kbimport.IntercomConfig{BaseURL: base, AccessToken: token(rc.AccessToken),
 			Check: check("token", "access_token") + " (and its read_articles scope)"}, client)
 	case "helpscout":
-		if o.token == "" {
+		key := token("")
+		if key == "" {
 			return nil, &usageError{fmt.Errorf("kb import helpscout: the Docs API key is required (--token or %s): it is a user's key, not the Mailbox app's", kbTokenEnv)}
 		}
 		// The trigger's base URL is the Mailbox API's, not the Docs API's.
-		src, err = kbimport.NewHelpScout(kbimport.HelpScoutConfig{BaseURL: o.baseURL, APIKey: o.token,
+		src, err = kbimport.NewHelpScout(kbimport.HelpScoutConfig{BaseURL: o.baseURL, APIKey: key,
 			Check: "--token (the Docs API key)"}, client)
 	case "freshdesk":
-		src, err = kbimport.NewFreshdesk(kbimport.FreshdeskConfig{BaseURL: base, APIKey: firstSet(o.token, rc.APIKey),
+		src, err = kbimport.NewFreshdesk(kbimport.FreshdeskConfig{BaseURL: base, APIKey: token(rc.APIKey),
 			Check: check("token", "api_key")}, client)
 	case "chatwoot":
 		src, err = kbimport.NewChatwoot(kbimport.ChatwootConfig{BaseURL: base, AccountID: firstSet(o.account, rc.AccountID),
-			Portal: o.portal, Token: firstSet(o.token, rc.APIAccessToken),
+			Portal: o.portal, Token: token(rc.APIAccessToken),
 			Check: check("token", "api_access_token")}, client)
 	}
 	if err != nil {
@@ -181,17 +195,6 @@ func settingError(err error, from string) string {
 		return flagOf[key] + ":" + rest
 	}
 	return from + key + ":" + rest
-}
-
-// flagSet reports whether the credential behind flag came from a flag.
-func flagSet(o kbImportOptions, flag string) bool {
-	switch flag {
-	case "email":
-		return o.email != ""
-	case "token":
-		return o.token != ""
-	}
-	return false
 }
 
 func firstSet(s ...string) string {

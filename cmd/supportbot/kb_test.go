@@ -186,6 +186,24 @@ func TestKBImport(t *testing.T) {
 		t.Fatal("the token was printed")
 	}
 
+	// $SUPPORTBOT_KB_TOKEN stands in for --token, after a trigger's own
+	// credential.
+	t.Setenv(kbTokenEnv, "zd-token")
+	other := filepath.Join(t.TempDir(), "other")
+	code, out, errOut = runCLI("kb", "import", "zendesk", "--base-url", api.URL, "--email", "bot@example.com", "--dir", other, "--config", cfg)
+	if code != 0 || !strings.HasPrefix(out, "zendesk: 2 written") {
+		t.Fatalf("kb import with flags and the token from the environment: exit %d, %q, stderr %q", code, out, errOut)
+	}
+	t.Setenv(kbTokenEnv, "some-other-vendors-key")
+	code, _, errOut = runCLI("kb", "import", "zendesk", "--trigger", "zd", "--full", "--config", cfg)
+	if code != 0 {
+		t.Fatalf("kb import --trigger with another token in the environment: exit %d: %s", code, errOut)
+	}
+	code, _, errOut = runCLI("kb", "import", "zendesk", "--base-url", api.URL, "--email", "bot@example.com", "--dir", other, "--config", cfg)
+	if code != 1 || !strings.Contains(errOut, "check --email and --token (or $"+kbTokenEnv+")") {
+		t.Fatalf("kb import with a wrong token from the environment: exit %d, stderr %q", code, errOut)
+	}
+
 	// The outbound guard refuses the loopback fake unless allowed.
 	guarded := writeKBConfig(t, api.URL, "zd-token", articles, false)
 	code, _, errOut = runCLI("kb", "import", "zendesk", "--trigger", "zd", "--config", guarded)
