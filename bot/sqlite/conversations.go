@@ -16,7 +16,7 @@ import (
 const HistoryLimit = 10
 
 const convColumns = `key, trigger, external_id, subject, url, customer_id, customer_name, customer_email,
-	state, failed_turns, slack_channel, slack_ts, created_at, updated_at, answered, confirm_pending`
+	state, failed_turns, slack_channel, slack_ts, created_at, updated_at, answered, confirm_pending, customer_unverified`
 
 func scanConversation(sc scanner) (*bot.Conversation, error) {
 	var c bot.Conversation
@@ -24,7 +24,7 @@ func scanConversation(sc scanner) (*bot.Conversation, error) {
 	var created, updated int64
 	if err := sc.Scan(&c.Key, &c.Trigger, &c.ExternalID, &c.Subject, &c.URL, &c.Customer.ID, &c.Customer.Name,
 		&c.Customer.Email, &state, &c.FailedTurns, &c.SlackChannel, &c.SlackThreadTS, &created, &updated,
-		&c.Answered, &c.ConfirmPending); err != nil {
+		&c.Answered, &c.ConfirmPending, &c.Customer.Unverified); err != nil {
 		return nil, err
 	}
 	c.State = bot.State(state)
@@ -113,8 +113,8 @@ func (s *Store) RecordInbound(ctx context.Context, inboxID int64, burst time.Dur
 			tags = []byte("[]")
 		}
 		_, err := tx.Exec(`INSERT INTO conversations (key, trigger, external_id, subject, url, priority, tags,
-				customer_id, customer_name, customer_email, state, created_at, updated_at, last_customer_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'bot', ?, ?, ?)
+				customer_id, customer_name, customer_email, state, created_at, updated_at, last_customer_at, customer_unverified)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'bot', ?, ?, ?, ?)
 			ON CONFLICT (key) DO UPDATE SET
 				subject = CASE WHEN excluded.subject != '' THEN excluded.subject ELSE subject END,
 				url = CASE WHEN excluded.url != '' THEN excluded.url ELSE url END,
@@ -122,10 +122,12 @@ func (s *Store) RecordInbound(ctx context.Context, inboxID int64, burst time.Dur
 				customer_id = CASE WHEN excluded.customer_id != '' THEN excluded.customer_id ELSE customer_id END,
 				customer_name = CASE WHEN excluded.customer_name != '' THEN excluded.customer_name ELSE customer_name END,
 				customer_email = CASE WHEN excluded.customer_email != '' THEN excluded.customer_email ELSE customer_email END,
+				customer_unverified = CASE WHEN excluded.customer_name != '' OR excluded.customer_email != ''
+					THEN excluded.customer_unverified ELSE customer_unverified END,
 				updated_at = excluded.updated_at,
 				last_customer_at = excluded.last_customer_at`,
 			key, ev.Trigger, ev.Conversation.ID, ev.Conversation.Subject, ev.Conversation.URL, ev.Conversation.Priority,
-			string(tags), ev.Customer.ID, ev.Customer.Name, ev.Customer.Email, ms(now), ms(now), receivedAt)
+			string(tags), ev.Customer.ID, ev.Customer.Name, ev.Customer.Email, ms(now), ms(now), receivedAt, ev.Customer.Unverified)
 		if err != nil {
 			return fmt.Errorf("upsert conversation: %w", err)
 		}

@@ -121,6 +121,11 @@ type Chat struct {
 	Heartbeat time.Duration
 	// SecureCookies marks the session cookie Secure (an https public URL).
 	SecureCookies bool
+	// Streams bounds the reply streams (see StreamLimits).
+	Streams StreamLimits
+	// Revocations, when set, ends sessions on the server (sign-out, a
+	// deleted conversation); see Revocations.
+	Revocations Revocations
 
 	Now    func() time.Time
 	Logger *slog.Logger
@@ -128,6 +133,7 @@ type Chat struct {
 	mu          sync.RWMutex
 	triggers    map[string]Sessions
 	order       []string
+	open        streamCount
 	limiter     *triggers.Buckets // per visitor
 	newVisitors *triggers.Buckets // new sessions per address
 	ancestor    string            // the CSP frame-ancestors sources
@@ -191,6 +197,9 @@ func (c *Chat) Init() error {
 			return
 		case c.Heartbeat < 0:
 			err = errors.New("heartbeat: must be positive")
+			return
+		}
+		if err = c.Streams.init(); err != nil {
 			return
 		}
 		c.limiter = triggers.NewBuckets(c.PerVisitor, 0)
@@ -261,6 +270,7 @@ func (c *Chat) Handler() http.Handler {
 	mux.HandleFunc("GET /chat/{trigger}", c.handlePage)
 	mux.HandleFunc("POST /chat/{trigger}/session", c.handleSession)
 	mux.HandleFunc("GET /chat/{trigger}/events", c.handleEvents)
+	mux.HandleFunc("POST /chat/{trigger}/signout", c.handleSignOut)
 	mux.HandleFunc("POST /hooks/{trigger}", c.handleHook)
 	return mux
 }
@@ -377,9 +387,20 @@ type sessionResponse struct {
 	ExpiresAt time.Time `json:"expires_at"`
 	HookURL   string    `json:"hook_url"`
 	EventsURL string    `json:"events_url"`
+	// StreamToken goes in the events URL (short-lived; renewed here).
+	StreamToken     string     `json:"stream_token,omitempty"`
+	StreamExpiresAt *time.Time `json:"stream_expires_at,omitempty"`
 }
 
-func cookieName(trigger string) string { return "sb_chat_" + trigger }
+// sessionCookie returns the name and path of the session cookie. Over HTTPS
+// it is a __Host- cookie (Secure, host-only, path /), so that a sibling
+// subdomain cannot plant one that joins a visitor to its conversation.
+func (c *Chat) sessionCookie(trigger string) (name, path string) {
+	if c.SecureCookies {
+		return "__Host-sb_chat_" + trigger, "/"
+	}
+	return "sb_chat_" + trigger, "/chat/" + trigger
+}
 
 // NewVisitorsPerIP bounds the new chat sessions one address may start: 30
 // at once (a shared office, a test), then one a second.
@@ -435,6 +456,9 @@ func (c *Chat) handleSession(w http.ResponseWriter, r *http.Request) {
 			visitor = v
 		}
 	}
+	if visitor != "" && c.revoked(r.Context(), name, visitor) {
+		visitor = "" // signed out, or its conversation deleted: a new visitor
+	}
 	if visitor == "" {
 		// New visitors cost a bucket in the per-visitor limit: one address
 		// gets NewVisitorsPerIP of them at once, then one a second.
@@ -446,17 +470,24 @@ func (c *Chat) handleSession(w http.ResponseWriter, r *http.Request) {
 		visitor = s.NewVisitorID()
 	}
 	token, exp := s.Issue(visitor, now)
+	ckName, ckPath := c.sessionCookie(name)
 	http.SetCookie(w, &http.Cookie{
-		Name: cookieName(name), Value: visitor + "~" + token, Path: "/chat/" + name, Expires: exp,
+		Name: ckName, Value: visitor + "~" + token, Path: ckPath, Expires: exp,
 		HttpOnly: true, Secure: c.SecureCookies, SameSite: http.SameSiteLaxMode,
 	})
-	writeJSON(w, http.StatusOK, sessionResponse{
+	resp := sessionResponse{
 		VisitorID: visitor, Token: token, ExpiresAt: exp, HookURL: "/hooks/" + name, EventsURL: "/chat/" + name + "/events",
-	})
+	}
+	if ss, ok := s.(StreamSessions); ok {
+		tok, exp := ss.IssueStream(visitor, now)
+		resp.StreamToken, resp.StreamExpiresAt = tok, &exp
+	}
+	writeJSON(w, http.StatusOK, resp)
 }
 
 func (c *Chat) cookieSession(r *http.Request, name string) (visitor, token string, ok bool) {
-	ck, err := r.Cookie(cookieName(name))
+	ckName, _ := c.sessionCookie(name)
+	ck, err := r.Cookie(ckName)
 	if err != nil {
 		return "", "", false
 	}
@@ -473,6 +504,10 @@ func (c *Chat) handleHook(w http.ResponseWriter, r *http.Request) {
 	if s, ok := c.sessions(name); ok {
 		visitor := r.Header.Get(VisitorHeader)
 		if s.CheckToken(visitor, r.Header.Get(TokenHeader), start) == nil {
+			if c.revoked(r.Context(), name, visitor) {
+				writeJSON(w, http.StatusUnauthorized, apiError{Error: "chat session ended; start a new one"})
+				return
+			}
 			if ok, wait := c.limiter.Allow(name+"/"+visitor, start); !ok {
 				c.refuseRate(w, r, name, start, wait)
 				return

@@ -178,6 +178,17 @@ func (h *Hub) remove(s *Subscription) {
 	}
 }
 
+// CloseKey ends every subscription of conversation key (a session ended
+// on the server): its streams finish.
+func (h *Hub) CloseKey(key string) {
+	h.init()
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for s := range h.subs[key] {
+		h.remove(s)
+	}
+}
+
 // Subscribers returns how many subscriptions conversation key has (for
 // tests and metrics).
 func (h *Hub) Subscribers(key string) int {

@@ -126,7 +126,7 @@
   function connect() {
     if (source) source.close();
     var url = eventsURL + '?visitor=' + encodeURIComponent(session.visitor_id) +
-      '&token=' + encodeURIComponent(session.token);
+      '&token=' + encodeURIComponent(session.stream_token || session.token);
     if (lastId) url += '&after=' + encodeURIComponent(lastId);
     source = new EventSource(url);
     source.addEventListener('customer', function (e) { add(JSON.parse(e.data)); });
@@ -152,6 +152,11 @@
         setStatus(stateText());
       }
       body.dataset.ready = 'true';
+    });
+    // The stream's lifetime is up: reconnect with a fresh stream token.
+    source.addEventListener('renew', function () {
+      source.close();
+      startSession().then(connect, scheduleReconnect);
     });
     source.onerror = function () {
       setStatus('Reconnecting…');
