@@ -1,7 +1,9 @@
 // Package webchat is supportbot's built-in web chat: the chat page at
 // /chat/{trigger}, an embeddable script at /chat/widget.js that opens the
-// page in an iframe on another site, visitor sessions, and live replies over
-// Server-Sent Events at /chat/{trigger}/events.
+// page in an iframe on another site, visitor sessions, live replies over
+// Server-Sent Events at /chat/{trigger}/events (with their quick replies,
+// shown as buttons), and the visitor's 1–5 rating of a resolved
+// conversation at /chat/{trigger}/rating.
 //
 // A visitor's messages are chat messages of a web trigger (triggers/web):
 // the page POSTs them to /hooks/{trigger}, the same intake every webhook
@@ -83,6 +85,13 @@ type Store interface {
 	// LatestEscalation returns the conversation's last escalation, or
 	// bot.ErrNotFound.
 	LatestEscalation(ctx context.Context, key string) (bot.StoredEscalation, error)
+	// RateConversation stores the visitor's rating of a resolved
+	// conversation: a *bot.ValidationError for a bad score or comment,
+	// bot.ErrNotFound for an unknown conversation, bot.ErrConflict when it
+	// is not resolved.
+	RateConversation(ctx context.Context, r bot.Rating) error
+	// Rating returns the conversation's rating, or bot.ErrNotFound.
+	Rating(ctx context.Context, key string) (bot.Rating, error)
 }
 
 // Observer receives one call per intake request the chat answers itself.
@@ -255,7 +264,8 @@ func parseOrigin(o string) (*url.URL, bool) {
 
 // Handler returns the chat's routes: /chat, /chat/widget.js,
 // /chat/static/..., /chat/{trigger}, /chat/{trigger}/session,
-// /chat/{trigger}/events, and POST /hooks/{trigger} for the web triggers.
+// /chat/{trigger}/events, /chat/{trigger}/rating, and POST /hooks/{trigger}
+// for the web triggers.
 // It panics if Init fails; call Init first to get the error.
 func (c *Chat) Handler() http.Handler {
 	if err := c.Init(); err != nil {
@@ -271,6 +281,7 @@ func (c *Chat) Handler() http.Handler {
 	mux.HandleFunc("POST /chat/{trigger}/session", c.handleSession)
 	mux.HandleFunc("GET /chat/{trigger}/events", c.handleEvents)
 	mux.HandleFunc("POST /chat/{trigger}/signout", c.handleSignOut)
+	mux.HandleFunc("POST /chat/{trigger}/rating", c.handleRating)
 	mux.HandleFunc("POST /hooks/{trigger}", c.handleHook)
 	return mux
 }
@@ -338,6 +349,7 @@ func (c *Chat) handleIndex(w http.ResponseWriter, r *http.Request) {
 
 type pageData struct {
 	Title, Trigger, SessionURL, EventsURL, HookURL, JS, CSS string
+	RatingURL                                               string
 	Greeting                                                string
 	Embedded                                                bool
 }
@@ -363,6 +375,7 @@ func (c *Chat) handlePage(w http.ResponseWriter, r *http.Request) {
 		Title: c.Title, Trigger: name, Embedded: r.URL.Query().Get("embed") == "1", Greeting: c.greeting(name),
 		SessionURL: "/chat/" + name + "/session", EventsURL: "/chat/" + name + "/events", HookURL: "/hooks/" + name,
 		JS: "/chat/static/chat.js?v=" + assets["chat.js"].version, CSS: "/chat/static/chat.css?v=" + assets["chat.css"].version,
+		RatingURL: "/chat/" + name + "/rating",
 	})
 	if err != nil {
 		c.Logger.Error("render chat page", "trigger", name, "err", err)

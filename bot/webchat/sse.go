@@ -38,7 +38,8 @@ const maxHistory = 500
 //   - event "reply", with id: the reply's id: a reply of the bot or an
 //     agent, replayed from the store after Last-Event-ID, then live;
 //   - event "ready", with id: the stream's cursor, once the replay is done,
-//     with the conversation's state (and agent_name, who holds it);
+//     with the conversation's state (and agent_name, who holds it; rating,
+//     the visitor's score of a resolved conversation, 0 for none);
 //   - event "state": a change of owner without a reply (Chat.PublishState);
 //   - a comment every Heartbeat, so that proxies keep the stream open;
 //   - event "renew" when the stream's lifetime is up, just before it ends:
@@ -148,7 +149,7 @@ func (c *Chat) handleEvents(w http.ResponseWriter, r *http.Request) {
 			cursor = ev.ID
 		}
 	}
-	ready, _ := json.Marshal(map[string]any{"state": state, "agent_name": c.holder(ctx, key, state)})
+	ready, _ := json.Marshal(map[string]any{"state": state, "agent_name": c.holder(ctx, key, state), "rating": c.rated(ctx, key, state)})
 	fmt.Fprintf(bw, "event: ready\nid: %s\ndata: %s\n\n", cmpCursor(cursor), ready)
 	if err := flush(); err != nil {
 		return

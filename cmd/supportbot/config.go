@@ -67,6 +67,11 @@ type ConversationConfig struct {
 	Welcome     string `mapstructure:"welcome"`
 	Goodbye     string `mapstructure:"goodbye"`
 	ConfirmText string `mapstructure:"confirm_text"`
+	// AskCloseCalls asks the customer which of two equally close FAQ
+	// entries they mean instead of escalating with reason ambiguous;
+	// ChoiceText introduces the two ("Did you mean: A, or B?").
+	AskCloseCalls bool   `mapstructure:"ask_close_calls"`
+	ChoiceText    string `mapstructure:"choice_text"`
 }
 
 // ServerConfig is the HTTP server.
@@ -292,6 +297,8 @@ var defaults = map[string]any{
 	"webchat.streams.per_address":     32,
 	"webchat.streams.max":             2000,
 	"webchat.streams.lifetime":        "15m",
+	"conversation.ask_close_calls":    true,
+	"conversation.choice_text":        worker.DefaultChoiceText,
 }
 
 // ConfigError is a configuration problem; the CLI exits with status 2.

@@ -142,6 +142,14 @@ func (m *Main) openWebChat(mounts map[string]http.Handler) error {
 		},
 		Logger: m.Logger.With("component", "webchat"),
 	}
+	// A trigger's own greeting opens its page; the engine answers a
+	// typed greeting with the same text.
+	chat.GreetingFunc = func(name string) string {
+		if e, ok := m.Triggers.Get(name); ok {
+			return e.Config.Greeting
+		}
+		return ""
+	}
 	if err := chat.Init(); err != nil {
 		return &ConfigError{fmt.Errorf("webchat.%w", err)}
 	}
