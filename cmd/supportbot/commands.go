@@ -52,6 +52,7 @@ func newRootCmd(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err} })
 	root.AddCommand(c.serveCmd(), c.sendCmd(), c.versionCmd(), c.dlqCmd(), c.escalationsCmd(),
 		c.conversationsCmd(), c.evalCmd(), c.askCmd(), c.benchCmd(), c.faqCmd(), c.replyCmd())
+	root.AddCommand(c.kbCmd())
 	return root
 }
 

@@ -44,6 +44,15 @@ type Config struct {
 	Warnings []string `mapstructure:"-"`
 
 	Conversation ConversationConfig `mapstructure:"conversation"`
+
+	Knowledge KnowledgeConfig `mapstructure:"knowledge"`
+}
+
+// KnowledgeConfig is the help-center articles beside the FAQ.
+type KnowledgeConfig struct {
+	// Articles is the directory of article files (Markdown, HTML) that
+	// `supportbot kb import` writes to (empty: none).
+	Articles string `mapstructure:"articles"`
 }
 
 // ConversationConfig is the conversation around the answer: the bot's
@@ -248,6 +257,7 @@ var defaults = map[string]any{
 	"slack.reannounce_after":          "15m",
 	"slack.mention":                   "",
 	"outbound.allow_private_networks": false,
+	"knowledge.articles":              "",
 	"workers.count":                   32,
 	"workers.max_attempts":            10,
 	"workers.backoff_base":            "1s",
@@ -360,7 +370,7 @@ func configWarnings(cfg *Config, environ []string) []string {
 	var warn []string
 	for _, kv := range environ {
 		name, _, _ := strings.Cut(kv, "=")
-		if !strings.HasPrefix(name, "SUPPORTBOT_") || known[name] {
+		if !strings.HasPrefix(name, "SUPPORTBOT_") || known[name] || name == kbTokenEnv {
 			continue
 		}
 		if strings.HasPrefix(name, "SUPPORTBOT_TRIGGERS_") && triggerEnvKnown(cfg, name) {
