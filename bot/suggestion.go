@@ -1,6 +1,7 @@
 package bot
 
 import (
+	"context"
 	"strings"
 	"time"
 )
@@ -75,6 +76,22 @@ type FAQEntry struct {
 	ID       string
 	Question string
 	Answer   string
+}
+
+// FAQLearner serves the "Send FAQ answer" choice of agents' tools (Slack,
+// the dashboard): it gives the live knowledge base's answer of an entry,
+// and learns from its use, the customer's question becoming a suggested
+// example phrasing of the entry.
+type FAQLearner interface {
+	// FAQEntry returns the entry id of the live knowledge base, or an
+	// error wrapping ErrNotFound.
+	FAQEntry(id string) (FAQEntry, error)
+	// LearnExample records the customer's question that the agent reply
+	// replyID answered (with entry entryID's answer) as a pending example
+	// suggestion of entryID, once per reply; by is the agent. Operators who
+	// chose it have it approved at once. ok is false when no question was
+	// found to learn.
+	LearnExample(ctx context.Context, replyID, entryID, by string) (s FAQSuggestion, ok bool, err error)
 }
 
 // AugmentRecord is one entry `supportbot faq augment` asked the model

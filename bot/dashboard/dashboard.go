@@ -97,10 +97,22 @@ type Trigger struct {
 	PreviousSecretUntil time.Time
 }
 
+// FAQMenu serves the conversation page's "Send FAQ answer": the entries
+// the conversation's escalation considered, their answers from the live
+// knowledge base, and learning the customer's question from the choice.
+type FAQMenu interface {
+	bot.FAQLearner
+	// Candidates returns the entries the conversation's latest escalation
+	// considered, best first; none without an escalation.
+	Candidates(ctx context.Context, key string) ([]bot.Candidate, error)
+}
+
 // Dashboard serves the pages under /admin.
 type Dashboard struct {
 	Store Store
 	Stats Stats
+	// FAQ, when set, adds "Send FAQ answer" to conversations people own.
+	FAQ FAQMenu
 	// TriggersFunc lists the configured and run-time triggers.
 	TriggersFunc func(ctx context.Context) ([]Trigger, error)
 	// Token is server.admin_token; empty turns the pages off (404).

@@ -394,3 +394,28 @@ func (s *Store) SaveAugment(ctx context.Context, rec bot.AugmentRecord, list []b
 	}
 	return n, nil
 }
+
+// LearnExample records, as a pending example suggestion of entryID, the
+// customer's question (see SuggestionSource) that the agent reply replyID
+// answered; by is who sent it. Once per reply: a retried call finds the
+// stored suggestion. ok is false, and nothing is stored, when no customer
+// question comes before the reply. Errors are SuggestionSource's and
+// SuggestExamples'.
+func (s *Store) LearnExample(ctx context.Context, replyID, entryID, by string) (sg bot.FAQSuggestion, ok bool, err error) {
+	sg, err = s.SuggestionSource(ctx, replyID)
+	if err != nil {
+		return sg, false, fmt.Errorf("learn example: %w", err)
+	}
+	if strings.TrimSpace(sg.Question) == "" {
+		return sg, false, nil
+	}
+	sg.Kind, sg.EntryID, sg.SuggestedBy = bot.SuggestionExample, entryID, by
+	ids, _, err := s.SuggestExamples(ctx, []bot.FAQSuggestion{sg})
+	if err != nil {
+		return sg, false, fmt.Errorf("learn example: %w", err)
+	}
+	if sg, err = s.Suggestion(ctx, ids[0]); err != nil {
+		return sg, false, fmt.Errorf("learn example: %w", err)
+	}
+	return sg, true, nil
+}
