@@ -456,6 +456,13 @@ func (s *Store) commit(batch []*writeReq) {
 		err = classify(err)
 		s.Logger.Error("group commit", "err", err, "writes", len(batch))
 	}
+	// Transitions are reported after the commit and before the writers
+	// hear back, so a caller that changed a state sees its report done.
+	if err == nil && s.OnTransition != nil {
+		for _, t := range changes {
+			s.OnTransition(t)
+		}
+	}
 	notify := false
 	for i, req := range batch {
 		e := errs[i]
@@ -471,11 +478,6 @@ func (s *Store) commit(batch []*writeReq) {
 	}
 	if notify {
 		s.signal()
-	}
-	if err == nil && s.OnTransition != nil {
-		for _, t := range changes {
-			s.OnTransition(t)
-		}
 	}
 }
 

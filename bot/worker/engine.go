@@ -315,11 +315,13 @@ func (e *Engine) escalate(ctx context.Context, j *bot.Job) (bot.JobOutcome, erro
 			}
 		}
 	}
-	if until, err := e.budgetHold(ctx, esc.Escalation); err != nil {
+	until, release, err := e.budgetHold(ctx, esc.Escalation)
+	if err != nil {
 		return bot.JobOutcome{}, err
 	} else if !until.IsZero() {
 		return bot.JobOutcome{Snooze: until}, nil
 	}
+	defer release()
 	t, err := e.Escalator.Escalate(ctx, esc.Escalation)
 	if err != nil {
 		return bot.JobOutcome{}, fmt.Errorf("escalate: %w", err)
