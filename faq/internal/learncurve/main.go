@@ -98,7 +98,10 @@ type Row struct {
 	Rest         int
 	RestAccuracy float64
 	OOSRecall    float64
-	Build        time.Duration
+	// Baseline is RestAccuracy of the starting matcher, which learned
+	// nothing: the same questions, without the agents' labels.
+	Baseline float64
+	Build    time.Duration
 }
 
 // Simulate runs the simulation: cases' in-scope questions in their order,
@@ -132,6 +135,7 @@ func Simulate(ctx context.Context, kb *faq.KB, cases []faq.Case, step int) ([]Ro
 	if err != nil {
 		return nil, err
 	}
+	m0 := m
 	var rows []Row
 	cur := Row{}
 	measure := func(fed int) {
@@ -139,13 +143,7 @@ func Simulate(ctx context.Context, kb *faq.KB, cases []faq.Case, step int) ([]Ro
 		rest := in[fed:]
 		cur.Rest, cur.RestAccuracy = len(rest), 0
 		if len(rest) > 0 {
-			right := 0
-			for _, c := range rest {
-				if r := m.Decide(c.Q, 1); r.InScope && r.Best.Entry.ID == c.FAQ {
-					right++
-				}
-			}
-			cur.RestAccuracy = float64(right) / float64(len(rest))
+			cur.RestAccuracy, cur.Baseline = accuracy(m, rest), accuracy(m0, rest)
 		}
 		cur.OOSRecall = 0
 		if len(oos) > 0 {
@@ -191,18 +189,29 @@ func Simulate(ctx context.Context, kb *faq.KB, cases []faq.Case, step int) ([]Ro
 	return rows, nil
 }
 
+// accuracy is the share of in-scope cases m answers with the right entry.
+func accuracy(m *faq.Matcher, cases []faq.Case) float64 {
+	right := 0
+	for _, c := range cases {
+		if r := m.Decide(c.Q, 1); r.InScope && r.Best.Entry.ID == c.FAQ {
+			right++
+		}
+	}
+	return float64(right) / float64(len(cases))
+}
+
 // WriteTable prints rows as a Markdown table.
 func WriteTable(w io.Writer, rows []Row) error {
-	fmt.Fprintln(w, "| fed | answered (wrong) since the last row | escalated, labelled | examples added, in all | rest of val: in-scope answered correctly (questions) | out-of-scope recall | build |")
-	fmt.Fprintln(w, "|---:|---:|---:|---:|---:|---:|---:|")
+	fmt.Fprintln(w, "| fed | answered (wrong) since the last row | escalated, labelled | examples added, in all | rest of val: in-scope answered correctly (questions) | the same without learning | out-of-scope recall | build |")
+	fmt.Fprintln(w, "|---:|---:|---:|---:|---:|---:|---:|---:|")
 	for i, r := range rows {
 		batch := "- | -"
 		if i > 0 {
 			batch = fmt.Sprintf("%d (%d) | %d", r.Answered, r.Wrong, r.Escalated)
 		}
-		rest := "- (none left)"
+		rest := "- (none left) | -"
 		if r.Rest > 0 {
-			rest = fmt.Sprintf("%.3f (%d)", r.RestAccuracy, r.Rest)
+			rest = fmt.Sprintf("%.3f (%d) | %.3f", r.RestAccuracy, r.Rest, r.Baseline)
 		}
 		if _, err := fmt.Fprintf(w, "| %d | %s | %d | %s | %.2f | %d ms |\n", r.Fed, batch, r.Examples, rest, r.OOSRecall, r.Build.Milliseconds()); err != nil {
 			return err
