@@ -147,15 +147,27 @@ func (c *cli) printAugment(res []faq.AugmentResult, runErr error) error {
 	return nil
 }
 
+// errExampleTooLong refuses to approve a phrasing longer than an example
+// may be (a customer's several messages joined, say): shorten it first.
+var errExampleTooLong = fmt.Errorf("longer than %d bytes: approve it with a shorter --question, or reject it", faq.MaxExampleLen)
+
 // approveExamples writes pending example suggestions into the knowledge
 // base at path, entry by entry, and marks them approved (an example already
-// in the entry is approved without a second copy). It returns the approved
-// suggestions' ids; on error, those approved before it.
+// in the entry is approved without a second copy). Phrasings longer than
+// faq.MaxExampleLen are left pending; with a single suggestion that is an
+// error wrapping errExampleTooLong. It returns the approved suggestions'
+// ids; on error, those approved before it.
 func approveExamples(ctx context.Context, s *sqlite.Store, path string, list []bot.FAQSuggestion, by string) ([]int64, error) {
 	var order []string
 	byEntry := map[string][]bot.FAQSuggestion{}
 	for _, x := range list {
 		if x.Kind != bot.SuggestionExample || x.Status != bot.SuggestionPending {
+			continue
+		}
+		if len(strings.Join(strings.Fields(x.Question), " ")) > faq.MaxExampleLen {
+			if len(list) == 1 {
+				return nil, fmt.Errorf("suggestion %d: %w", x.ID, errExampleTooLong)
+			}
 			continue
 		}
 		if _, ok := byEntry[x.EntryID]; !ok {

@@ -9,11 +9,13 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/supportbot/supportbot/bot"
 	"github.com/supportbot/supportbot/bot/sqlite"
 	"github.com/supportbot/supportbot/faq"
 )
@@ -200,5 +202,48 @@ func TestFAQAugment(t *testing.T) {
 	pending := runOK("faq", "suggestions", "list")
 	if strings.Contains(pending, "pending") {
 		t.Fatalf("suggestions left pending:\n%s", pending)
+	}
+}
+
+// TestApproveLongExample: a phrasing longer than an example may be is not
+// approved silently: one by one it is refused, in bulk it stays pending.
+func TestApproveLongExample(t *testing.T) {
+	dir := t.TempDir()
+	kbPath := filepath.Join(dir, "kb.yaml")
+	if err := os.WriteFile(kbPath, []byte(augmentKB), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	dbPath := filepath.Join(dir, "data", "supportbot.db")
+	if err := os.MkdirAll(filepath.Dir(dbPath), 0o750); err != nil {
+		t.Fatal(err)
+	}
+	st := sqlite.NewStore(dbPath)
+	if err := st.Open(); err != nil {
+		t.Fatal(err)
+	}
+	ids, _, err := st.SuggestExamples(context.Background(), []bot.FAQSuggestion{
+		{EntryID: "refunds", Question: strings.Repeat("where is my money ", 20), SuggestedBy: "Grace"},
+		{EntryID: "refunds", Question: "where is my money", SuggestedBy: "Grace"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	cfgPath := filepath.Join(dir, "config.yaml")
+	if err := os.WriteFile(cfgPath, []byte(fmt.Sprintf("storage:\n  path: %q\nfaq:\n  path: %q\nlog:\n  level: warn\n", dbPath, kbPath)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var out, errOut bytes.Buffer
+	if code := run(context.Background(), []string{"faq", "suggestions", "approve", strconv.FormatInt(ids[0], 10), "--config", cfgPath}, nil, &out, &errOut); code == 0 || !strings.Contains(errOut.String(), "longer than 300 bytes") {
+		t.Fatalf("approve long = exit %d: %s", code, errOut.String())
+	}
+	out.Reset()
+	if code := run(context.Background(), []string{"faq", "suggestions", "approve", "--all", "--config", cfgPath}, nil, &out, &errOut); code != 0 {
+		t.Fatalf("approve --all: exit %d: %s", code, errOut.String())
+	}
+	if !strings.Contains(out.String(), "approved 1 example suggestion(s) of 2 pending (1 longer than 300 bytes left for review)") {
+		t.Fatalf("approve --all output: %s", out.String())
 	}
 }

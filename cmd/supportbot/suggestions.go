@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -87,6 +88,15 @@ change up on SIGHUP.`,
 				}
 				done, err := approveExamples(cmd.Context(), s, cfg.FAQ.Path, list, decider(by))
 				fmt.Fprintf(c.stdout, "approved %d example suggestion(s) of %d pending", len(done), len(list))
+				long := 0
+				for _, x := range list {
+					if len(strings.Join(strings.Fields(x.Question), " ")) > faq.MaxExampleLen {
+						long++
+					}
+				}
+				if long > 0 {
+					fmt.Fprintf(c.stdout, " (%d longer than %d bytes left for review)", long, faq.MaxExampleLen)
+				}
 				if len(done) > 0 {
 					fmt.Fprint(c.stdout, "; reload the service (SIGHUP) to use them")
 				}
