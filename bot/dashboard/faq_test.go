@@ -14,7 +14,7 @@ import (
 	"github.com/supportbot/supportbot/bot/sqlite"
 )
 
-// faqMenu is a dashboard.FAQMenu over fixed entries and the real store.
+// faqMenu is a bot.FAQLearner over fixed entries and the real store.
 type faqMenu struct {
 	store   *sqlite.Store
 	entries map[string]bot.FAQEntry
@@ -32,10 +32,6 @@ func (f faqMenu) LearnExample(ctx context.Context, replyID, entryID, by string) 
 	return f.store.LearnExample(ctx, replyID, entryID, by)
 }
 
-func (f faqMenu) Candidates(context.Context, string) ([]bot.Candidate, error) {
-	return []bot.Candidate{{ID: "billing-vat", Question: "How do I fix the <b>VAT</b> number on an invoice?", Score: 0.4}}, nil
-}
-
 var faqReplyKeyRE = regexp.MustCompile(`id="faq-answer-form">\s*<input type="hidden" name="csrf" value="[^"]*">\s*<input type="hidden" name="reply_key" value="([^"]+)"`)
 
 // TestSendFAQAnswerFromDashboard: the conversation page offers the entries
@@ -51,8 +47,16 @@ func TestSendFAQAnswerFromDashboard(t *testing.T) {
 	})
 	menu.store = tb.store
 	in := customerWrites(t, tb.store, "c-f", "e-f", "Billing", "my invoice shows the wrong VAT number")
-	escalate(t, tb.store, in)
 	key := in.Conversation.Key
+	if err := tb.store.ApplyDecision(context.Background(), bot.Outcome{
+		ConversationKey: key, MessageIDs: []int64{in.MessageID},
+		Decision: bot.Decision{Action: bot.ActionEscalate, Reason: bot.ReasonOutOfScope},
+		Escalation: &bot.Escalation{ConversationKey: key, Reason: bot.ReasonOutOfScope, Customer: in.Conversation.Customer,
+			Candidates: []bot.Candidate{{ID: "billing-vat", Question: "How do I fix the <b>VAT</b> number on an invoice?", Score: 0.4}}},
+		Replies: []bot.Reply{{ID: "r-" + key, ConversationKey: key, Kind: bot.ReplyHandoff, Author: bot.AuthorBot, Text: "A person will reply.", State: bot.StateEscalated}},
+	}); err != nil {
+		t.Fatal(err)
+	}
 	c := client(t)
 	csrf := loginAs(t, tb, c, "Grace")
 	convURL := tb.srv.URL + "/admin/conversations/" + url.PathEscape(key)

@@ -144,6 +144,11 @@ type overviewData struct {
 	Traffic, Decisions  chart
 	Waiting             []bot.StoredEscalation
 	WaitingMore         bool
+	// CSAT is the share of 4s and 5s among the ratings given in the
+	// period; Rated counts them, AvgRating is their mean.
+	CSAT      string
+	Rated     int64
+	AvgRating string
 }
 
 func (d *Dashboard) overview(w http.ResponseWriter, r *http.Request, a auth) {
@@ -187,9 +192,29 @@ func (d *Dashboard) overview(w http.ResponseWriter, r *http.Request, a auth) {
 	minutes := (time.Duration(sp.N-1)*sp.Step + now.Sub(now.Truncate(sp.Step))).Minutes()
 	data.PerMinute = strconv.FormatFloat(float64(data.Accepted)/max(minutes, 1), 'f', 1, 64)
 	data.Deflection = pct(data.Answered, data.Answered+data.Escalated)
+	ratings, err := d.Stats.Ratings(ctx, since)
+	if err != nil {
+		d.fail(w, r, a, err)
+		return
+	}
+	data.CSAT, data.Rated, data.AvgRating = csat(ratings)
 	data.Traffic = trafficChart(buckets, sp)
 	data.Decisions = decisionChart(buckets, sp)
 	d.render(w, r, http.StatusOK, "overview", a, page{Title: "Overview", Nav: "overview", Data: data})
+}
+
+// csat is the share of 4s and 5s among ratings (by score, index 0 for 1),
+// how many there are and their mean.
+func csat(ratings [5]int64) (share string, n int64, mean string) {
+	var sum int64
+	for i, c := range ratings {
+		n += c
+		sum += int64(i+1) * c
+	}
+	if n == 0 {
+		return pct(0, 0), 0, "–"
+	}
+	return pct(ratings[3]+ratings[4], n), n, strconv.FormatFloat(float64(sum)/float64(n), 'f', 1, 64)
 }
 
 // --- conversations ---
@@ -252,6 +277,39 @@ type conversationData struct {
 	ReplyKey string
 	// FAQChoices are the entries offered by "Send FAQ answer".
 	FAQChoices []bot.Candidate
+	// Handoff is the conversation's last escalation, nil when it has none;
+	// Rating the customer's rating, nil when there is none.
+	Handoff *handoffView
+	Rating  *bot.Rating
+}
+
+// handoffView is an escalation as the conversation page shows it. What the
+// language model wrote (its reason for escalating, its summary) is marked
+// as the model's: agents read it as a claim, which a customer may have
+// steered, not as the bot's finding.
+type handoffView struct {
+	bot.StoredEscalation
+	ReasonText     string
+	DetailByModel  bool
+	SummaryByModel bool
+}
+
+// newHandoffView labels what the model wrote in e. A summary is the
+// model's unless it is the customer's own words (the engine's summary when
+// no model wrote one).
+func newHandoffView(e bot.StoredEscalation) *handoffView {
+	v := &handoffView{StoredEscalation: e, ReasonText: bot.ReasonText(e.Reason)}
+	v.DetailByModel = e.Detail != "" && (e.Reason == bot.ReasonLLMEscalated || e.Reason == bot.ReasonLLMLowConfidence)
+	if e.Summary != "" {
+		v.SummaryByModel = true
+		for i := len(e.Recent) - 1; i >= 0; i-- {
+			if e.Recent[i].Author == bot.AuthorCustomer {
+				v.SummaryByModel = e.Summary != bot.Clip(e.Recent[i].Text, 500)
+				break
+			}
+		}
+	}
+	return v
 }
 
 func (d *Dashboard) conversation(w http.ResponseWriter, r *http.Request, a auth) {
@@ -274,6 +332,20 @@ func (d *Dashboard) conversation(w http.ResponseWriter, r *http.Request, a auth)
 		d.fail(w, r, a, err)
 		return
 	}
+	switch esc, err := d.Store.LatestEscalation(ctx, key); {
+	case err == nil:
+		data.Handoff = newHandoffView(esc)
+	case !errors.Is(err, bot.ErrNotFound):
+		d.fail(w, r, a, err)
+		return
+	}
+	switch rt, err := d.Store.Rating(ctx, key); {
+	case err == nil:
+		data.Rating = &rt
+	case !errors.Is(err, bot.ErrNotFound):
+		d.fail(w, r, a, err)
+		return
+	}
 	for _, ac := range actions {
 		if ac.To == bot.StateAgent && c.State != bot.StateEscalated {
 			continue // only an escalation is claimed; an agent's hand-over is not a button
@@ -285,10 +357,8 @@ func (d *Dashboard) conversation(w http.ResponseWriter, r *http.Request, a auth)
 	data.Agent = d.sessionName(a)
 	data.CanReply = c.State == bot.StateEscalated || c.State == bot.StateAgent
 	data.ReplyKey = "dash_" + randomToken(18)
-	if data.CanReply && d.FAQ != nil {
-		if data.FAQChoices, err = d.FAQ.Candidates(ctx, key); err != nil {
-			d.Logger.Warn("faq choices", "conversation", key, "err", err) // the page works without them
-		}
+	if data.CanReply && d.FAQ != nil && data.Handoff != nil {
+		data.FAQChoices = data.Handoff.Candidates
 	}
 	ok, failed := flash(r)
 	title := cmp.Or(c.Subject, c.Key)

@@ -70,6 +70,9 @@ func renderHandoff(e bot.Escalation, v handoffView) ([]slackapi.Block, string) {
 	if email := oneLine(e.Customer.Email, maxField); email != "" {
 		customer += "\n" + email
 	}
+	if e.Customer.Unverified {
+		customer += "\n_unverified: as the visitor typed it_"
+	}
 	source := "`" + code(e.Trigger) + "` · " + oneLine(e.ConversationID, maxField)
 	if e.URL != "" {
 		if l := link(e.URL, "Open ticket"); l != "" {

@@ -84,3 +84,7 @@ func redactURL(raw string) string {
 	}
 	return u.Scheme + "://" + u.Host + u.EscapedPath()
 }
+
+func (ds dashboardStats) Ratings(ctx context.Context, since time.Time) ([5]int64, error) {
+	return ds.s.RatingsSince(ctx, since)
+}

@@ -42,18 +42,6 @@ func (l *faqLearner) FAQEntry(id string) (bot.FAQEntry, error) {
 	return bot.FAQEntry{ID: e.ID, Question: e.Question, Answer: e.Answer}, nil
 }
 
-// Candidates returns the entries the conversation's latest escalation
-// considered (for the dashboard's menu); none when it has no escalation.
-func (l *faqLearner) Candidates(ctx context.Context, key string) ([]bot.Candidate, error) {
-	esc, err := l.store.LatestEscalation(ctx, key)
-	if errors.Is(err, bot.ErrNotFound) {
-		return nil, nil
-	} else if err != nil {
-		return nil, err
-	}
-	return esc.Candidates, nil
-}
-
 // LearnExample implements bot.FAQLearner. With auto-approval, a failure to
 // write the knowledge base is logged and leaves the suggestion pending: the
 // customer has the answer already, and an operator can still approve it.

@@ -54,6 +54,7 @@ type replyEvent struct {
 		Agent  *struct {
 			Name string `json:"name"`
 		} `json:"agent"`
+		Options []string `json:"options"`
 	} `json:"message"`
 	State string `json:"state"`
 }
