@@ -110,6 +110,10 @@ type Trigger struct {
 type Dashboard struct {
 	Store Store
 	Stats Stats
+	// FAQ, when set, adds "Send FAQ answer" to conversations people own:
+	// the entries their escalation considered, answered from the live
+	// knowledge base, the customer's question learned from the choice.
+	FAQ bot.FAQLearner
 	// TriggersFunc lists the configured and run-time triggers.
 	TriggersFunc func(ctx context.Context) ([]Trigger, error)
 	// Token is server.admin_token; empty turns the pages off (404).

@@ -27,6 +27,7 @@ var flashes = map[string]string{
 	"bot":       "Conversation handed back to the bot.",
 	"escalated": "Conversation returned to the agents' queue.",
 	"replayed":  "Job queued again.",
+	"faqsent":   "FAQ answer queued for the customer; their question is suggested as an example of the entry.",
 }
 
 var flashErrors = map[string]string{
@@ -35,6 +36,7 @@ var flashErrors = map[string]string{
 	"claimed":  "Another agent has claimed this conversation.",
 	"notyours": "Not sent: the bot owns this conversation or it is resolved. Return it to the agents' queue and claim it first.",
 	"reused":   "Not sent: that form was already used for a different reply. Reload the page and try again.",
+	"noentry":  "Not sent: that entry is no longer in the knowledge base.",
 }
 
 func flash(r *http.Request) (ok, failed string) {
@@ -273,6 +275,8 @@ type conversationData struct {
 	Agent    string
 	CanReply bool
 	ReplyKey string
+	// FAQChoices are the entries offered by "Send FAQ answer".
+	FAQChoices []bot.Candidate
 	// Handoff is the conversation's last escalation, nil when it has none;
 	// Rating the customer's rating, nil when there is none.
 	Handoff *handoffView
@@ -353,6 +357,9 @@ func (d *Dashboard) conversation(w http.ResponseWriter, r *http.Request, a auth)
 	data.Agent = d.sessionName(a)
 	data.CanReply = c.State == bot.StateEscalated || c.State == bot.StateAgent
 	data.ReplyKey = "dash_" + randomToken(18)
+	if data.CanReply && d.FAQ != nil && data.Handoff != nil {
+		data.FAQChoices = data.Handoff.Candidates
+	}
 	ok, failed := flash(r)
 	title := cmp.Or(c.Subject, c.Key)
 	d.render(w, r, http.StatusOK, "conversation", a, page{Title: title, Nav: "conversations", Flash: ok, Error: failed, Data: data})
@@ -364,6 +371,10 @@ func (d *Dashboard) conversation(w http.ResponseWriter, r *http.Request, a auth)
 func (d *Dashboard) postConversation(w http.ResponseWriter, r *http.Request, a auth) {
 	if strings.HasSuffix(r.URL.EscapedPath(), "/replies") {
 		d.reply(w, r, a, strings.TrimSuffix(r.PathValue("key"), "/replies"))
+		return
+	}
+	if strings.HasSuffix(r.URL.EscapedPath(), "/faq-answer") && d.FAQ != nil {
+		d.sendFAQ(w, r, a, strings.TrimSuffix(r.PathValue("key"), "/faq-answer"))
 		return
 	}
 	d.changeConversation(w, r, a)
@@ -446,6 +457,50 @@ func (d *Dashboard) reply(w http.ResponseWriter, r *http.Request, a auth, key st
 		}
 		http.Redirect(w, r, convURL(key)+"?ok=replied", http.StatusSeeOther)
 	}
+}
+
+// sendFAQ sends the chosen entry's answer, as the live knowledge base has
+// it, as the operator's reply (the reply box's operation and rules), and
+// learns the customer's question as an example of the entry.
+func (d *Dashboard) sendFAQ(w http.ResponseWriter, r *http.Request, a auth, key string) {
+	agent, err := d.agentName(r, a)
+	if err != nil {
+		d.fail(w, r, a, err)
+		return
+	}
+	entry, err := d.FAQ.FAQEntry(r.PostForm.Get("entry"))
+	if errors.Is(err, bot.ErrNotFound) {
+		http.Redirect(w, r, convURL(key)+"?err=noentry", http.StatusSeeOther)
+		return
+	} else if err != nil {
+		d.fail(w, r, a, err)
+		return
+	}
+	res, err := d.Store.AgentReply(r.Context(), bot.AgentReply{
+		ConversationKey: key, Agent: agent, Text: entry.Answer,
+		IdempotencyKey: r.PostForm.Get("reply_key"), Via: "on the dashboard",
+	})
+	switch {
+	case errors.Is(err, bot.ErrIdempotencyKeyReused):
+		http.Redirect(w, r, convURL(key)+"?err=reused", http.StatusSeeOther)
+		return
+	case errors.Is(err, bot.ErrConflict):
+		http.Redirect(w, r, convURL(key)+"?err=notyours", http.StatusSeeOther)
+		return
+	case err != nil:
+		d.fail(w, r, a, err)
+		return
+	}
+	sg, learned, err := d.FAQ.LearnExample(r.Context(), res.Reply.ID, entry.ID, res.Reply.AgentName)
+	if err != nil {
+		// The customer has the answer; only the learning failed.
+		d.Logger.Error("learn example", "conversation", key, "entry", entry.ID, "err", err)
+	}
+	if !res.Replayed {
+		d.Logger.Info("faq answer sent from the dashboard", "conversation", key, "agent", agent, "entry", entry.ID,
+			"reply_id", res.Reply.ID, "claimed", res.Claimed, "learned", learned, "suggestion_id", sg.ID)
+	}
+	http.Redirect(w, r, convURL(key)+"?ok=faqsent", http.StatusSeeOther)
 }
 
 // displayName checks an operator's display name: optional, one line, at

@@ -146,6 +146,7 @@ func (m *Main) Open(ctx context.Context) (err error) {
 			return &ConfigError{err}
 		}
 		m.Slack = slack.New(sc, m.Store, m.SlackHTTPClient, m.Logger.With("component", "slack"))
+		m.Slack.FAQ = m.faqLearner()
 		escalator = m.Slack
 		if cfg.Slack.AppToken == "" {
 			mounts["POST /slack/events"] = m.Slack.EventsHandler()

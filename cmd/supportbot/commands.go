@@ -64,7 +64,8 @@ func (c *cli) config() (Config, error) {
 }
 
 func (c *cli) serveCmd() *cobra.Command {
-	return &cobra.Command{
+	var autoApprove bool
+	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the service",
 		Args:  cobra.NoArgs,
@@ -72,6 +73,9 @@ func (c *cli) serveCmd() *cobra.Command {
 			cfg, err := c.config()
 			if err != nil {
 				return err
+			}
+			if autoApprove {
+				cfg.FAQ.AutoApproveExamples = true
 			}
 			logger := newLogger(cfg.Log, c.stderr)
 			for _, w := range cfg.Warnings {
@@ -99,6 +103,9 @@ func (c *cli) serveCmd() *cobra.Command {
 			return m.Close()
 		},
 	}
+	cmd.Flags().BoolVar(&autoApprove, "auto-approve", false,
+		"write the questions agents answer with an FAQ entry into its examples at once (faq.auto_approve_examples)")
+	return cmd
 }
 
 func (c *cli) versionCmd() *cobra.Command {

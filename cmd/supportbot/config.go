@@ -117,6 +117,10 @@ type FAQConfig struct {
 	Path      string  `mapstructure:"path"`
 	Threshold float64 `mapstructure:"threshold"`
 	TopK      int     `mapstructure:"top_k"`
+	// AutoApproveExamples writes the questions agents answer with an
+	// entry ("Send FAQ answer") straight into the entry's examples,
+	// instead of leaving them as suggestions to review.
+	AutoApproveExamples bool `mapstructure:"auto_approve_examples"`
 }
 
 // LLMConfig is the OpenAI-compatible model.
@@ -225,6 +229,7 @@ var defaults = map[string]any{
 	"faq.path":                        "faq/kb",
 	"faq.threshold":                   0.0,
 	"faq.top_k":                       3,
+	"faq.auto_approve_examples":       false,
 	"llm.mode":                        "off",
 	"llm.base_url":                    "https://api.openai.com/v1",
 	"llm.model":                       "gpt-4o-mini",

@@ -18,6 +18,7 @@ func (m *Main) dashboardHandler() http.Handler {
 		TriggersFunc: m.dashboardTriggers,
 		Token:        m.Config.Server.AdminToken, PublicURL: m.Config.Server.PublicURL,
 		Logger: m.Logger.With("component", "dashboard"),
+		FAQ:    m.faqLearner(),
 	}
 	return d.Handler()
 }
