@@ -96,12 +96,6 @@ func (f *fake) take() []string {
 	return r
 }
 
-func (f *fake) setAuthorized(fn func(*http.Request) bool) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.authorized = fn
-}
-
 // testClient is the guarded outbound client with private networks allowed,
 // as outbound.allow_private_networks sets it: httptest listens on loopback.
 func testClient() *http.Client {

@@ -127,6 +127,7 @@ func (a *Answerer) request(req bot.LLMRequest) goopenai.ChatCompletionRequest {
 		Temperature: a.temperature,
 		// max_tokens rather than max_completion_tokens: older local
 		// servers honour only the former.
+		//lint:ignore SA1019 older OpenAI-compatible servers honour only max_tokens
 		MaxTokens: req.MaxTokens,
 	}
 	if len(req.Schema) > 0 {
@@ -141,6 +142,7 @@ func (a *Answerer) request(req bot.LLMRequest) goopenai.ChatCompletionRequest {
 		// Reasoning models (o1, o3, o4, gpt-5, ...) reject max_tokens and any
 		// temperature but 1: send what they accept rather than fail
 		// client-side on every call.
+		//lint:ignore SA1019 moving the deprecated field into its replacement
 		creq.MaxCompletionTokens, creq.MaxTokens = creq.MaxTokens, 0
 		creq.Temperature = 0
 	}

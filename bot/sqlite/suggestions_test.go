@@ -106,7 +106,7 @@ func TestSuggestionSourceStopsAtBotAnswer(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	in = mustCustomerWrites(t, s, "c", "e-2", "the link has expired, I want a person")
+	mustCustomerWrites(t, s, "c", "e-2", "the link has expired, I want a person")
 	if err := s.Transition(ctx, key, bot.StateBot, bot.StateEscalated, bot.ActorBot, bot.ReasonHumanRequested); err != nil {
 		t.Fatal(err)
 	}

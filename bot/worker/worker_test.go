@@ -386,7 +386,8 @@ func TestPanicStackLogged(t *testing.T) {
 	var buf syncBuffer
 	boom := bot.DeciderFunc(func(context.Context, bot.Query) (bot.Decision, error) {
 		var m map[string]int
-		m["x"]++ // nil map write: a real runtime panic
+		//lint:ignore SA5000 the nil map write is the point: a real runtime panic
+		m["x"]++
 		return bot.Decision{}, nil
 	})
 	b := setup(t, boom, func(b *testBundle) {
