@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"path/filepath"
 	"strings"
-	"sync"
 
 	"github.com/supportbot/supportbot/bot"
 	"github.com/supportbot/supportbot/bot/deliver"
@@ -56,9 +55,10 @@ type Main struct {
 	// SlackHTTPClient, when set, is used for Slack API calls (tests).
 	SlackHTTPClient *http.Client
 
-	router  *replyRouter
-	runtime *runtimeTriggers
-	webchat *webchat.Chat
+	router      *deliver.Router
+	replyClient *http.Client
+	runtime     *server.RuntimeTriggers
+	webchat     *webchat.Chat
 }
 
 // NewMain returns a Main for cfg.
@@ -92,11 +92,9 @@ func (m *Main) Open(ctx context.Context) (err error) {
 		}
 		m.Triggers.Put(e)
 	}
-	router, err := m.deliverers()
-	if err != nil {
+	if err := m.deliverers(); err != nil {
 		return err
 	}
-	m.router = router
 	m.Store = sqlite.NewStore(cfg.Storage.Path)
 	m.Store.Logger = m.Logger.With("component", "store")
 	if m.StoreOptions != nil {
@@ -153,8 +151,17 @@ func (m *Main) Open(ctx context.Context) (err error) {
 			mounts["POST /slack/interactions"] = m.Slack.InteractionsHandler()
 		}
 	}
-	m.runtime = &runtimeTriggers{m: m}
-	if err := m.runtime.load(ctx); err != nil {
+	configuredNames := make([]string, 0, len(cfg.Triggers))
+	for _, tc := range cfg.Triggers {
+		configuredNames = append(configuredNames, tc.Name)
+	}
+	m.runtime = &server.RuntimeTriggers{
+		Store: m.Store, Triggers: m.Triggers, Kinds: kinds.Default(),
+		SetReplyFunc: m.setReply, RemoveReplyFunc: m.router.Remove,
+		CheckReplyURLFunc: deliver.CheckURL, NewSecretFunc: newWebhookSecret,
+		PublicURL: cfg.Server.PublicURL, Configured: configuredNames, Logger: m.Logger,
+	}
+	if err := m.runtime.Load(ctx); err != nil {
 		return err
 	}
 	if cfg.Server.AdminToken != "" {
@@ -163,12 +170,12 @@ func (m *Main) Open(ctx context.Context) (err error) {
 		mounts["/admin/api/"] = (&server.Admin{Store: m.Store, Token: cfg.Server.AdminToken, Guard: guard, Logger: m.Logger}).Handler()
 		dash := m.dashboardHandler()
 		mounts["/admin"], mounts["/admin/"] = dash, dash
-		rt := guard.Wrap(m.runtime.handler())
+		rt := guard.Wrap(m.runtime.Handler())
 		mounts["/admin/api/triggers"] = rt
 		mounts["/admin/api/triggers/"] = rt
 	}
 	eng := &worker.Engine{
-		Store: m.Store, Decider: pol, Deliverer: router, Escalator: escalator,
+		Store: m.Store, Decider: pol, Deliverer: m.router, Escalator: escalator,
 		HandoffText: cfg.Bot.HandoffText, MaxAttempts: cfg.Workers.MaxAttempts, Mention: cfg.Slack.Mention,
 		Logger:     m.Logger.With("component", "engine"),
 		OnDecision: m.Metrics.ObserveDecision,
@@ -254,7 +261,7 @@ func (m *Main) Open(ctx context.Context) (err error) {
 
 // deliverers builds the reply channel of every configured trigger; run-time
 // triggers add theirs to the same router.
-func (m *Main) deliverers() (*replyRouter, error) {
+func (m *Main) deliverers() error {
 	deliver.UserAgent = "supportbot/" + version
 	client := m.HTTPClient
 	if client == nil {
@@ -266,70 +273,13 @@ func (m *Main) deliverers() (*replyRouter, error) {
 			AllowPrivateNetworks: m.Config.Outbound.AllowPrivateNetworks, Timeout: timeout,
 		})
 	}
-	rr := &replyRouter{client: client, logger: m.Logger, byTrigger: map[string]bot.Deliverer{}}
+	m.replyClient, m.router = client, deliver.NewRouter()
 	for i, tc := range m.Config.Triggers {
-		if err := rr.set(tc); err != nil {
-			return nil, &ConfigError{fmt.Errorf("triggers[%d] (%s).reply.%w", i, tc.Name, trimKey(err))}
+		if err := m.setReply(tc); err != nil {
+			return &ConfigError{fmt.Errorf("triggers[%d] (%s).reply.%w", i, tc.Name, trimKey(err))}
 		}
 	}
-	return rr, nil
-}
-
-// replyRouter sends each reply through its trigger's reply channel.
-type replyRouter struct {
-	client    *http.Client
-	logger    *slog.Logger
-	mu        sync.RWMutex
-	byTrigger map[string]bot.Deliverer
-}
-
-var _ bot.Deliverer = (*replyRouter)(nil)
-
-// set installs the reply channel of tc.
-func (rr *replyRouter) set(tc triggers.Config) error {
-	var d bot.Deliverer
-	switch tc.Reply.Kind {
-	case "webhook":
-		w, err := deliver.NewWebhook(deliver.WebhookConfig{URL: tc.Reply.URL, Secret: tc.Reply.Secret, Timeout: tc.Reply.Timeout})
-		if err != nil {
-			return err
-		}
-		w.HTTPClient, w.Logger = rr.client, rr.logger
-		d = w
-	case "none":
-		d = bot.DelivererFunc(func(context.Context, bot.Reply) error { return nil })
-	default:
-		f, ok := replyKinds[tc.Reply.Kind]
-		if !ok {
-			return fmt.Errorf("kind: %q is not one of %s", tc.Reply.Kind, strings.Join(replyKindNames(), ", "))
-		}
-		var err error
-		if d, err = f(tc.Reply, rr.client); err != nil {
-			return err
-		}
-	}
-	rr.mu.Lock()
-	defer rr.mu.Unlock()
-	rr.byTrigger[tc.Name] = d
 	return nil
-}
-
-func (rr *replyRouter) remove(name string) {
-	rr.mu.Lock()
-	defer rr.mu.Unlock()
-	delete(rr.byTrigger, name)
-}
-
-// Deliver sends r through its trigger's channel; a trigger deleted since is
-// a permanent failure (the dead letter shows it).
-func (rr *replyRouter) Deliver(ctx context.Context, r bot.Reply) error {
-	rr.mu.RLock()
-	d, ok := rr.byTrigger[r.Trigger]
-	rr.mu.RUnlock()
-	if !ok {
-		return bot.Permanent(fmt.Errorf("trigger %q has no reply channel", r.Trigger))
-	}
-	return d.Deliver(ctx, r)
 }
 
 // trimKey drops a leading "reply." from an adapter's error so the key is
@@ -362,7 +312,7 @@ func (m *Main) Close() error {
 		errs = append(errs, m.FollowUps.Close())
 	}
 	if m.runtime != nil {
-		m.runtime.close()
+		m.runtime.Close()
 	}
 	if m.Runner != nil {
 		errs = append(errs, m.Runner.Close())

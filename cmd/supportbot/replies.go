@@ -1,10 +1,15 @@
 package main
 
 import (
+	"context"
+	"fmt"
+	"log/slog"
 	"net/http"
 	"slices"
+	"strings"
 
 	"github.com/supportbot/supportbot/bot"
+	"github.com/supportbot/supportbot/bot/deliver"
 	cwreply "github.com/supportbot/supportbot/bot/deliver/chatwoot"
 	fdreply "github.com/supportbot/supportbot/bot/deliver/freshdesk"
 	hsreply "github.com/supportbot/supportbot/bot/deliver/helpscout"
@@ -19,7 +24,7 @@ import (
 type replyFactory func(cfg triggers.ReplyConfig, client *http.Client) (bot.Deliverer, error)
 
 // replyKinds maps each vendor reply kind to its factory. The kinds webhook
-// and none are built by replyRouter.set, which owns the logger they need.
+// and none are built by replyChannel, which has the logger they need.
 var replyKinds = map[string]replyFactory{
 	"web": webReply,
 	"chatwoot": func(c triggers.ReplyConfig, client *http.Client) (bot.Deliverer, error) {
@@ -47,4 +52,35 @@ func replyKindNames() []string {
 	}
 	slices.Sort(names[1:])
 	return append(names, "none")
+}
+
+// replyChannel builds the reply channel of tc's reply settings; client is
+// the outbound client.
+func replyChannel(tc triggers.Config, client *http.Client, logger *slog.Logger) (bot.Deliverer, error) {
+	switch tc.Reply.Kind {
+	case "webhook":
+		w, err := deliver.NewWebhook(deliver.WebhookConfig{URL: tc.Reply.URL, Secret: tc.Reply.Secret, Timeout: tc.Reply.Timeout})
+		if err != nil {
+			return nil, err
+		}
+		w.HTTPClient, w.Logger = client, logger
+		return w, nil
+	case "none":
+		return bot.DelivererFunc(func(context.Context, bot.Reply) error { return nil }), nil
+	}
+	f, ok := replyKinds[tc.Reply.Kind]
+	if !ok {
+		return nil, fmt.Errorf("kind: %q is not one of %s", tc.Reply.Kind, strings.Join(replyKindNames(), ", "))
+	}
+	return f(tc.Reply, client)
+}
+
+// setReply installs tc's reply channel in the router.
+func (m *Main) setReply(tc triggers.Config) error {
+	d, err := replyChannel(tc, m.replyClient, m.Logger)
+	if err != nil {
+		return err
+	}
+	m.router.Set(tc.Name, d)
+	return nil
 }

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/supportbot/supportbot/bot/server"
 )
 
 // TestRuntimeTriggers: create → post → reply; rotate → both secrets work
@@ -107,7 +109,7 @@ func TestRuntimeTriggerLateGraceTimer(t *testing.T) {
 	cfg.Server.AdminToken = "admin-s3cret"
 	m := mustOpenMain(t, cfg)
 	var fired []func()
-	m.runtime.AfterFunc = func(_ time.Duration, f func()) stopper {
+	m.runtime.AfterFunc = func(_ time.Duration, f func()) server.Timer {
 		fired = append(fired, f)
 		return &firedTimer{n: len(fired)}
 	}

@@ -168,9 +168,7 @@ func (m *Main) openWebChat(mounts map[string]http.Handler) error {
 		wt.SessionTTL = cmp.Or(cfg.WebChat.SessionTTL, web.DefaultSessionTTL)
 		wt.StreamTTL = cmp.Or(cfg.WebChat.StreamTokenTTL, web.DefaultStreamTTL)
 		chat.Add(name, wt)
-		m.router.mu.Lock()
-		m.router.byTrigger[name] = d
-		m.router.mu.Unlock()
+		m.router.Set(name, d)
 	}
 	h := chat.Handler()
 	mounts["/chat"], mounts["/chat/"] = h, h
