@@ -18,6 +18,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/supportbot/supportbot/internal/ratelimit"
+
 	"github.com/supportbot/supportbot/bot"
 )
 
@@ -94,8 +96,8 @@ type Config struct {
 	// RateLimit caps the trigger's requests, and PerIP each caller's
 	// (token buckets; zero rate: unlimited). Over the limit: 429 with
 	// Retry-After, before the body is read.
-	RateLimit RateConfig `mapstructure:"rate_limit" json:"rate_limit,omitempty"`
-	PerIP     RateConfig `mapstructure:"per_ip" json:"per_ip,omitempty"`
+	RateLimit ratelimit.Config `mapstructure:"rate_limit" json:"rate_limit,omitempty"`
+	PerIP     ratelimit.Config `mapstructure:"per_ip" json:"per_ip,omitempty"`
 
 	// Confirm asks "Did that answer your question?" after each bot answer
 	// (nil: on for the web kind, off for the others); Greeting replaces
@@ -136,13 +138,6 @@ func (c Config) Budget() (max int, window time.Duration, ok bool) {
 		window = DefaultBudgetWindow
 	}
 	return max, window, true
-}
-
-// RateConfig is a token bucket: Rate requests per second, Burst at once
-// (default: Rate rounded up, at least 1).
-type RateConfig struct {
-	Rate  float64 `mapstructure:"rate" json:"rate,omitempty"`
-	Burst int     `mapstructure:"burst" json:"burst,omitempty"`
 }
 
 // FieldMapping sets one event field of a generic trigger from exactly one
@@ -278,7 +273,7 @@ type Entry struct {
 	Trigger
 	Config  Config
 	Guard   *Guard
-	Limiter *Limiter // nil: no rate limit
+	Limiter *ratelimit.Limiter // nil: no rate limit
 }
 
 // Set holds the live triggers by name. It is safe for concurrent use; run-time
@@ -304,10 +299,13 @@ func (k Kinds) Build(cfg Config) (*Entry, error) {
 	if err != nil {
 		return nil, err
 	}
-	lim, err := NewLimiter(cfg)
-	if err != nil {
+	if err := cfg.RateLimit.Check("rate_limit"); err != nil {
 		return nil, err
 	}
+	if err := cfg.PerIP.Check("per_ip"); err != nil {
+		return nil, err
+	}
+	lim := ratelimit.NewLimiter(cfg.RateLimit, cfg.PerIP)
 	t, err := f(cfg)
 	if err != nil {
 		return nil, err

@@ -18,7 +18,7 @@ import (
 	"time"
 
 	"github.com/supportbot/supportbot/bot"
-	"github.com/supportbot/supportbot/triggers"
+	"github.com/supportbot/supportbot/internal/ratelimit"
 )
 
 //go:embed templates/*.html
@@ -125,17 +125,17 @@ type Dashboard struct {
 	SessionTTL time.Duration
 	// LoginLimit bounds sign-in attempts per client address (default
 	// DefaultLoginLimit): guessing the token gets 429 with Retry-After.
-	LoginLimit triggers.RateConfig
+	LoginLimit ratelimit.Config
 	Now        func() time.Time
 	Logger     *slog.Logger
 
 	sessions *sessions
-	logins   *triggers.Limiter
+	logins   *ratelimit.Limiter
 }
 
 // DefaultLoginLimit allows 10 sign-in attempts at once per address, then
 // one every 6 seconds.
-var DefaultLoginLimit = triggers.RateConfig{Rate: 1.0 / 6, Burst: 10}
+var DefaultLoginLimit = ratelimit.Config{Rate: 1.0 / 6, Burst: 10}
 
 var pages = parsePages()
 
@@ -185,7 +185,7 @@ func (d *Dashboard) Handler() http.Handler {
 	if limit.Rate <= 0 {
 		limit = DefaultLoginLimit
 	}
-	d.logins, _ = triggers.NewLimiter(triggers.Config{PerIP: limit})
+	d.logins = ratelimit.NewLimiter(ratelimit.Config{}, limit)
 
 	static, _ := fs.Sub(staticFS, "static")
 	mux := http.NewServeMux()

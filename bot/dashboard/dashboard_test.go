@@ -19,7 +19,7 @@ import (
 	"github.com/supportbot/supportbot/bot"
 	"github.com/supportbot/supportbot/bot/dashboard"
 	"github.com/supportbot/supportbot/bot/sqlite"
-	"github.com/supportbot/supportbot/triggers"
+	"github.com/supportbot/supportbot/internal/ratelimit"
 )
 
 const token = "dash-s3cret-token"
@@ -638,7 +638,7 @@ func TestOtherAuthorizationKeepsSession(t *testing.T) {
 
 func TestLoginRedirectStaysInside(t *testing.T) {
 	t.Parallel()
-	tb := setup(t, func(d *dashboard.Dashboard) { d.LoginLimit = triggers.RateConfig{Rate: 100, Burst: 100} })
+	tb := setup(t, func(d *dashboard.Dashboard) { d.LoginLimit = ratelimit.Config{Rate: 100, Burst: 100} })
 	for _, tc := range []struct{ next, want string }{
 		{"/admin/dead-letters", "/admin/dead-letters"},
 		{"/admin/conversations?q=a&state=bot", "/admin/conversations?q=a&state=bot"},

@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/supportbot/supportbot/bot"
-	"github.com/supportbot/supportbot/triggers"
+	"github.com/supportbot/supportbot/internal/ratelimit"
 )
 
 // AdminStore is the part of the store the admin API reads and changes.
@@ -74,7 +74,7 @@ func (a *Admin) auth(next http.Handler) http.Handler {
 
 // DefaultTokenFailures bounds the failed admin-token attempts of one client
 // address: 10 at once, then one every 6 seconds, as the dashboard's sign-in.
-var DefaultTokenFailures = triggers.RateConfig{Rate: 1.0 / 6, Burst: 10}
+var DefaultTokenFailures = ratelimit.Config{Rate: 1.0 / 6, Burst: 10}
 
 // TokenGuard checks the admin bearer token and limits each client address's
 // failures (DefaultTokenFailures); share one between the routes the token
@@ -82,12 +82,12 @@ var DefaultTokenFailures = triggers.RateConfig{Rate: 1.0 / 6, Burst: 10}
 type TokenGuard struct {
 	token string
 	want  [sha256.Size]byte
-	fails *triggers.Buckets
+	fails *ratelimit.Buckets
 }
 
 // NewTokenGuard returns a guard of token; an empty token refuses everything.
 func NewTokenGuard(token string) *TokenGuard {
-	return &TokenGuard{token: token, want: sha256.Sum256([]byte(token)), fails: triggers.NewBuckets(DefaultTokenFailures, 0)}
+	return &TokenGuard{token: token, want: sha256.Sum256([]byte(token)), fails: ratelimit.NewBuckets(DefaultTokenFailures, 0)}
 }
 
 // Wrap serves next only to requests that carry "Authorization: Bearer

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/supportbot/supportbot/bot/server"
+	"github.com/supportbot/supportbot/internal/ratelimit"
 	"github.com/supportbot/supportbot/triggers"
 	"github.com/supportbot/supportbot/triggers/standard"
 )
@@ -68,7 +69,7 @@ func TestTrustedProxyRateLimits(t *testing.T) {
 	proxies, _ := server.ParseTrustedProxies([]string{"10.0.0.1"})
 	set := triggers.NewSet()
 	e, err := triggers.Kinds{standard.Kind: standard.New}.Build(triggers.Config{
-		Name: "a", Kind: standard.Kind, Secret: testSecret, PerIP: triggers.RateConfig{Rate: 0.001, Burst: 1},
+		Name: "a", Kind: standard.Kind, Secret: testSecret, PerIP: ratelimit.Config{Rate: 0.001, Burst: 1},
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -39,7 +39,7 @@ import (
 	"time"
 
 	"github.com/supportbot/supportbot/bot"
-	"github.com/supportbot/supportbot/triggers"
+	"github.com/supportbot/supportbot/internal/ratelimit"
 )
 
 // Session headers of a chat message; the same names as triggers/web's.
@@ -125,7 +125,7 @@ type Chat struct {
 	// the page in a frame (the widget); see ParseFrameAncestors.
 	FrameAncestors []string
 	// PerVisitor limits each visitor's messages (a token bucket; zero rate: no limit).
-	PerVisitor triggers.RateConfig
+	PerVisitor ratelimit.Config
 	// Heartbeat is the interval of the stream's keep-alive comments.
 	Heartbeat time.Duration
 	// SecureCookies marks the session cookie Secure (an https public URL).
@@ -143,9 +143,9 @@ type Chat struct {
 	triggers    map[string]Sessions
 	order       []string
 	open        streamCount
-	limiter     *triggers.Buckets // per visitor
-	newVisitors *triggers.Buckets // new sessions per address
-	ancestor    string            // the CSP frame-ancestors sources
+	limiter     *ratelimit.Buckets // per visitor
+	newVisitors *ratelimit.Buckets // new sessions per address
+	ancestor    string             // the CSP frame-ancestors sources
 	once        sync.Once
 }
 
@@ -211,8 +211,8 @@ func (c *Chat) Init() error {
 		if err = c.Streams.init(); err != nil {
 			return
 		}
-		c.limiter = triggers.NewBuckets(c.PerVisitor, 0)
-		c.newVisitors = triggers.NewBuckets(NewVisitorsPerIP, 0)
+		c.limiter = ratelimit.NewBuckets(c.PerVisitor, 0)
+		c.newVisitors = ratelimit.NewBuckets(NewVisitorsPerIP, 0)
 		c.ancestor, err = ParseFrameAncestors(c.FrameAncestors)
 	})
 	return err
@@ -417,7 +417,7 @@ func (c *Chat) sessionCookie(trigger string) (name, path string) {
 
 // NewVisitorsPerIP bounds the new chat sessions one address may start: 30
 // at once (a shared office, a test), then one a second.
-var NewVisitorsPerIP = triggers.RateConfig{Rate: 1, Burst: 30}
+var NewVisitorsPerIP = ratelimit.Config{Rate: 1, Burst: 30}
 
 func clientHost(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)

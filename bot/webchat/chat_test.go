@@ -19,6 +19,7 @@ import (
 	"github.com/supportbot/supportbot/bot/server"
 	"github.com/supportbot/supportbot/bot/sqlite"
 	"github.com/supportbot/supportbot/bot/webchat"
+	"github.com/supportbot/supportbot/internal/ratelimit"
 	"github.com/supportbot/supportbot/triggers"
 	"github.com/supportbot/supportbot/triggers/web"
 )
@@ -58,7 +59,7 @@ func setup(t *testing.T, configure func(*webchat.Chat, *http.Server)) *testBundl
 	tb.hub = &webchat.Hub{}
 	tb.chat = &webchat.Chat{
 		Hub: tb.hub, Store: tb.store, Intake: intake.Handler(), Audit: tb.store.Audit, Revocations: tb.store,
-		PerVisitor: triggers.RateConfig{Rate: 0.001, Burst: 3}, Logger: logger,
+		PerVisitor: ratelimit.Config{Rate: 0.001, Burst: 3}, Logger: logger,
 	}
 	tb.chat.Add("site", tb.trigger)
 	tb.srv = httptest.NewUnstartedServer(nil)
@@ -892,8 +893,8 @@ func TestParseFrameAncestors(t *testing.T) {
 
 func TestInitRejectsBadConfig(t *testing.T) {
 	for _, c := range []*webchat.Chat{
-		{PerVisitor: triggers.RateConfig{Rate: -1}},
-		{PerVisitor: triggers.RateConfig{Rate: 1, Burst: -1}},
+		{PerVisitor: ratelimit.Config{Rate: -1}},
+		{PerVisitor: ratelimit.Config{Rate: 1, Burst: -1}},
 		{FrameAncestors: []string{"nope"}},
 	} {
 		if err := c.Init(); err == nil {

@@ -12,7 +12,7 @@ import (
 	"github.com/supportbot/supportbot/bot"
 	"github.com/supportbot/supportbot/bot/sqlite"
 	"github.com/supportbot/supportbot/bot/webchat"
-	"github.com/supportbot/supportbot/triggers"
+	"github.com/supportbot/supportbot/internal/ratelimit"
 	"github.com/supportbot/supportbot/triggers/web"
 )
 
@@ -106,7 +106,7 @@ func (tb *testBundle) rate(t *testing.T, s session, body string, mutate func(*ht
 func TestRating(t *testing.T) {
 	t.Parallel()
 	tb := setup(t, func(c *webchat.Chat, _ *http.Server) {
-		c.PerVisitor = triggers.RateConfig{Rate: 0.001, Burst: 8}
+		c.PerVisitor = ratelimit.Config{Rate: 0.001, Burst: 8}
 	})
 	ctx := context.Background()
 	s := tb.mustSession(t)

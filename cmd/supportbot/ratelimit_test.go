@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/supportbot/supportbot/bot"
-	"github.com/supportbot/supportbot/triggers"
+	"github.com/supportbot/supportbot/internal/ratelimit"
 )
 
 // TestRateLimit: over the trigger's limit the intake answers 429 with
@@ -14,7 +14,7 @@ import (
 func TestRateLimit(t *testing.T) {
 	rc := newReceiver(t)
 	cfg := testConfig(t, rc.URL)
-	cfg.Triggers[0].RateLimit = triggers.RateConfig{Rate: 0.5, Burst: 2}
+	cfg.Triggers[0].RateLimit = ratelimit.Config{Rate: 0.5, Burst: 2}
 	m := mustOpenMain(t, cfg)
 	url := m.Server.URL() + "/hooks/chat"
 	var statuses []int

@@ -11,6 +11,7 @@ import (
 
 	"github.com/supportbot/supportbot/bot"
 	"github.com/supportbot/supportbot/bot/webchat"
+	"github.com/supportbot/supportbot/internal/ratelimit"
 	"github.com/supportbot/supportbot/triggers"
 	"github.com/supportbot/supportbot/triggers/web"
 )
@@ -28,7 +29,7 @@ type WebChatConfig struct {
 	FrameAncestors []string `mapstructure:"frame_ancestors"`
 	// PerVisitor limits each visitor's messages (a token bucket); the
 	// trigger's per_ip and rate_limit apply as well.
-	PerVisitor triggers.RateConfig `mapstructure:"per_visitor"`
+	PerVisitor ratelimit.Config `mapstructure:"per_visitor"`
 	// SessionTTL is how long a visitor's session token is valid; a page
 	// that comes back renews it.
 	SessionTTL time.Duration `mapstructure:"session_ttl"`

@@ -14,7 +14,7 @@ import (
 
 	"github.com/supportbot/supportbot/bot"
 	"github.com/supportbot/supportbot/internal/browsertest"
-	"github.com/supportbot/supportbot/triggers"
+	"github.com/supportbot/supportbot/internal/ratelimit"
 )
 
 // shotFatalf fails the test with a screenshot of the page, whose path the
@@ -50,7 +50,7 @@ func waitLines(t *testing.T, b *browsertest.Browser, sel string, n int) string {
 func TestWebChatInBrowser(t *testing.T) {
 	b := browsertest.New(t)
 	cfg := webConfig(t)
-	cfg.WebChat.PerVisitor = triggers.RateConfig{Rate: 0.001, Burst: 4}
+	cfg.WebChat.PerVisitor = ratelimit.Config{Rate: 0.001, Burst: 4}
 	m := mustOpenMain(t, cfg)
 	base := m.Server.URL()
 

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/supportbot/supportbot/bot"
+	"github.com/supportbot/supportbot/internal/ratelimit"
 	"github.com/supportbot/supportbot/triggers"
 	"github.com/supportbot/supportbot/triggers/web"
 )
@@ -243,8 +244,8 @@ func TestWebChatAnswerEscalateAndAgent(t *testing.T) {
 
 func TestWebChatRateLimits(t *testing.T) {
 	cfg := webConfig(t)
-	cfg.WebChat.PerVisitor = triggers.RateConfig{Rate: 0.001, Burst: 2}
-	cfg.Triggers[0].PerIP = triggers.RateConfig{Rate: 0.001, Burst: 4}
+	cfg.WebChat.PerVisitor = ratelimit.Config{Rate: 0.001, Burst: 2}
+	cfg.Triggers[0].PerIP = ratelimit.Config{Rate: 0.001, Burst: 4}
 	m := mustOpenMain(t, cfg)
 	base := m.Server.URL()
 	a := newChatSession(t, base)

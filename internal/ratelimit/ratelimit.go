@@ -1,4 +1,7 @@
-package triggers
+// Package ratelimit holds the token buckets that limit callers: a trigger's
+// requests (overall and per caller address), the dashboard's sign-in
+// attempts, a web chat visitor's messages.
+package ratelimit
 
 import (
 	"cmp"
@@ -12,8 +15,15 @@ import (
 	"golang.org/x/time/rate"
 )
 
-// Limiter applies a trigger's rate limits: one bucket for the trigger, and
-// one per caller address.
+// Config is a token bucket: Rate requests per second, Burst at once
+// (default: Rate rounded up, at least 1).
+type Config struct {
+	Rate  float64 `mapstructure:"rate" json:"rate,omitempty"`
+	Burst int     `mapstructure:"burst" json:"burst,omitempty"`
+}
+
+// Limiter applies two limits: one bucket for everyone, and one per caller
+// address.
 type Limiter struct {
 	all   *rate.Limiter
 	perIP *Buckets
@@ -25,7 +35,7 @@ type Limiter struct {
 // for a tenth of the bound, so the sweep runs rarely however many keys a
 // caller invents.
 type Buckets struct {
-	cfg    RateConfig
+	cfg    Config
 	max    int
 	mu     sync.Mutex
 	keys   map[string]*keyBucket
@@ -42,7 +52,7 @@ const maxTrackedKeys = 100_000
 
 // NewBuckets returns per-key buckets of cfg holding at most max keys
 // (0: 100,000); nil when cfg sets no limit.
-func NewBuckets(cfg RateConfig, max int) *Buckets {
+func NewBuckets(cfg Config, max int) *Buckets {
 	if cfg.Rate <= 0 {
 		return nil
 	}
@@ -128,7 +138,7 @@ func (b *Buckets) gc(now time.Time) {
 	}
 }
 
-func (c RateConfig) limiter() *rate.Limiter {
+func (c Config) limiter() *rate.Limiter {
 	burst := c.Burst
 	if burst <= 0 {
 		burst = max(1, int(math.Ceil(c.Rate)))
@@ -136,7 +146,9 @@ func (c RateConfig) limiter() *rate.Limiter {
 	return rate.NewLimiter(rate.Limit(c.Rate), burst)
 }
 
-func (c RateConfig) check(key string) error {
+// Check reports a negative rate or burst, or a burst without a rate, naming
+// the config key.
+func (c Config) Check(key string) error {
 	switch {
 	case c.Rate < 0:
 		return fmt.Errorf("%s.rate: must not be negative", key)
@@ -148,22 +160,18 @@ func (c RateConfig) check(key string) error {
 	return nil
 }
 
-// NewLimiter returns the limiter of cfg, or nil when it sets no limit.
-func NewLimiter(cfg Config) (*Limiter, error) {
-	if err := cfg.RateLimit.check("rate_limit"); err != nil {
-		return nil, err
+// NewLimiter returns the limiter of all (everyone's requests) and perIP
+// (each caller address's), or nil when neither sets a limit. Both are
+// assumed checked.
+func NewLimiter(all, perIP Config) *Limiter {
+	if all.Rate <= 0 && perIP.Rate <= 0 {
+		return nil
 	}
-	if err := cfg.PerIP.check("per_ip"); err != nil {
-		return nil, err
+	l := &Limiter{perIP: NewBuckets(perIP, 0)}
+	if all.Rate > 0 {
+		l.all = all.limiter()
 	}
-	if cfg.RateLimit.Rate == 0 && cfg.PerIP.Rate == 0 {
-		return nil, nil
-	}
-	l := &Limiter{perIP: NewBuckets(cfg.PerIP, 0)}
-	if cfg.RateLimit.Rate > 0 {
-		l.all = cfg.RateLimit.limiter()
-	}
-	return l, nil
+	return l
 }
 
 // Allow reports whether the request may proceed now; when not, it returns

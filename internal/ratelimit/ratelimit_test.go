@@ -1,18 +1,18 @@
-package triggers_test
+package ratelimit_test
 
 import (
 	"fmt"
 	"testing"
 	"time"
 
-	"github.com/supportbot/supportbot/triggers"
+	"github.com/supportbot/supportbot/internal/ratelimit"
 )
 
 // TestBucketsBounded: keys invented as fast as a caller likes never hold
 // more than the bound, and a full set makes room for a tenth of it at once,
 // so the sweep does not run for every new key.
 func TestBucketsBounded(t *testing.T) {
-	b := triggers.NewBuckets(triggers.RateConfig{Rate: 1, Burst: 1}, 100)
+	b := ratelimit.NewBuckets(ratelimit.Config{Rate: 1, Burst: 1}, 100)
 	now := time.Now()
 	for i := range 100 {
 		if ok, _ := b.Allow(fmt.Sprintf("k%d", i), now); !ok {
@@ -32,7 +32,7 @@ func TestBucketsBounded(t *testing.T) {
 			t.Fatalf("%d buckets, over the bound of 100", n)
 		}
 	}
-	if triggers.NewBuckets(triggers.RateConfig{}, 0) != nil {
+	if ratelimit.NewBuckets(ratelimit.Config{}, 0) != nil {
 		t.Fatal("buckets without a rate")
 	}
 }
