@@ -64,3 +64,16 @@ type EmbedderFunc func(ctx context.Context, texts []string) ([][]float32, error)
 func (f EmbedderFunc) Embed(ctx context.Context, texts []string) ([][]float32, error) {
 	return f(ctx, texts)
 }
+
+// LLMCall describes one LLM call (or one call skipped by the breaker), as
+// the policy reports it for metrics.
+type LLMCall struct {
+	// Outcome is ok, invalid, rate_limited, timeout, rejected, error or
+	// breaker_open (the policy's Outcome* constants).
+	Outcome          string
+	Attempt          int // 1 for the first call of a turn
+	Latency          time.Duration
+	PromptTokens     int
+	CompletionTokens int
+	Err              error // nil when Outcome is ok
+}

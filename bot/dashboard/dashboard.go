@@ -53,7 +53,7 @@ type Store interface {
 	CloseConversation(ctx context.Context, key string, to bot.State, actor, reason string, closing *bot.Reply) error
 	// Claim gives an escalated conversation to agent; an error wrapping
 	// bot.ErrConflict when it is not escalated or another agent holds it
-	// (then with a Holder method naming them).
+	// (then a *bot.ClaimError naming them).
 	Claim(ctx context.Context, key, agent string) error
 	// AgentReply queues an agent's reply with the rules of a Slack thread
 	// reply (see bot.AgentReply).

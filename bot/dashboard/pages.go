@@ -415,7 +415,7 @@ func (d *Dashboard) changeConversation(w http.ResponseWriter, r *http.Request, a
 	default:
 		err = d.Store.Transition(r.Context(), key, "", to, actor, reason)
 	}
-	var ce interface{ Holder() string }
+	var ce *bot.ClaimError
 	switch {
 	case errors.As(err, &ce):
 		http.Redirect(w, r, convURL(key)+"?err=claimed", http.StatusSeeOther)

@@ -17,7 +17,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/supportbot/supportbot/bot"
-	"github.com/supportbot/supportbot/bot/policy"
 )
 
 // OutcomeReader reads conversation outcomes at scrape time.
@@ -240,7 +239,7 @@ func (c *queueCollector) Collect(ch chan<- prometheus.Metric) {
 }
 
 // ObserveLLM counts one LLM call.
-func (m *Metrics) ObserveLLM(c policy.LLMCall) {
+func (m *Metrics) ObserveLLM(c bot.LLMCall) {
 	m.llmCalls.WithLabelValues(c.Outcome).Inc()
 	if c.Latency > 0 {
 		m.llmTime.Observe(c.Latency.Seconds())

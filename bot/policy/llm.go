@@ -45,27 +45,17 @@ const (
 	OutcomeBreakerOpen = "breaker_open" // no call: the breaker is open
 )
 
-// LLMCall describes one LLM call (or one call skipped by the breaker).
-type LLMCall struct {
-	Outcome          string // one of the Outcome* constants
-	Attempt          int    // 1 for the first call of a turn
-	Latency          time.Duration
-	PromptTokens     int
-	CompletionTokens int
-	Err              error // nil when Outcome is OutcomeOK
-}
-
 // Observer is told about LLM calls, for metrics. ObserveLLM must be quick
 // and safe for concurrent use.
 type Observer interface {
-	ObserveLLM(LLMCall)
+	ObserveLLM(bot.LLMCall)
 }
 
 // ObserverFunc adapts a function to Observer.
-type ObserverFunc func(LLMCall)
+type ObserverFunc func(bot.LLMCall)
 
 // ObserveLLM calls f.
-func (f ObserverFunc) ObserveLLM(c LLMCall) { f(c) }
+func (f ObserverFunc) ObserveLLM(c bot.LLMCall) { f(c) }
 
 // BreakerOpen reports whether the circuit breaker stops LLM calls now.
 func (p *Policy) BreakerOpen() bool {
@@ -97,7 +87,7 @@ func (p *Policy) ask(ctx context.Context, q bot.Query, hits []Hit) (Output, erro
 	}
 	allowed, trial := p.breaker.allow(p.Now())
 	if !allowed {
-		p.observe(LLMCall{Outcome: OutcomeBreakerOpen, Err: ErrBreakerOpen})
+		p.observe(bot.LLMCall{Outcome: OutcomeBreakerOpen, Err: ErrBreakerOpen})
 		return Output{}, ErrBreakerOpen
 	}
 	req := bot.LLMRequest{System: system, User: user, Schema: Schema(ids), SchemaName: SchemaName, MaxTokens: p.MaxTokens}
@@ -105,7 +95,7 @@ func (p *Policy) ask(ctx context.Context, q bot.Query, hits []Hit) (Output, erro
 	defer cancel()
 	for attempt := 1; ; attempt++ {
 		resp, err := p.Answerer.Complete(bctx, req)
-		call := LLMCall{Attempt: attempt, Latency: resp.Latency, PromptTokens: resp.PromptTokens, CompletionTokens: resp.CompletionTokens}
+		call := bot.LLMCall{Attempt: attempt, Latency: resp.Latency, PromptTokens: resp.PromptTokens, CompletionTokens: resp.CompletionTokens}
 		if err == nil {
 			// The server answered: it is available, whatever the content.
 			p.breaker.success()
@@ -172,7 +162,7 @@ func (p *Policy) backoff(n int) time.Duration {
 	return d/2 + rand.N(d/2+1)
 }
 
-func (p *Policy) observe(c LLMCall) {
+func (p *Policy) observe(c bot.LLMCall) {
 	if p.Observer != nil {
 		p.Observer.ObserveLLM(c)
 	}

@@ -94,7 +94,7 @@ type testBundle struct {
 
 	mu       sync.Mutex
 	requests []*chatRequest
-	calls    []policy.LLMCall
+	calls    []bot.LLMCall
 	sleeps   []time.Duration
 	now      time.Time
 }
@@ -157,7 +157,7 @@ func setup(t *testing.T, best float64, respond responder, configure func(*policy
 		Retriever: &fakeRetriever{hits: hits(best, 0.2), threshold: threshold},
 		Mode:      policy.ModeAlways, Answerer: ans, LLMTimeout: 5 * time.Second,
 		Logger: slog.New(slog.DiscardHandler),
-		Observer: policy.ObserverFunc(func(c policy.LLMCall) {
+		Observer: policy.ObserverFunc(func(c bot.LLMCall) {
 			b.mu.Lock()
 			defer b.mu.Unlock()
 			b.calls = append(b.calls, c)

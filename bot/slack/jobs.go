@@ -288,9 +288,6 @@ func (e *Escalator) sendFAQ(ctx context.Context, ic *slackapi.InteractionCallbac
 	return e.refresh(ctx, c.Key, channel, ts, handoffView{FAQSent: entry.ID})
 }
 
-// holder is implemented by the store's claim error (sqlite.ClaimError).
-type holder interface{ Holder() string }
-
 // act runs one button click. Every step is idempotent, so a retried job
 // (after a Slack 429, say) repeats it harmlessly: the store transition is a
 // no-op the second time and the message update is the same.
@@ -317,12 +314,12 @@ func (e *Escalator) act(ctx context.Context, ic *slackapi.InteractionCallback, a
 	switch a.ActionID {
 	case ActionClaim:
 		err := e.store.Claim(ctx, key, name)
-		var h holder
+		var ce *bot.ClaimError
 		switch {
 		case err == nil:
 			log.Info("claimed", "agent", name)
-		case errors.As(err, &h):
-			notice = "Already claimed by @" + escape(h.Holder()) + "."
+		case errors.As(err, &ce):
+			notice = "Already claimed by @" + escape(ce.ClaimedBy) + "."
 		case errors.Is(err, bot.ErrConflict):
 			notice = "This conversation is already " + stateWords(c.State) + "."
 		default:

@@ -125,9 +125,9 @@ type Store interface {
 	Conversation(ctx context.Context, key string) (*bot.Conversation, error)
 	// LatestEscalation returns bot.ErrNotFound if there is none.
 	LatestEscalation(ctx context.Context, key string) (bot.StoredEscalation, error)
-	// Claim returns an error wrapping bot.ErrConflict when another agent
-	// holds the conversation (with a Holder() string method) or it is not
-	// escalated; claiming twice is a no-op.
+	// Claim returns a *bot.ClaimError (which wraps bot.ErrConflict) when
+	// another agent holds the conversation, an error wrapping
+	// bot.ErrConflict when it is not escalated; claiming twice is a no-op.
 	Claim(ctx context.Context, key, agent string) error
 	// CloseConversation moves to bot.StateResolved or bot.StateBot; closing
 	// a closed conversation is a no-op.

@@ -22,15 +22,9 @@ func (s *Store) ConversationByThread(ctx context.Context, channel, ts string) (*
 	return c, nil
 }
 
-// ClaimError says who holds a conversation another agent tried to claim.
-type ClaimError struct{ ClaimedBy string }
-
-func (e *ClaimError) Error() string { return "already claimed by " + e.ClaimedBy }
-func (e *ClaimError) Unwrap() error { return bot.ErrConflict }
-
 // Claim gives an escalated conversation to agent. Claiming twice by the same
 // agent is a no-op; a claim on a conversation another agent holds returns a
-// *ClaimError (which wraps bot.ErrConflict). The first claim wins.
+// *bot.ClaimError (which wraps bot.ErrConflict). The first claim wins.
 func (s *Store) Claim(ctx context.Context, key, agent string) error {
 	now := s.now()
 	return s.writeNotify(ctx, func(tx *wtx) error {
@@ -45,7 +39,7 @@ func (s *Store) Claim(ctx context.Context, key, agent string) error {
 			if holder == agent {
 				return nil
 			}
-			return &ClaimError{ClaimedBy: holder}
+			return &bot.ClaimError{ClaimedBy: holder}
 		case bot.StateEscalated:
 		default:
 			return fmt.Errorf("conversation is %s, not escalated: %w", c.State, bot.ErrConflict)

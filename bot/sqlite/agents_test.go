@@ -54,7 +54,7 @@ func TestClaimRaceFirstWins(t *testing.T) {
 	wg.Wait()
 	var wins int
 	var winner string
-	var ce *sqlite.ClaimError
+	var ce *bot.ClaimError
 	for i, err := range errs {
 		switch {
 		case err == nil:

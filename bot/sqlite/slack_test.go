@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/supportbot/supportbot/bot"
-	"github.com/supportbot/supportbot/bot/sqlite"
 )
 
 func TestIngestSlackOnce(t *testing.T) {
@@ -55,12 +54,8 @@ func TestLatestEscalationAndHolder(t *testing.T) {
 		t.Fatal(err)
 	}
 	err = s.Claim(ctx, key, "bob")
-	var h interface{ Holder() string }
-	if !errors.As(err, &h) || h.Holder() != "alice" {
-		t.Fatalf("claim err = %v, want a Holder() naming alice", err)
-	}
-	var ce *sqlite.ClaimError
-	if !errors.As(err, &ce) {
-		t.Fatalf("claim err = %T", err)
+	var ce *bot.ClaimError
+	if !errors.As(err, &ce) || ce.ClaimedBy != "alice" {
+		t.Fatalf("claim err = %v, want a *bot.ClaimError naming alice", err)
 	}
 }
