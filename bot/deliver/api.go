@@ -67,7 +67,6 @@ func (a *API) Do(ctx context.Context, op, method, path string, in, out any) erro
 		req.Header.Set("Content-Type", "application/json")
 	}
 	req.Header.Set("Accept", "application/json")
-	req.Header.Set("User-Agent", UserAgent)
 	if a.Authorize != nil {
 		if err := a.Authorize(ctx, req); err != nil {
 			return fmt.Errorf("%s: %w", op, err)

@@ -42,7 +42,13 @@ type ClientOptions struct {
 	// WebhookConfig.Timeout that shares the client: each delivery also has
 	// its own deadline.
 	Timeout time.Duration
+	// UserAgent is the User-Agent of every request (default
+	// DefaultUserAgent); cmd/supportbot sets "supportbot/<version>".
+	UserAgent string
 }
+
+// DefaultUserAgent is the User-Agent of a client whose options set none.
+const DefaultUserAgent = "supportbot"
 
 // NewHTTPClient returns an HTTP client for outbound callbacks: it refuses to
 // connect to blocked addresses (checked on the dialed IP, after DNS), never
@@ -71,10 +77,26 @@ func NewHTTPClient(opts ClientOptions) *http.Client {
 		TLSClientConfig:       &tls.Config{MinVersion: tls.VersionTLS12},
 	}
 	return &http.Client{
-		Transport:     transport,
+		Transport:     &userAgent{next: transport, value: cmp.Or(opts.UserAgent, DefaultUserAgent)},
 		CheckRedirect: noRedirect,
 	}
 }
+
+// userAgent names the service in every request it sends through next.
+type userAgent struct {
+	next  *http.Transport
+	value string
+}
+
+func (t *userAgent) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context()) // a RoundTripper must not change the caller's request
+	r.Header.Set("User-Agent", t.value)
+	return t.next.RoundTrip(r)
+}
+
+// CloseIdleConnections closes next's idle connections
+// (http.Client.CloseIdleConnections).
+func (t *userAgent) CloseIdleConnections() { t.next.CloseIdleConnections() }
 
 // noRedirect makes the client return a 3xx response as is: the target of a
 // redirect is not the configured URL.

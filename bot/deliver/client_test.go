@@ -273,10 +273,7 @@ func TestClientAlwaysBlocksMetadata(t *testing.T) {
 func TestNewHTTPClient(t *testing.T) {
 	t.Parallel()
 	client := deliver.NewHTTPClient(deliver.ClientOptions{})
-	tr, ok := client.Transport.(*http.Transport)
-	if !ok {
-		t.Fatalf("Transport is %T, want *http.Transport", client.Transport)
-	}
+	tr := deliver.HTTPTransport(client)
 	if tr.Proxy != nil {
 		t.Error("Proxy is set; proxy settings from the environment would bypass the address check")
 	}
@@ -345,6 +342,39 @@ func TestTextSignsAgentReplies(t *testing.T) {
 	} {
 		if got := deliver.Text(tc.r); got != tc.want {
 			t.Errorf("Text(%+v) = %q, want %q", tc.r, got, tc.want)
+		}
+	}
+}
+
+// The client names the service in every request, as its options say, and
+// leaves the caller's request as it was.
+func TestNewHTTPClientUserAgent(t *testing.T) {
+	t.Parallel()
+	got := make(chan string, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got <- r.Header.Get("User-Agent")
+	}))
+	t.Cleanup(srv.Close)
+	for _, tc := range []struct{ set, want string }{
+		{"", deliver.DefaultUserAgent},
+		{"supportbot/v1.2.3", "supportbot/v1.2.3"},
+	} {
+		client := deliver.NewHTTPClient(deliver.ClientOptions{AllowPrivateNetworks: true, UserAgent: tc.set})
+		req, err := http.NewRequest(http.MethodGet, srv.URL, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		client.CloseIdleConnections()
+		if ua := <-got; ua != tc.want {
+			t.Errorf("UserAgent %q: request carried %q, want %q", tc.set, ua, tc.want)
+		}
+		if ua := req.Header.Get("User-Agent"); ua != "" {
+			t.Errorf("the caller's request was changed: User-Agent %q", ua)
 		}
 	}
 }

@@ -46,10 +46,6 @@ const maxSnippet = 200
 // secretPrefix starts a Standard Webhooks symmetric secret.
 const secretPrefix = "whsec_"
 
-// UserAgent is the User-Agent of every delivery. cmd/supportbot sets it to
-// "supportbot/<version>" at start-up, before any delivery.
-var UserAgent = "supportbot/dev"
-
 var _ bot.Deliverer = (*Webhook)(nil)
 
 // WebhookConfig configures a Webhook.
@@ -143,7 +139,6 @@ func (w *Webhook) Deliver(ctx context.Context, r bot.Reply) error {
 	}
 	h := req.Header
 	h.Set("Content-Type", "application/json")
-	h.Set("User-Agent", UserAgent)
 	h.Set("webhook-id", r.ID)
 	h.Set("webhook-timestamp", strconv.FormatInt(now.Unix(), 10))
 	h.Set("webhook-signature", sig)

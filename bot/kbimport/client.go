@@ -231,7 +231,6 @@ func (c *Client) get(ctx context.Context, op, target string, out any) (http.Head
 		return nil, -1, fmt.Errorf("%s: bad request URL", op)
 	}
 	req.Header.Set("Accept", "application/json")
-	req.Header.Set("User-Agent", deliver.UserAgent)
 	if c.Authorize != nil {
 		c.Authorize(req)
 	}

@@ -262,7 +262,6 @@ func (m *Main) Open(ctx context.Context) (err error) {
 // deliverers builds the reply channel of every configured trigger; run-time
 // triggers add theirs to the same router.
 func (m *Main) deliverers() error {
-	deliver.UserAgent = "supportbot/" + version
 	client := m.HTTPClient
 	if client == nil {
 		timeout := deliver.DefaultTimeout
@@ -271,6 +270,7 @@ func (m *Main) deliverers() error {
 		}
 		client = deliver.NewHTTPClient(deliver.ClientOptions{
 			AllowPrivateNetworks: m.Config.Outbound.AllowPrivateNetworks, Timeout: timeout,
+			UserAgent: userAgent(),
 		})
 	}
 	m.replyClient, m.router = client, deliver.NewRouter()
@@ -281,6 +281,9 @@ func (m *Main) deliverers() error {
 	}
 	return nil
 }
+
+// userAgent names this build in outbound requests.
+func userAgent() string { return "supportbot/" + version }
 
 // trimKey drops a leading "reply." from an adapter's error so the key is
 // not repeated.

@@ -64,12 +64,12 @@ func (c *cli) kbCmd() *cobra.Command {
 			o.envToken = os.Getenv(kbTokenEnv)
 			client := deliver.NewHTTPClient(deliver.ClientOptions{
 				AllowPrivateNetworks: cfg.Outbound.AllowPrivateNetworks, Timeout: kbimport.DefaultTimeout,
+				UserAgent: userAgent(),
 			})
 			src, err := kbSource(vendor, cfg, o, client)
 			if err != nil {
 				return err
 			}
-			deliver.UserAgent = "supportbot/" + version
 			im := &kbimport.Importer{Dir: dir, Full: o.full, Logger: newLogger(cfg.Log, c.stderr)}
 			res, err := im.Run(cmd.Context(), src)
 			if err != nil {
