@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"log/slog"
-	"sync"
 	"time"
 )
 
@@ -30,39 +29,21 @@ type AuditRetention struct {
 	Now      func() time.Time
 	Logger   *slog.Logger
 
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	loop periodic
 }
 
 // Open starts the loop; the first pass runs at once.
 func (r *AuditRetention) Open() {
 	r.defaults()
-	ctx, cancel := context.WithCancel(context.Background())
-	r.cancel = cancel
-	r.wg.Add(1)
-	go func() {
-		defer r.wg.Done()
-		t := time.NewTicker(r.Interval)
-		defer t.Stop()
-		for {
-			if _, err := r.Run(ctx); err != nil && ctx.Err() == nil {
-				r.Logger.Error("audit retention", "err", err)
-			}
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-			}
-		}
-	}()
+	r.loop.start(r.Interval, r.Logger, "audit retention", func(ctx context.Context) error {
+		_, err := r.Run(ctx)
+		return err
+	})
 }
 
 // Close stops the loop and waits for it.
 func (r *AuditRetention) Close() error {
-	if r.cancel != nil {
-		r.cancel()
-	}
-	r.wg.Wait()
+	r.loop.stop()
 	return nil
 }
 

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/supportbot/supportbot/bot"
@@ -45,9 +44,7 @@ type FollowUps struct {
 	Now              func() time.Time
 	Logger           *slog.Logger
 
-	ctx    context.Context
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	loop periodic
 }
 
 // Open starts the loop.
@@ -59,31 +56,12 @@ func (f *FollowUps) Open() {
 	if f.Logger == nil {
 		f.Logger = slog.Default()
 	}
-	f.ctx, f.cancel = context.WithCancel(context.Background())
-	f.wg.Add(1)
-	go func() {
-		defer f.wg.Done()
-		t := time.NewTicker(f.Interval)
-		defer t.Stop()
-		for {
-			if err := f.Run(f.ctx); err != nil && f.ctx.Err() == nil {
-				f.Logger.Error("escalation follow-ups", "err", err)
-			}
-			select {
-			case <-f.ctx.Done():
-				return
-			case <-t.C:
-			}
-		}
-	}()
+	f.loop.start(f.Interval, f.Logger, "escalation follow-ups", f.Run)
 }
 
 // Close stops the loop and waits for it.
 func (f *FollowUps) Close() error {
-	if f.cancel != nil {
-		f.cancel()
-		f.wg.Wait()
-	}
+	f.loop.stop()
 	return nil
 }
 

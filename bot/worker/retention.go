@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"sync"
 	"time"
 
 	"github.com/supportbot/supportbot/bot"
@@ -58,9 +57,7 @@ type Retention struct {
 	// (metrics and tests).
 	OnPass func(bot.PurgeCounts)
 
-	ctx    context.Context
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	loop periodic
 }
 
 // ArchivedConversation is one line of the archive.
@@ -75,31 +72,15 @@ type ArchivedConversation struct {
 // Open starts the loop; the first pass runs at once.
 func (r *Retention) Open() {
 	r.defaults()
-	r.ctx, r.cancel = context.WithCancel(context.Background())
-	r.wg.Add(1)
-	go func() {
-		defer r.wg.Done()
-		t := time.NewTicker(r.Interval)
-		defer t.Stop()
-		for {
-			if _, err := r.Run(r.ctx); err != nil && r.ctx.Err() == nil {
-				r.Logger.Error("retention pass", "err", err)
-			}
-			select {
-			case <-r.ctx.Done():
-				return
-			case <-t.C:
-			}
-		}
-	}()
+	r.loop.start(r.Interval, r.Logger, "retention pass", func(ctx context.Context) error {
+		_, err := r.Run(ctx)
+		return err
+	})
 }
 
 // Close stops the loop and waits for a pass in progress to stop.
 func (r *Retention) Close() error {
-	if r.cancel != nil {
-		r.cancel()
-		r.wg.Wait()
-	}
+	r.loop.stop()
 	return nil
 }
 
