@@ -66,14 +66,66 @@ func NewMain(cfg Config, logger *slog.Logger) *Main {
 	return &Main{Config: cfg, Logger: logger}
 }
 
-// Open starts the store, the FAQ index build, the workers and the HTTP server.
+// Open starts the store, the FAQ index build, the workers and the HTTP
+// server, in that order; on an error it closes what it opened.
 func (m *Main) Open(ctx context.Context) (err error) {
-	cfg := &m.Config
 	defer func() {
 		if err != nil {
 			_ = m.Close()
 		}
 	}()
+	if err := m.openSecrets(); err != nil {
+		return err
+	}
+	if err := m.openTriggers(); err != nil {
+		return err
+	}
+	if err := m.openStore(); err != nil {
+		return err
+	}
+	if err := m.loadFAQ(ctx); err != nil {
+		return err
+	}
+	m.openMetrics()
+	pol, err := newPolicy(&m.Config, m.FAQ, m.Logger)
+	if err != nil {
+		return err
+	}
+	pol.Observer = m.Metrics
+	mounts := map[string]http.Handler{"GET /metrics": m.Metrics.Handler()}
+	if err := m.openWebChat(mounts); err != nil {
+		return err
+	}
+	escalator, err := m.openSlack(mounts)
+	if err != nil {
+		return err
+	}
+	if err := m.openRuntimeTriggers(ctx); err != nil {
+		return err
+	}
+	m.mountAdmin(mounts)
+	if err := m.openWorkers(pol, escalator); err != nil {
+		return err
+	}
+	m.openPeriodic()
+	if err := m.openHTTP(mounts); err != nil {
+		return err
+	}
+	if m.Slack != nil {
+		if err := m.Slack.Open(); err != nil {
+			return fmt.Errorf("open slack: %w", err)
+		}
+	}
+	cfg := &m.Config
+	m.Logger.Info("supportbot started", "addr", m.Server.URL(), "version", version,
+		"triggers", len(cfg.Triggers), "llm", cfg.LLM.Mode, "db", cfg.Storage.Path)
+	return nil
+}
+
+// openSecrets fills the inbound and reply secrets the config leaves empty
+// from the secrets file, generating the missing ones.
+func (m *Main) openSecrets() error {
+	cfg := &m.Config
 	made, err := fillSecrets(cfg)
 	if err != nil {
 		return err
@@ -83,33 +135,54 @@ func (m *Main) Open(ctx context.Context) (err error) {
 		m.Logger.Warn("generated secret: give the sender the value stored in the file under this key",
 			"key", k, "file", secretsPath(cfg.Storage.Path))
 	}
+	return nil
+}
+
+// openTriggers builds the config file's triggers and their reply channels.
+func (m *Main) openTriggers() error {
 	m.Triggers = triggers.NewSet()
 	ks := kinds.Default()
-	for i, tc := range cfg.Triggers {
+	for i, tc := range m.Config.Triggers {
 		e, err := ks.Build(tc)
 		if err != nil {
 			return &ConfigError{fmt.Errorf("triggers[%d] (%s).%w", i, tc.Name, err)}
 		}
 		m.Triggers.Put(e)
 	}
-	if err := m.deliverers(); err != nil {
-		return err
-	}
-	m.Store = sqlite.NewStore(cfg.Storage.Path)
+	return m.deliverers()
+}
+
+// openStore opens the SQLite store.
+func (m *Main) openStore() error {
+	path := m.Config.Storage.Path
+	m.Store = sqlite.NewStore(path)
 	m.Store.Logger = m.Logger.With("component", "store")
 	if m.StoreOptions != nil {
 		m.StoreOptions(m.Store)
 	}
 	if err := m.Store.Open(); err != nil {
-		return fmt.Errorf("open store %s: %w", cfg.Storage.Path, err)
+		return fmt.Errorf("open store %s: %w", path, err)
 	}
-	m.FAQ, err = openFAQ(ctx, cfg.FAQ, filepath.Join(filepath.Dir(cfg.Storage.Path), "faq-cache"), m.Logger)
+	return nil
+}
+
+// loadFAQ loads the FAQ and starts its index build, cached beside the
+// database.
+func (m *Main) loadFAQ(ctx context.Context) error {
+	var err error
+	m.FAQ, err = openFAQ(ctx, m.Config.FAQ, filepath.Join(filepath.Dir(m.Config.Storage.Path), "faq-cache"), m.Logger)
 	if err != nil {
 		return &ConfigError{fmt.Errorf("faq.path: %w", err)}
 	}
+	return nil
+}
+
+// openMetrics builds the metrics; run-time triggers are labelled "runtime"
+// (their name is their URL, kept off the public /metrics).
+func (m *Main) openMetrics() {
 	m.Metrics = metrics.New(m.Store, func(name string) bool { _, ok := m.Triggers.Get(name); return ok })
 	configured := map[string]bool{}
-	for _, tc := range cfg.Triggers {
+	for _, tc := range m.Config.Triggers {
 		configured[tc.Name] = true
 	}
 	m.Metrics.TriggerLabel = func(name string) string {
@@ -117,63 +190,76 @@ func (m *Main) Open(ctx context.Context) (err error) {
 		case !ok:
 			return "unknown"
 		case !configured[name]:
-			return "runtime" // its name is its URL: kept off the public /metrics
+			return "runtime"
 		}
 		return name
 	}
-	pol, err := newPolicy(cfg, m.FAQ, m.Logger)
-	if err != nil {
-		return err
-	}
-	pol.Observer = m.Metrics
-	mounts := map[string]http.Handler{"GET /metrics": m.Metrics.Handler()}
-	if err := m.openWebChat(mounts); err != nil {
-		return err
-	}
-	var escalator bot.Escalator
+}
+
+// openSlack builds the Slack escalator and mounts its HTTP endpoints (not
+// in Socket Mode); with no bot token escalations are only stored, and the
+// escalator is nil.
+func (m *Main) openSlack(mounts map[string]http.Handler) (bot.Escalator, error) {
+	cfg := &m.Config
 	if cfg.Slack.BotToken == "" {
 		m.Logger.Warn("slack is off: escalations are stored and listed by `supportbot escalations`")
-	} else {
-		sc := slack.Config{
-			BotToken: cfg.Slack.BotToken, SigningSecret: cfg.Slack.SigningSecret, AppToken: cfg.Slack.AppToken,
-			Channel: cfg.Slack.Channel, APIURL: cfg.Slack.APIURL, NotePrefix: cfg.Slack.NotePrefix,
-			Relay: cfg.Slack.Relay, RelayPrefix: cfg.Slack.RelayPrefix, ClosingText: cfg.Slack.ClosingText,
-			PublicURL: cfg.Server.PublicURL,
-		}
-		if err := sc.Validate(); err != nil {
-			return &ConfigError{err}
-		}
-		m.Slack = slack.New(sc, m.Store, m.SlackHTTPClient, m.Logger.With("component", "slack"))
-		m.Slack.FAQ = m.faqLearner()
-		escalator = m.Slack
-		if cfg.Slack.AppToken == "" {
-			mounts["POST /slack/events"] = m.Slack.EventsHandler()
-			mounts["POST /slack/interactions"] = m.Slack.InteractionsHandler()
-		}
+		return nil, nil
 	}
-	configuredNames := make([]string, 0, len(cfg.Triggers))
+	sc := slack.Config{
+		BotToken: cfg.Slack.BotToken, SigningSecret: cfg.Slack.SigningSecret, AppToken: cfg.Slack.AppToken,
+		Channel: cfg.Slack.Channel, APIURL: cfg.Slack.APIURL, NotePrefix: cfg.Slack.NotePrefix,
+		Relay: cfg.Slack.Relay, RelayPrefix: cfg.Slack.RelayPrefix, ClosingText: cfg.Slack.ClosingText,
+		PublicURL: cfg.Server.PublicURL,
+	}
+	if err := sc.Validate(); err != nil {
+		return nil, &ConfigError{err}
+	}
+	m.Slack = slack.New(sc, m.Store, m.SlackHTTPClient, m.Logger.With("component", "slack"))
+	m.Slack.FAQ = m.faqLearner()
+	if cfg.Slack.AppToken == "" {
+		mounts["POST /slack/events"] = m.Slack.EventsHandler()
+		mounts["POST /slack/interactions"] = m.Slack.InteractionsHandler()
+	}
+	return m.Slack, nil
+}
+
+// openRuntimeTriggers installs the triggers created through the admin API.
+func (m *Main) openRuntimeTriggers(ctx context.Context) error {
+	cfg := &m.Config
+	configured := make([]string, 0, len(cfg.Triggers))
 	for _, tc := range cfg.Triggers {
-		configuredNames = append(configuredNames, tc.Name)
+		configured = append(configured, tc.Name)
 	}
 	m.runtime = &server.RuntimeTriggers{
 		Store: m.Store, Triggers: m.Triggers, Kinds: kinds.Default(),
 		SetReplyFunc: m.setReply, RemoveReplyFunc: m.router.Remove,
 		CheckReplyURLFunc: deliver.CheckURL, NewSecretFunc: newWebhookSecret,
-		PublicURL: cfg.Server.PublicURL, Configured: configuredNames, Logger: m.Logger,
+		PublicURL: cfg.Server.PublicURL, Configured: configured, Logger: m.Logger,
 	}
-	if err := m.runtime.Load(ctx); err != nil {
-		return err
+	return m.runtime.Load(ctx)
+}
+
+// mountAdmin mounts the admin API, the run-time triggers API and the
+// dashboard, all behind the admin token; with no token none of them.
+func (m *Main) mountAdmin(mounts map[string]http.Handler) {
+	token := m.Config.Server.AdminToken
+	if token == "" {
+		return
 	}
-	if cfg.Server.AdminToken != "" {
-		// One guard: failed token attempts count across the API's routes.
-		guard := server.NewTokenGuard(cfg.Server.AdminToken)
-		mounts["/admin/api/"] = (&server.Admin{Store: m.Store, Token: cfg.Server.AdminToken, Guard: guard, Logger: m.Logger}).Handler()
-		dash := m.dashboardHandler()
-		mounts["/admin"], mounts["/admin/"] = dash, dash
-		rt := guard.Wrap(m.runtime.Handler())
-		mounts["/admin/api/triggers"] = rt
-		mounts["/admin/api/triggers/"] = rt
-	}
+	// One guard: failed token attempts count across the API's routes.
+	guard := server.NewTokenGuard(token)
+	mounts["/admin/api/"] = (&server.Admin{Store: m.Store, Token: token, Guard: guard, Logger: m.Logger}).Handler()
+	dash := m.dashboardHandler()
+	mounts["/admin"], mounts["/admin/"] = dash, dash
+	rt := guard.Wrap(m.runtime.Handler())
+	mounts["/admin/api/triggers"] = rt
+	mounts["/admin/api/triggers/"] = rt
+}
+
+// openWorkers builds the engine and the job runner, and starts the runner
+// unless DeferWorkers.
+func (m *Main) openWorkers(pol *policy.Policy, escalator bot.Escalator) error {
+	cfg := &m.Config
 	eng := &worker.Engine{
 		Store: m.Store, Decider: pol, Deliverer: m.router, Escalator: escalator,
 		HandoffText: cfg.Bot.HandoffText, MaxAttempts: cfg.Workers.MaxAttempts, Mention: cfg.Slack.Mention,
@@ -193,11 +279,16 @@ func (m *Main) Open(ctx context.Context) (err error) {
 		Backoff:         worker.Backoff{Base: cfg.Workers.BackoffBase, Max: cfg.Workers.BackoffMax},
 		ShutdownTimeout: cfg.Server.ShutdownTimeout, Logger: m.Logger, OnFinish: m.Metrics.ObserveJob,
 	}
-	if !m.DeferWorkers {
-		if err := m.Runner.Open(); err != nil {
-			return err
-		}
+	if m.DeferWorkers {
+		return nil
 	}
+	return m.Runner.Open()
+}
+
+// openPeriodic starts the follow-ups and, when configured, the retention of
+// conversations and of the audit log.
+func (m *Main) openPeriodic() {
+	cfg := &m.Config
 	hours, _ := worker.ParseBusinessHours(cfg.Bot.BusinessHours, cfg.Bot.Timezone) // validated with the config
 	m.FollowUps = &worker.FollowUps{
 		Store: m.Store, NoticeAfter: cfg.Bot.NoAgentAfter, NoAgentText: cfg.Bot.NoAgentText,
@@ -224,6 +315,11 @@ func (m *Main) Open(ctx context.Context) (err error) {
 		}
 		m.Retention.Open()
 	}
+}
+
+// openHTTP starts the HTTP server: the hooks, /healthz, /readyz and mounts.
+func (m *Main) openHTTP(mounts map[string]http.Handler) error {
+	cfg := &m.Config
 	proxies, err := server.ParseTrustedProxies(cfg.Server.TrustedProxies)
 	if err != nil {
 		return &ConfigError{fmt.Errorf("server.%w", err)}
@@ -246,17 +342,7 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	}
 	m.Metrics.GaugeFunc("supportbot_intake_body_bytes_in_flight", "Bytes reserved by the webhook bodies being read.",
 		func() float64 { return float64(m.Server.BodyBytesInFlight()) })
-	if err := m.Server.Open(); err != nil {
-		return err
-	}
-	if m.Slack != nil {
-		if err := m.Slack.Open(); err != nil {
-			return fmt.Errorf("open slack: %w", err)
-		}
-	}
-	m.Logger.Info("supportbot started", "addr", m.Server.URL(), "version", version,
-		"triggers", len(cfg.Triggers), "llm", cfg.LLM.Mode, "db", cfg.Storage.Path)
-	return nil
+	return m.Server.Open()
 }
 
 // deliverers builds the reply channel of every configured trigger; run-time
