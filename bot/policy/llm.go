@@ -266,7 +266,7 @@ func Parse(content string, ids []string) (Output, error) {
 	case out.Answer == "":
 		return Output{}, fmt.Errorf("%w: empty answer", ErrInvalidOutput)
 	case len(unknown) > 0:
-		return Output{}, fmt.Errorf("%w: cited ids %q were not among the entries given", ErrInvalidOutput, unknown)
+		return Output{}, fmt.Errorf("%w: %w", ErrInvalidOutput, &unknownCitationError{unknown})
 	case len(out.CitedFAQIDs) == 0:
 		return Output{}, fmt.Errorf("%w: the answer cites no FAQ entry", ErrInvalidOutput)
 	case r.Confidence == nil:

@@ -45,6 +45,8 @@ type Main struct {
 	Runner   *worker.Runner
 	Server   *server.Server
 	FAQ      *faqService
+	// Articles is the help-center index, nil when knowledge.articles is off.
+	Articles *articleService
 	Metrics  *metrics.Metrics
 	Slack    *slack.Escalator
 	// FollowUps re-announces unclaimed escalations and tells waiting customers.
@@ -109,6 +111,12 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	pol, err := newPolicy(cfg, m.FAQ, m.Logger)
 	if err != nil {
 		return err
+	}
+	if cfg.Knowledge.Articles != "" {
+		if m.Articles, err = openArticles(cfg.Knowledge, m.Logger); err != nil {
+			return &ConfigError{fmt.Errorf("knowledge.articles: %w", err)}
+		}
+		pol.Articles, pol.Passages = m.Articles, cfg.Knowledge.Passages
 	}
 	pol.Observer = m.Metrics
 	mounts := map[string]http.Handler{"GET /metrics": m.Metrics.Handler()}

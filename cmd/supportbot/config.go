@@ -43,6 +43,19 @@ type Config struct {
 	Warnings []string `mapstructure:"-"`
 
 	Conversation ConversationConfig `mapstructure:"conversation"`
+
+	Knowledge KnowledgeConfig `mapstructure:"knowledge"`
+}
+
+// KnowledgeConfig is the help center beside the FAQ.
+type KnowledgeConfig struct {
+	// Articles is a directory of Markdown and HTML articles ("": none).
+	Articles string `mapstructure:"articles"`
+	// Threshold is the passage relevancy a local answer needs (0: the
+	// index's measured default).
+	Threshold float64 `mapstructure:"threshold"`
+	// Passages is the number of passages shown to agents and the LLM.
+	Passages int `mapstructure:"passages"`
 }
 
 // ConversationConfig is the conversation around the answer: the bot's
@@ -184,6 +197,9 @@ var defaults = map[string]any{
 	"storage.retention_interval":      "1h",
 	"storage.archive_dir":             "",
 	"faq.path":                        "faq/kb",
+	"knowledge.articles":              "",
+	"knowledge.threshold":             0.0,
+	"knowledge.passages":              4,
 	"faq.threshold":                   0.0,
 	"faq.top_k":                       3,
 	"llm.mode":                        "off",
@@ -467,6 +483,17 @@ func (c *Config) Validate() error {
 	}
 	if c.FAQ.TopK < 1 || c.FAQ.TopK > 20 {
 		add("faq.top_k", "must be between 1 and 20")
+	}
+	if c.Knowledge.Articles != "" {
+		if st, err := os.Stat(c.Knowledge.Articles); err != nil || !st.IsDir() {
+			add("knowledge.articles", "%s is not a directory", c.Knowledge.Articles)
+		}
+	}
+	if c.Knowledge.Threshold < 0 || c.Knowledge.Threshold > 1 {
+		add("knowledge.threshold", "must be between 0 and 1 (0: the measured default)")
+	}
+	if c.Knowledge.Passages < 1 || c.Knowledge.Passages > 20 {
+		add("knowledge.passages", "must be between 1 and 20")
 	}
 	switch c.LLM.Mode {
 	case "off":
