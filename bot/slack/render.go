@@ -504,13 +504,13 @@ func renderPassages(ps []bot.Candidate) string {
 			fmt.Fprintf(&b, "\n…and %d more", len(ps)-maxFAQ)
 			break
 		}
-		title := escape(oneLine(c.Question, maxQuestion))
+		title := oneLine(c.Question, maxQuestion)
 		if u := c.URL; u != "" && (strings.HasPrefix(u, "https://") || strings.HasPrefix(u, "http://")) && !strings.ContainsAny(u, "<>| ") {
 			title = "<" + u + "|" + title + ">"
 		}
 		fmt.Fprintf(&b, "\n• %s", title)
 		if c.Heading != "" {
-			fmt.Fprintf(&b, " › %s", escape(oneLine(c.Heading, maxQuestion)))
+			fmt.Fprintf(&b, " › %s", oneLine(c.Heading, maxQuestion))
 		}
 		fmt.Fprintf(&b, " (`%s`) — %.2f", code(c.ID), c.Score)
 	}

@@ -35,10 +35,12 @@ func TestDevSweep(t *testing.T) {
 		r := Evaluate(ix, cases)
 		t.Logf("%+v: r1 %.3f r5 %.3f r10 %.3f", o, r.RecallAt1, r.RecallAt5, r.RecallAt10)
 	}
-	ix := Build(as, Options{})
-	for _, th := range []float64{0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6} {
-		ix.opts.Threshold = th
-		r := Evaluate(ix, cases)
-		t.Logf("threshold %.2f: answered right %.3f escalated unanswerable %.3f", th, r.AnsweredCorrect, r.EscalatedUnanswerable)
+	for _, o := range []Options{{}, {MaxPassageWords: 200}, {MaxPassageWords: 200, TitleBoost: 1}, {MaxPassageWords: 200, TitleBoost: 3}} {
+		ix := Build(as, o)
+		for _, th := range []float64{0.2, 0.25, 0.3, 0.35, 0.4} {
+			ix.opts.Threshold = th
+			r := Evaluate(ix, cases)
+			t.Logf("%d words, title %.0f, threshold %.2f: answered right %.3f escalated unanswerable %.3f", ix.opts.MaxPassageWords, ix.opts.TitleBoost, th, r.AnsweredCorrect, r.EscalatedUnanswerable)
+		}
 	}
 }

@@ -27,12 +27,12 @@ type Options struct {
 
 // Defaults of Options, measured in docs/KNOWLEDGE.md.
 const (
-	DefaultMaxPassageWords = 120
+	DefaultMaxPassageWords = 200
 	DefaultK1              = 1.2
 	DefaultB               = 0.5
 	DefaultTitleBoost      = 2.0
 	DefaultHeadingBoost    = 1.0
-	DefaultThreshold       = 0.4
+	DefaultThreshold       = 0.3
 )
 
 func (o Options) withDefaults() Options {
@@ -86,7 +86,12 @@ type Index struct {
 	idf      []float64
 	norm     []float32 // per passage: k1*(1-b+b*len/avg)
 	unseen   float64   // idf of a term no passage has
-	scores   sync.Pool
+	// titles lists, per term, the articles whose title has it; first is
+	// each article's first passage.
+	titles [][]int32
+	first  []int32
+	scores sync.Pool
+	bonus  sync.Pool
 }
 
 // Build indexes articles' passages.
@@ -94,6 +99,7 @@ func Build(articles []Article, opts Options) *Index {
 	ix := &Index{opts: opts.withDefaults(), articles: articles, terms: map[string]int32{}}
 	ix.hash = Hash(articles, ix.opts)
 	for i := range ix.articles {
+		ix.articles[i].idx = i
 		ix.passages = append(ix.passages, split(&ix.articles[i], ix.opts.MaxPassageWords)...)
 	}
 	lens := make([]float64, len(ix.passages))
@@ -116,11 +122,31 @@ func Build(articles []Article, opts Options) *Index {
 			}
 		}
 		add(p.Text, 1, true)
-		add(p.Article.Title, ix.opts.TitleBoost, false)
 		add(p.Heading(), ix.opts.HeadingBoost, false)
 		total += lens[d]
 		for id, f := range tf {
 			ix.postings[id] = append(ix.postings[id], posting{doc: int32(d), tf: float32(f)})
+		}
+	}
+	// Titles are a field of the article, not of each passage: a title
+	// word adds the same bonus to every passage of the article, so that
+	// the title ranks articles and the passages' own text and headings
+	// choose among an article's passages.
+	ix.first = make([]int32, len(ix.articles))
+	for d := len(ix.passages) - 1; d >= 0; d-- {
+		ix.first[ix.passages[d].Article.idx] = int32(d)
+	}
+	ix.titles = make([][]int32, len(ix.postings))
+	for a := range ix.articles {
+		seen := map[string]bool{}
+		for _, t := range terms(ix.articles[a].Title) {
+			if seen[t] {
+				continue
+			}
+			seen[t] = true
+			if id, ok := ix.terms[t]; ok {
+				ix.titles[id] = append(ix.titles[id], int32(a))
+			}
 		}
 	}
 	n := float64(len(ix.passages))
@@ -135,6 +161,7 @@ func Build(articles []Article, opts Options) *Index {
 	}
 	ix.unseen = bm25IDF(n, 0)
 	ix.scores.New = func() any { s := make([]float32, len(ix.passages)); return &s }
+	ix.bonus.New = func() any { s := make([]float32, len(ix.articles)); return &s }
 	return ix
 }
 
@@ -183,17 +210,21 @@ func (ix *Index) Search(text string, k int) []Hit {
 	defer ix.scores.Put(bp)
 	scores := *bp
 	clear(scores)
+	bb := ix.bonus.Get().(*[]float32)
+	defer ix.bonus.Put(bb)
+	bonus := *bb
+	clear(bonus)
 	k1 := float32(ix.opts.K1)
 	maxScore := 0.0
 	var touched []int32
 	for _, t := range qs {
 		id, ok := ix.terms[t]
 		if !ok {
-			maxScore += ix.unseen * (ix.opts.K1 + 1)
+			maxScore += ix.unseen * (ix.opts.K1 + 1 + ix.opts.TitleBoost)
 			continue
 		}
 		idf := ix.idf[id]
-		maxScore += idf * (ix.opts.K1 + 1)
+		maxScore += idf * (ix.opts.K1 + 1 + ix.opts.TitleBoost)
 		w := float32(idf) * (k1 + 1)
 		for _, p := range ix.postings[id] {
 			if scores[p.doc] == 0 {
@@ -201,6 +232,18 @@ func (ix *Index) Search(text string, k int) []Hit {
 			}
 			scores[p.doc] += w * p.tf / (p.tf + ix.norm[p.doc])
 		}
+		for _, a := range ix.titles[id] {
+			if bonus[a] == 0 {
+				if d := ix.first[a]; scores[d] == 0 {
+					touched = append(touched, d) // a title match with no word in the text
+					scores[d] = math.SmallestNonzeroFloat32
+				}
+			}
+			bonus[a] += float32(idf * ix.opts.TitleBoost)
+		}
+	}
+	for _, d := range touched {
+		scores[d] += bonus[ix.passages[d].Article.idx]
 	}
 	// Partial selection: keep the k best in a small sorted slice.
 	top := make([]Hit, 0, k+1)

@@ -30,6 +30,8 @@ type Article struct {
 	Locale string
 	// Sections are the article's text split at its headings, in order.
 	Sections []Section
+
+	idx int // position in the index
 }
 
 // Section is the text under one heading, with the path of headings above
@@ -183,8 +185,9 @@ func parseMarkdown(_ string, b []byte) (Article, error) {
 			continue
 		}
 		h := strings.TrimSpace(strings.TrimRight(trim[level:], "#"))
-		if level == 1 && a.Title == "" && len(a.Sections) == 0 && strings.TrimSpace(text.String()) == "" {
-			a.Title = h
+		if level == 1 && len(a.Sections) == 0 && strings.TrimSpace(text.String()) == "" &&
+			(a.Title == "" || strings.EqualFold(a.Title, h)) {
+			a.Title = cmpOr(a.Title, h) // the page's title, not a section
 			continue
 		}
 		flush()

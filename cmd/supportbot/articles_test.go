@@ -1,0 +1,158 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/supportbot/supportbot/bot"
+)
+
+// mustArticles writes a small help center: a Markdown article with front
+// matter (and the keys kb import adds) and an HTML page.
+func mustArticles(tb testing.TB) string {
+	tb.Helper()
+	dir := tb.TempDir()
+	files := map[string]string{
+		"acme-101.md": `---
+title: Pairing the SolarPump with the mobile app
+url: https://help.example.com/articles/101-solarpump-pairing
+tags: [solarpump, app]
+locale: en
+updated_at: 2026-11-02T10:00:00Z
+source: zendesk
+---
+# Pairing the SolarPump with the mobile app
+
+## Before you start
+
+Charge the SolarPump for an hour and install the Acme Garden app on your phone.
+
+## Pair the pump
+
+Hold the pump's blue button for five seconds until the light blinks. In the Acme Garden app,
+tap Devices, then Add device, and pick SolarPump from the list. The pump pairs within a minute.
+
+## Troubleshooting
+
+If the light does not blink, the battery is empty: charge the pump again.
+`,
+		"winter.html": `<!doctype html><html lang="en"><head><title>Storing the pump in winter | Acme Help</title>
+<link rel="canonical" href="https://help.example.com/articles/102-winter-storage"></head>
+<body><nav>Home › Pumps</nav><h1>Storing the SolarPump in winter</h1>
+<p>Before the first frost, drain the SolarPump and keep it indoors, away from frost.</p>
+<h2>Draining the pump</h2><p>Unscrew the drain cap under the pump and let the water run out for ten minutes.</p>
+</body></html>`,
+	}
+	for name, text := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o600); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// TestEndToEndArticles: a question the FAQ does not cover is answered from
+// the article's passage with its link; an unanswerable one is escalated
+// out_of_scope, and the escalation lists the passages considered.
+func TestEndToEndArticles(t *testing.T) {
+	rc := newReceiver(t)
+	cfg := testConfig(t, rc.URL)
+	cfg.Knowledge.Articles = mustArticles(t)
+	m := mustOpenMain(t, cfg)
+	url := m.Server.URL() + "/hooks/chat"
+
+	ev := say(t, rc, url, "c-art", "a1", "How do I pair my SolarPump with the app?")
+	if ev.State != "bot" || !strings.HasPrefix(ev.Message.Text, "This article answers it: Pairing the SolarPump with the mobile app") ||
+		!strings.Contains(ev.Message.Text, "Source: Pairing the SolarPump with the mobile app https://help.example.com/articles/101-solarpump-pairing") ||
+		!strings.Contains(ev.Message.Text, "blue button") {
+		t.Fatalf("reply = %q (state %s), want the pairing passage with its link", ev.Message.Text, ev.State)
+	}
+
+	ev = say(t, rc, url, "c-dog", "a2", "Can I bring my dog to the Paris office on Fridays?")
+	if ev.State != "escalated" {
+		t.Fatalf("reply = %+v, want a hand-off", ev)
+	}
+	esc, err := m.Store.ListEscalations(context.Background(), "open", 10)
+	if err != nil || len(esc) != 1 || esc[0].Reason != bot.ReasonOutOfScope {
+		t.Fatalf("escalations = %+v, %v; want one out_of_scope", esc, err)
+	}
+}
+
+// TestEndToEndArticlesLLM runs llm.mode always against a fake
+// OpenAI-compatible server through the real client: an answer that cites
+// the passage it was given goes out with the article's link; one that cites
+// a passage it was not given, or adds a link the passage does not have, is
+// refused (llm_ungrounded).
+func TestEndToEndArticlesLLM(t *testing.T) {
+	llm := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var req struct {
+			Messages []struct {
+				Role    string `json:"role"`
+				Content string `json:"content"`
+			} `json:"messages"`
+		}
+		_ = json.NewDecoder(r.Body).Decode(&req)
+		user := req.Messages[len(req.Messages)-1].Content
+		out := map[string]any{"action": "answer", "confidence": 0.9, "reason": "from the article", "summary": "pairing"}
+		switch {
+		case strings.Contains(user, "forged"):
+			out["answer"], out["cited_faq_ids"] = "Hold the blue button for five seconds.", []string{"acme-101#9"}
+		case strings.Contains(user, "phishing"):
+			out["answer"], out["cited_faq_ids"] = "Hold the pump's blue button for five seconds, then confirm at https://evil.example/claim.", []string{"acme-101#2"}
+		default:
+			out["answer"], out["cited_faq_ids"] = "Hold the pump's blue button for five seconds until the light blinks, then add the device in the Acme Garden app.", []string{"acme-101#2"}
+		}
+		content, _ := json.Marshal(out)
+		resp, _ := json.Marshal(map[string]any{
+			"id": "chatcmpl-1", "object": "chat.completion", "model": "fake",
+			"choices": []map[string]any{{"index": 0, "finish_reason": "stop", "message": map[string]any{"role": "assistant", "content": string(content)}}},
+			"usage":   map[string]int{"prompt_tokens": 100, "completion_tokens": 20, "total_tokens": 120},
+		})
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(resp)
+	}))
+	t.Cleanup(llm.Close)
+	rc := newReceiver(t)
+	cfg := testConfig(t, rc.URL)
+	cfg.Knowledge.Articles = mustArticles(t)
+	cfg.LLM.Mode, cfg.LLM.BaseURL, cfg.LLM.APIKey, cfg.LLM.MaxRetries = "always", llm.URL, "sk-test", 0
+	m := mustOpenMain(t, cfg)
+	url := m.Server.URL() + "/hooks/chat"
+
+	ev := say(t, rc, url, "c-ok", "l1", "How do I pair my SolarPump with the app?")
+	if ev.State != "bot" || !strings.Contains(ev.Message.Text, "Source: Pairing the SolarPump with the mobile app https://help.example.com/articles/101-solarpump-pairing") {
+		t.Fatalf("reply = %q (state %s), want the model's answer with its source", ev.Message.Text, ev.State)
+	}
+	for i, q := range []string{"How do I pair my SolarPump? forged", "How do I pair my SolarPump? phishing"} {
+		ev := say(t, rc, url, "c-bad"+string(rune('a'+i)), "l-bad"+string(rune('a'+i)), q)
+		if ev.State != "escalated" || strings.Contains(ev.Message.Text, "evil.example") {
+			t.Fatalf("%q: reply = %+v, want a hand-off", q, ev)
+		}
+	}
+	esc, err := m.Store.ListEscalations(context.Background(), "open", 10)
+	if err != nil || len(esc) != 2 {
+		t.Fatalf("escalations = %+v, %v", esc, err)
+	}
+	for _, e := range esc {
+		if e.Reason != bot.ReasonLLMUngrounded {
+			t.Errorf("escalation %s: reason %s (%s), want llm_ungrounded", e.ConversationKey, e.Reason, e.Detail)
+		}
+		var passages int
+		for _, c := range e.Candidates {
+			if c.Kind == bot.CandidateArticle && c.URL != "" {
+				passages++
+			}
+		}
+		if passages == 0 {
+			b, _ := json.Marshal(e.Candidates)
+			t.Errorf("escalation %s lists no passages: %s", e.ConversationKey, bytes.TrimSpace(b))
+		}
+	}
+}
