@@ -68,6 +68,12 @@ type Hit struct {
 	Relevance float64
 }
 
+// scratch is one search's working space, reused through a pool.
+type scratch struct {
+	scores, bonus []float32
+	touched       []int32
+}
+
 type posting struct {
 	doc int32
 	tf  float32
@@ -90,8 +96,8 @@ type Index struct {
 	// each article's first passage.
 	titles [][]int32
 	first  []int32
-	scores sync.Pool
-	bonus  sync.Pool
+	// scratch holds per-search working space.
+	scratch sync.Pool
 }
 
 // Build indexes articles' passages.
@@ -160,8 +166,9 @@ func Build(articles []Article, opts Options) *Index {
 		ix.idf[id] = bm25IDF(n, float64(len(ps)))
 	}
 	ix.unseen = bm25IDF(n, 0)
-	ix.scores.New = func() any { s := make([]float32, len(ix.passages)); return &s }
-	ix.bonus.New = func() any { s := make([]float32, len(ix.articles)); return &s }
+	ix.scratch.New = func() any {
+		return &scratch{scores: make([]float32, len(ix.passages)), bonus: make([]float32, len(ix.articles))}
+	}
 	return ix
 }
 
@@ -206,17 +213,15 @@ func (ix *Index) Search(text string, k int) []Hit {
 	if len(qs) == 0 || k <= 0 || len(ix.passages) == 0 {
 		return nil
 	}
-	bp := ix.scores.Get().(*[]float32)
-	defer ix.scores.Put(bp)
-	scores := *bp
+	sc := ix.scratch.Get().(*scratch)
+	defer ix.scratch.Put(sc)
+	scores, bonus := sc.scores, sc.bonus
 	clear(scores)
-	bb := ix.bonus.Get().(*[]float32)
-	defer ix.bonus.Put(bb)
-	bonus := *bb
 	clear(bonus)
 	k1 := float32(ix.opts.K1)
 	maxScore := 0.0
-	var touched []int32
+	touched := sc.touched[:0]
+	defer func() { sc.touched = touched[:0] }()
 	for _, t := range qs {
 		id, ok := ix.terms[t]
 		if !ok {

@@ -91,6 +91,9 @@ func stem(w string) string {
 			if s.suf == "s" && (strings.HasSuffix(w, "ss") || strings.HasSuffix(w, "us") || strings.HasSuffix(w, "is")) {
 				continue
 			}
+			if s.suf == "ly" && len(w) < 6 {
+				continue // "apply", "only"
+			}
 			if s.suf == "es" && !strings.ContainsAny(w[len(w)-3:len(w)-2], "sxzh") {
 				continue // "homes" → "home" + "s" below
 			}
