@@ -103,6 +103,13 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	if err := m.Store.Open(); err != nil {
 		return fmt.Errorf("open store %s: %w", cfg.Storage.Path, err)
 	}
+	if cfg.Knowledge.Articles != "" {
+		// Before the FAQ's build starts in the background: the two builds'
+		// working memory does not add up.
+		if m.Articles, err = openArticles(cfg.Knowledge, m.Logger); err != nil {
+			return &ConfigError{fmt.Errorf("knowledge.articles: %w", err)}
+		}
+	}
 	m.FAQ, err = openFAQ(ctx, cfg.FAQ, filepath.Join(filepath.Dir(cfg.Storage.Path), "faq-cache"), m.Logger)
 	if err != nil {
 		return &ConfigError{fmt.Errorf("faq.path: %w", err)}
@@ -112,10 +119,7 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	if cfg.Knowledge.Articles != "" {
-		if m.Articles, err = openArticles(cfg.Knowledge, m.Logger); err != nil {
-			return &ConfigError{fmt.Errorf("knowledge.articles: %w", err)}
-		}
+	if m.Articles != nil {
 		pol.Articles, pol.Passages = m.Articles, cfg.Knowledge.Passages
 	}
 	pol.Observer = m.Metrics

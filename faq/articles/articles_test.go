@@ -213,3 +213,23 @@ func BenchmarkSearch1000(b *testing.B) {
 		i++
 	}
 }
+
+// TestWriteSynthetic writes the 1,000 synthetic articles as Markdown into
+// $ARTICLES_SYNTHETIC_DIR, for measuring the service's memory with them
+// (docs/KNOWLEDGE.md).
+func TestWriteSynthetic(t *testing.T) {
+	dir := os.Getenv("ARTICLES_SYNTHETIC_DIR")
+	if dir == "" {
+		t.Skip("set ARTICLES_SYNTHETIC_DIR")
+	}
+	files := map[string]string{}
+	for _, a := range synthetic(1000) {
+		var b strings.Builder
+		fmt.Fprintf(&b, "---\ntitle: %s\nurl: %s\n---\n", a.Title, a.URL)
+		for _, s := range a.Sections {
+			fmt.Fprintf(&b, "\n## %s\n\n%s\n", s.Headings[0], s.Text)
+		}
+		files[a.ID+".md"] = b.String()
+	}
+	mustWrite(t, dir, files)
+}

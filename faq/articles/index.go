@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"unicode"
 )
 
 // Options tune the index. The zero value takes the defaults, which were
@@ -110,11 +111,12 @@ func Build(articles []Article, opts Options) *Index {
 	}
 	lens := make([]float64, len(ix.passages))
 	total := 0.0
+	tf := map[int32]float64{}
 	for d := range ix.passages {
 		p := &ix.passages[d]
-		tf := map[int32]float64{}
+		clear(tf)
 		add := func(text string, w float64, body bool) {
-			for _, t := range terms(text) {
+			eachTerm(text, func(t string) {
 				id, ok := ix.terms[t]
 				if !ok {
 					id = int32(len(ix.postings))
@@ -125,7 +127,7 @@ func Build(articles []Article, opts Options) *Index {
 				if body {
 					lens[d]++
 				}
-			}
+			})
 		}
 		add(p.Text, 1, true)
 		add(p.Heading(), ix.opts.HeadingBoost, false)
@@ -160,6 +162,17 @@ func Build(articles []Article, opts Options) *Index {
 	ix.norm = make([]float32, len(ix.passages))
 	for d := range ix.passages {
 		ix.norm[d] = float32(ix.opts.K1 * (1 - ix.opts.B + ix.opts.B*lens[d]/avg))
+	}
+	// One flat array for all postings, each term's slice cut from it at
+	// its exact length: half the memory of grown slices.
+	size := 0
+	for _, ps := range ix.postings {
+		size += len(ps)
+	}
+	flat := make([]posting, 0, size)
+	for id, ps := range ix.postings {
+		flat = append(flat, ps...)
+		ix.postings[id] = flat[len(flat)-len(ps) : len(flat) : len(flat)]
 	}
 	ix.idf = make([]float64, len(ix.postings))
 	for id, ps := range ix.postings {
@@ -319,10 +332,10 @@ func split(a *Article, maxWords int) []Passage {
 // pieces at a sentence end (". ", "? ", "! ", a line break) when one falls
 // in the second half of the piece.
 func chunk(text string, maxWords int) []string {
-	fs := strings.Fields(text)
-	if len(fs) <= maxWords+maxWords/4 {
-		return []string{strings.Join(fs, " ")}
+	if countFields(text) <= maxWords+maxWords/4 {
+		return []string{strings.TrimSpace(text)} // shares the section's memory
 	}
+	fs := strings.Fields(text)
 	var out []string
 	for len(fs) > 0 {
 		if len(fs) <= maxWords+maxWords/4 {
@@ -340,4 +353,17 @@ func chunk(text string, maxWords int) []string {
 		fs = fs[cut:]
 	}
 	return out
+}
+
+// countFields is len(strings.Fields(s)) without the slice.
+func countFields(s string) int {
+	n, in := 0, false
+	for _, r := range s {
+		if unicode.IsSpace(r) {
+			in = false
+		} else if !in {
+			in, n = true, n+1
+		}
+	}
+	return n
 }

@@ -9,41 +9,48 @@ import (
 // cost no more than a question does.
 const maxQueryBytes = 4 << 10
 
-// words returns the lower-cased words of s: runs of letters and digits,
-// with apostrophes inside a word dropped ("don't" → "dont").
+// words returns the lower-cased words of s: runs of letters, digits and
+// combining marks. An apostrophe separates words ("veteran's" → "veteran",
+// "s"; "don't" → "don", "t"), whose stray parts are stopwords. The words
+// are substrings of one lower-cased copy of s: indexing a large help
+// center allocates little.
 func words(s string) []string {
-	var out []string
-	var b strings.Builder
-	flush := func() {
-		if b.Len() > 0 {
-			out = append(out, b.String())
-			b.Reset()
-		}
-	}
-	for _, r := range s {
-		switch {
-		case unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.Is(unicode.Mn, r):
-			b.WriteRune(unicode.ToLower(r))
-		case r == '\'' || r == '\u2019':
-		default:
-			flush()
-		}
-	}
-	flush()
-	return out
+	return strings.FieldsFunc(strings.ToLower(s), func(r rune) bool {
+		return !unicode.IsLetter(r) && !unicode.IsDigit(r) && !unicode.Is(unicode.Mn, r)
+	})
 }
 
 // terms returns the index terms of s: words without stopwords, stemmed.
 func terms(s string) []string {
-	ws := words(s)
-	out := ws[:0]
-	for _, w := range ws {
-		if stopwords[w] {
+	var out []string
+	eachTerm(s, func(t string) { out = append(out, t) })
+	return out
+}
+
+// eachTerm calls f with each index term of s, in order, without building
+// a slice of its words.
+func eachTerm(s string, f func(string)) {
+	low := strings.ToLower(s)
+	start := -1
+	for i, r := range low {
+		if unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.Is(unicode.Mn, r) {
+			if start < 0 {
+				start = i
+			}
 			continue
 		}
-		out = append(out, stem(w))
+		if start >= 0 {
+			if w := low[start:i]; !stopwords[w] {
+				f(stem(w))
+			}
+			start = -1
+		}
 	}
-	return out
+	if start >= 0 {
+		if w := low[start:]; !stopwords[w] {
+			f(stem(w))
+		}
+	}
 }
 
 // stopwords are function words and the glue of questions ("how do I",
