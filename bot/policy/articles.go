@@ -137,7 +137,7 @@ func passageHits(ps []Passage) []Hit {
 		if p.Heading != "" {
 			q += " › " + p.Heading
 		}
-		out[i] = Hit{ID: p.ID, Question: q, Answer: p.Text, Score: p.Relevance}
+		out[i] = Hit{ID: p.ID, Question: q, Answer: p.Text, Score: p.Relevance, Passage: &ps[i]}
 	}
 	return out
 }

@@ -84,6 +84,10 @@ func (p *Policy) ask(ctx context.Context, q bot.Query, hits []Hit) (Output, erro
 	ids := make([]string, len(hits))
 	for i, h := range hits {
 		ids[i] = h.ID
+		if ps := h.Passage; ps != nil {
+			data.Passages = append(data.Passages, prompts.Passage{ID: ps.ID, Title: ps.Title, Heading: ps.Heading, URL: ps.URL, Text: ps.Text})
+			continue
+		}
 		data.Entries = append(data.Entries, prompts.Entry{ID: h.ID, Question: h.Question, Answer: h.Answer})
 	}
 	if n := len(q.History); n > p.HistoryTurns {

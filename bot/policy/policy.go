@@ -33,6 +33,8 @@ type Hit struct {
 	Answer   string
 	Tags     []string
 	Score    float64
+	// Passage is set when the hit is an article passage shown to the LLM.
+	Passage *Passage
 }
 
 // Retriever returns the top-k FAQ entries for a text, best first, and the
