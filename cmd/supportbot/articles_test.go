@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -59,29 +60,41 @@ If the light does not blink, the battery is empty: charge the pump again.
 }
 
 // TestEndToEndArticles: a question the FAQ does not cover is answered from
-// the article's passage with its link; an unanswerable one is escalated
-// out_of_scope, and the escalation lists the passages considered.
+// the article's passage with its link; an unanswerable one (it shares only
+// "pump" and "battery" with the articles) is escalated out_of_scope, and
+// the dashboard lists the passages considered.
 func TestEndToEndArticles(t *testing.T) {
 	rc := newReceiver(t)
 	cfg := testConfig(t, rc.URL)
 	cfg.Knowledge.Articles = mustArticles(t)
+	cfg.Server.AdminToken = "dash-admin-t0ken"
 	m := mustOpenMain(t, cfg)
-	url := m.Server.URL() + "/hooks/chat"
+	hook := m.Server.URL() + "/hooks/chat"
 
-	ev := say(t, rc, url, "c-art", "a1", "How do I pair my SolarPump with the app?")
+	ev := say(t, rc, hook, "c-art", "a1", "How do I pair my SolarPump with the app?")
 	if ev.State != "bot" || !strings.HasPrefix(ev.Message.Text, "This article answers it: Pairing the SolarPump with the mobile app") ||
 		!strings.Contains(ev.Message.Text, "Source: Pairing the SolarPump with the mobile app https://help.example.com/articles/101-solarpump-pairing") ||
 		!strings.Contains(ev.Message.Text, "blue button") {
 		t.Fatalf("reply = %q (state %s), want the pairing passage with its link", ev.Message.Text, ev.State)
 	}
 
-	ev = say(t, rc, url, "c-dog", "a2", "Can I bring my dog to the Paris office on Fridays?")
+	ev = say(t, rc, hook, "c-dog", "a2", "What is the warranty on the pump battery?")
 	if ev.State != "escalated" {
 		t.Fatalf("reply = %+v, want a hand-off", ev)
 	}
 	esc, err := m.Store.ListEscalations(context.Background(), "open", 10)
 	if err != nil || len(esc) != 1 || esc[0].Reason != bot.ReasonOutOfScope {
 		t.Fatalf("escalations = %+v, %v; want one out_of_scope", esc, err)
+	}
+
+	// The dashboard's conversation page lists the passages considered.
+	base := m.Server.URL()
+	resp, body := dashDo(t, "GET", base+"/admin/login", nil, nil, "")
+	cookies := resp.Cookies()
+	resp, _ = dashDo(t, "POST", base+"/admin/login", url.Values{"token": {cfg.Server.AdminToken}, "csrf": {formToken(t, body)}}, cookies, "")
+	_, page := dashDo(t, "GET", base+"/admin/conversations/"+url.PathEscape(esc[0].ConversationKey), nil, resp.Cookies(), "")
+	if !strings.Contains(page, `id="passages"`) || !strings.Contains(page, "https://help.example.com/articles/") {
+		t.Fatalf("conversation page lists no passages:\n%s", page)
 	}
 }
 
