@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"strings"
@@ -35,8 +36,11 @@ type Passage struct {
 // ArticleRetriever returns the k best passages for a text, best first (at
 // most one per article), and the relevancy at or above which the best may
 // be sent. ready is false while the index is being built.
+//
+// ctx bounds the work (with embeddings, a call to the model's API); a
+// retriever that fails returns its lexical ranking, never an error.
 type ArticleRetriever interface {
-	RetrievePassages(text string, k int) (passages []Passage, threshold float64, ready bool)
+	RetrievePassages(ctx context.Context, text string, k int) (passages []Passage, threshold float64, ready bool)
 }
 
 // Defaults of the articles.
@@ -50,13 +54,12 @@ const (
 // ArticleIntro opens a local answer from an article.
 const ArticleIntro = "This article answers it: "
 
-// passages retrieves the turn's passages, once.
-func (t *turn) passages() []Passage {
-	if t.p.Articles == nil || t.psDone {
-		return t.ps
+// fetchPassages retrieves the turn's passages.
+func (t *turn) fetchPassages(ctx context.Context) []Passage {
+	if t.p.Articles == nil {
+		return nil
 	}
-	t.psDone = true
-	ps, threshold, ready := t.p.Articles.RetrievePassages(t.q.Text, t.p.passageCount())
+	ps, threshold, ready := t.p.Articles.RetrievePassages(ctx, t.q.Text, t.p.passageCount())
 	if !ready {
 		return nil
 	}
@@ -82,7 +85,7 @@ func (t *turn) faqConfident() bool {
 // article is the local decision from the articles: an answer from the
 // best passage when it is a confident match, or false.
 func (t *turn) article() (bot.Decision, bool) {
-	ps := t.passages()
+	ps := t.ps
 	if len(ps) == 0 || ps[0].Relevance < t.psThreshold {
 		return bot.Decision{}, false
 	}

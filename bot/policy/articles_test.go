@@ -15,7 +15,7 @@ type fakeArticles struct {
 	threshold float64
 }
 
-func (f *fakeArticles) RetrievePassages(_ string, k int) ([]policy.Passage, float64, bool) {
+func (f *fakeArticles) RetrievePassages(_ context.Context, _ string, k int) ([]policy.Passage, float64, bool) {
 	return f.passages[:min(k, len(f.passages))], f.threshold, true
 }
 

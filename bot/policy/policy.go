@@ -314,9 +314,7 @@ func (p *Policy) Decide(ctx context.Context, q bot.Query) (bot.Decision, error) 
 	if !ready {
 		return t.escalate(bot.ReasonNotReady, "the FAQ index is still being built"), nil
 	}
-	if p.Articles != nil {
-		t.passages()
-	}
+	t.fetchPassages(ctx)
 	if !p.wantLLM(hits, threshold) && !(p.Mode == ModeFallback && p.Answerer != nil && t.close()) &&
 		!(p.Answerer != nil && p.Mode != ModeOff && !t.faqConfident() && len(t.ps) > 0) {
 		return t.local(bot.ReasonOutOfScope, "no FAQ entry is confident enough"), nil
@@ -430,10 +428,9 @@ type turn struct {
 	given []Hit
 	// second is the matcher's second entry, retrieved even when TopK is 1.
 	second *Hit
-	// ps are the article passages retrieved (psDone once asked), and
-	// psThreshold the relevancy a local answer needs.
+	// ps are the article passages retrieved, and psThreshold the
+	// relevancy a local answer needs.
 	ps          []Passage
-	psDone      bool
 	psThreshold float64
 }
 

@@ -22,6 +22,7 @@ import (
 	"github.com/supportbot/supportbot/bot/sqlite"
 	"github.com/supportbot/supportbot/bot/webchat"
 	"github.com/supportbot/supportbot/bot/worker"
+	"github.com/supportbot/supportbot/faq/articles"
 	"github.com/supportbot/supportbot/prompts"
 	"github.com/supportbot/supportbot/triggers"
 	"github.com/supportbot/supportbot/triggers/kinds"
@@ -106,7 +107,15 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	if cfg.Knowledge.Articles != "" {
 		// Before the FAQ's build starts in the background: the two builds'
 		// working memory does not add up.
-		if m.Articles, err = openArticles(cfg.Knowledge, m.Logger); err != nil {
+		var vectors *articles.Vectors
+		if cfg.LLM.Mode != "off" && cfg.LLM.EmbeddingModel != "" {
+			vectors = &articles.Vectors{
+				Embedder: openai.NewEmbedder(openai.Config{BaseURL: cfg.LLM.BaseURL, Model: cfg.LLM.EmbeddingModel,
+					APIKey: cfg.LLM.APIKey, Timeout: cfg.LLM.Timeout}),
+				Model: cfg.LLM.EmbeddingModel, Dir: filepath.Join(filepath.Dir(cfg.Storage.Path), "embedding-cache"),
+			}
+		}
+		if m.Articles, err = openArticles(cfg.Knowledge, vectors, m.Logger); err != nil {
 			return &ConfigError{fmt.Errorf("knowledge.articles: %w", err)}
 		}
 	}
@@ -337,6 +346,9 @@ func (m *Main) Close() error {
 	}
 	if m.Runner != nil {
 		errs = append(errs, m.Runner.Close())
+	}
+	if m.Articles != nil {
+		errs = append(errs, m.Articles.Close())
 	}
 	if m.FAQ != nil {
 		errs = append(errs, m.FAQ.Close())

@@ -1,6 +1,7 @@
 package articles
 
 import (
+	"context"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -232,4 +233,72 @@ func TestWriteSynthetic(t *testing.T) {
 		files[a.ID+".md"] = b.String()
 	}
 	mustWrite(t, dir, files)
+}
+
+// bagEmbedder embeds a text as counts of its terms over a fixed vocabulary:
+// a stand-in for a model that knows "cellphone" is a "phone".
+type bagEmbedder struct {
+	vocab map[string]int
+	calls int
+	texts int
+}
+
+func (e *bagEmbedder) Embed(_ context.Context, texts []string) ([][]float32, error) {
+	e.calls++
+	e.texts += len(texts)
+	out := make([][]float32, len(texts))
+	for i, t := range texts {
+		v := make([]float32, len(e.vocab)+1)
+		v[len(e.vocab)] = 0.01
+		for _, w := range terms(t) {
+			if w == "cellphon" {
+				w = "phon" // the synonym a model knows
+			}
+			if j, ok := e.vocab[w]; ok {
+				v[j]++
+			}
+		}
+		out[i] = v
+	}
+	return out, nil
+}
+
+func TestVectors(t *testing.T) {
+	dir := t.TempDir()
+	mustWrite(t, dir, map[string]string{
+		"pump.md":   "# Pairing the pump\n\n## Pair\n\nPair the pump with your phone in the app.\n\n## Charge\n\nCharge the pump for an hour.\n",
+		"winter.md": "# Winter storage\n\nDrain the pump before the frost.\n",
+	})
+	as, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ix := Build(as, Options{})
+	emb := &bagEmbedder{vocab: map[string]int{}}
+	for _, w := range []string{"pair", "pump", "phon", "app", "charg", "hour", "drain", "frost", "winter", "storag"} {
+		emb.vocab[w] = len(emb.vocab)
+	}
+	cache := t.TempDir()
+	v := &Vectors{Embedder: emb, Model: "bag", Dir: cache}
+	if n, err := v.Update(context.Background(), ix); err != nil || n != 3 {
+		t.Fatalf("Update = %d, %v; want 3 passages embedded", n, err)
+	}
+	// "cellphone" is no word of the articles: only the embeddings find the pairing passage.
+	hits, err := v.Rank(context.Background(), ix, "cellphone", 2)
+	if err != nil || len(hits) == 0 || hits[0].Best.Passage.ID != "pump#1" || hits[0].Best.Relevance != 0 {
+		t.Fatalf("Rank = %+v, %v; want pump#1 found by the embeddings alone", hits, err)
+	}
+
+	// A restart reads the vectors from disk; a changed article re-embeds its passage only.
+	mustWrite(t, dir, map[string]string{"winter.md": "# Winter storage\n\nDrain the pump before the first frost.\n"})
+	as, _ = Load(dir)
+	ix = Build(as, Options{})
+	v2 := &Vectors{Embedder: emb, Model: "bag", Dir: cache}
+	before := emb.texts
+	if n, err := v2.Update(context.Background(), ix); err != nil || n != 1 || emb.texts-before != 1 {
+		t.Fatalf("Update after a change = %d, %v (%d texts embedded); want 1", n, err, emb.texts-before)
+	}
+	if v2.Len() != 3 {
+		t.Fatalf("vectors = %d, want 3 (the stale one dropped on write)", v2.Len())
+	}
 }

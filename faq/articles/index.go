@@ -294,7 +294,12 @@ type ArticleHit struct {
 // answers from two places is likelier the one), best first. It looks at
 // the best perArticle*k passages.
 func (ix *Index) SearchArticles(text string, k int) []ArticleHit {
-	hits := ix.Search(text, max(k*8, 50))
+	return aggregate(ix.Search(text, max(k*8, 50)), k)
+}
+
+// aggregate groups passage hits (best first) by article: an article scores
+// its best passage's score plus SecondWeight times its second-best's.
+func aggregate(hits []Hit, k int) []ArticleHit {
 	var out []ArticleHit
 	idx := map[*Article]int{}
 	for _, h := range hits {
