@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -167,5 +168,79 @@ func TestEndToEndArticlesLLM(t *testing.T) {
 			b, _ := json.Marshal(e.Candidates)
 			t.Errorf("escalation %s lists no passages: %s", e.ConversationKey, bytes.TrimSpace(b))
 		}
+	}
+}
+
+// TestArticlesConfigErrors: a bad knowledge.* value, or an article that
+// does not load, stops serve with the key and the file named.
+func TestArticlesConfigErrors(t *testing.T) {
+	dir := t.TempDir()
+	bad := t.TempDir()
+	if err := os.WriteFile(filepath.Join(bad, "broken.md"), []byte("---\ntitle: [x\n---\ntext\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, yaml string
+		want       []string
+	}{
+		{"missing dir", "knowledge:\n  articles: \"" + filepath.Join(dir, "nope") + "\"\n", []string{"knowledge.articles"}},
+		{"threshold", "knowledge:\n  threshold: 2\n", []string{"knowledge.threshold"}},
+		{"passages", "knowledge:\n  passages: 0\n", []string{"knowledge.passages"}},
+		{"bad article", "storage:\n  path: \"" + filepath.Join(dir, "db", "s.db") + "\"\nknowledge:\n  articles: \"" + bad + "\"\n",
+			[]string{"knowledge.articles", "broken.md: front matter"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(dir, strings.ReplaceAll(tc.name, " ", "_")+".yaml")
+			if err := os.WriteFile(path, []byte(tc.yaml), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			var stderr bytes.Buffer
+			code := run(context.Background(), []string{"serve", "--config", path}, nil, io.Discard, &stderr)
+			if code != 2 {
+				t.Fatalf("exit = %d, want 2; stderr: %s", code, stderr.String())
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(stderr.String(), w) {
+					t.Fatalf("stderr %q does not name %q", stderr.String(), w)
+				}
+			}
+		})
+	}
+}
+
+// TestEvalArticles runs supportbot eval --articles --json on a small help center.
+func TestEvalArticles(t *testing.T) {
+	dir := mustArticles(t)
+	cases := filepath.Join(t.TempDir(), "cases.jsonl")
+	lines := `{"q": "How do I pair my SolarPump with the app?", "articles": ["acme-101"]}
+{"q": "How do I drain the pump for winter?", "articles": ["winter"], "type": "answerable"}
+{"q": "Can I bring my dog to the Paris office?", "articles": []}
+`
+	if err := os.WriteFile(cases, []byte(lines), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	if code := run(context.Background(), []string{"eval", "--articles", dir, "--cases", cases, "--json"}, nil, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit = %d: %s", code, stderr.String())
+	}
+	var got map[string]float64
+	if err := json.Unmarshal(stdout.Bytes(), &got); err != nil {
+		t.Fatalf("output %q: %v", stdout.String(), err)
+	}
+	keys := []string{"cases", "recall_at_1", "recall_at_5", "recall_at_10", "answered_correct", "escalated_unanswerable", "p50_us", "p99_us"}
+	if len(got) != len(keys) {
+		t.Fatalf("keys = %v, want exactly %v", got, keys)
+	}
+	for _, k := range keys {
+		if _, ok := got[k]; !ok {
+			t.Fatalf("no key %q in %v", k, got)
+		}
+	}
+	if got["cases"] != 3 || got["recall_at_1"] != 1 || got["answered_correct"] < 0.5 || got["escalated_unanswerable"] != 1 {
+		t.Fatalf("figures = %v", got)
+	}
+	code := run(context.Background(), []string{"eval", "--articles", dir, "--cases", filepath.Join(dir, "acme-101.md")}, nil, &stdout, &stderr)
+	if code != 2 {
+		t.Fatalf("eval with a bad cases file = %d, want 2", code)
 	}
 }
