@@ -35,7 +35,7 @@ func ReasonText(code string) string {
 	case ReasonHumanRequested:
 		return "The customer asked for a person."
 	case ReasonOutOfScope:
-		return "No FAQ entry matches the question confidently."
+		return "No FAQ entry or help-center article matches the question confidently."
 	case ReasonLLMEscalated:
 		return "The language model found no answer in the FAQ."
 	case ReasonLLMLowConfidence:
