@@ -81,6 +81,9 @@ type Conversation struct {
 	// ConfirmPending is set while the bot waits for the customer's yes or no
 	// to "Did that answer your question?".
 	ConfirmPending bool `json:"confirm_pending"`
+	// Choice holds the two FAQ entries of a close call while the bot waits
+	// for the customer to say which one they mean; nil otherwise.
+	Choice []Candidate `json:"choice,omitempty"`
 	// SlackChannel and SlackThreadTS locate the escalation thread, if any.
 	SlackChannel  string    `json:"slack_channel"`
 	SlackThreadTS string    `json:"slack_thread_ts"`
@@ -160,6 +163,10 @@ type Outcome struct {
 	// Resolve, when set, resolves the conversation after queueing the
 	// replies, as the customer, with this reason (ResolutionConfirmed).
 	Resolve string
+	// Choice: the reply asks which of these entries the customer means
+	// (sets Conversation.Choice; nil clears it, except on a greeting or a
+	// courtesy, which leave it as it was).
+	Choice []Candidate
 }
 
 // ResolutionConfirmed is the reason of a resolution the customer confirmed:

@@ -50,6 +50,10 @@ type Customer struct {
 	ID    string `json:"id,omitempty"`
 	Name  string `json:"name,omitempty"`
 	Email string `json:"email,omitempty"`
+	// Unverified: Name and Email are the customer's own word (a web chat
+	// visitor typed them), not an identity a helpdesk vouches for; agents
+	// are shown so.
+	Unverified bool `json:"unverified,omitempty"`
 }
 
 // MessageRef is the customer's message carried by an event.

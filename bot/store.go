@@ -39,6 +39,17 @@ func (a AuditEntry) MarshalJSON() ([]byte, error) {
 // as resolved, or returned when handed back to the bot.
 var EscalationStatuses = []string{"open", "claimed", "resolved", "returned"}
 
+// RejectionCount is how many requests from one source were refused with
+// one status in one minute before they proved anything (unknown trigger,
+// bad credential, a limit); the audit log keeps only a sample of their rows.
+type RejectionCount struct {
+	Minute  time.Time `json:"minute"`
+	Remote  string    `json:"remote"`
+	Trigger string    `json:"trigger"` // "" for an unknown trigger
+	Status  int       `json:"status"`
+	Count   int64     `json:"count"`
+}
+
 // AuditFilter selects audit entries.
 type AuditFilter struct {
 	Trigger  string

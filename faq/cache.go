@@ -32,7 +32,9 @@ const (
 var errCorrupt = errors.New("corrupt cache file")
 
 // cacheKey identifies a model: the matcher version, the training
-// configuration and the parts of the knowledge base the model learns from.
+// configuration and the parts of the knowledge base the model learns from
+// (ids, questions, examples and, when it trains on them, answers), and the
+// synonym and topic tables when they are used.
 func cacheKey(kb *KB, cfg trainConfig) [32]byte {
 	c, err := json.Marshal(cfg)
 	if err != nil {
@@ -40,6 +42,15 @@ func cacheKey(kb *KB, cfg trainConfig) [32]byte {
 	}
 	h := sha256.New()
 	fmt.Fprintf(h, "%s\n%s\n%s\n", MatcherVersion, c, kb.trainingHash())
+	if cfg.AnswerWeight > 0 {
+		fmt.Fprintf(h, "%s\n", kb.answerHash())
+	}
+	for _, m := range cfg.Members {
+		if m.ConceptWeight > 0 || m.TopicWeight > 0 {
+			fmt.Fprintf(h, "%x\n", tablesHash())
+			break
+		}
+	}
 	var k [32]byte
 	h.Sum(k[:0])
 	return k
@@ -55,9 +66,9 @@ func cachePath(dir string, key [32]byte) string {
 }
 
 // BuildCached is Build with a cache of built models in dir. A model cached
-// for the same matcher version and the same ids, questions and examples is
-// loaded in milliseconds instead of trained (answers and tags may differ: they
-// are taken from kb). Otherwise the model is trained and written to dir
+// for the same matcher version and the same ids, questions, examples and
+// answers is loaded in milliseconds instead of trained (tags may differ:
+// they are taken from kb). Otherwise the model is trained and written to dir
 // atomically (a temporary file renamed into place), and older cache files
 // beyond the newest few are removed. A corrupt or unreadable cache file is
 // rebuilt, and a cache that cannot be written is not an error: both are
@@ -111,7 +122,7 @@ func loadCache(path string, key [32]byte, kb *KB, opts Options) (*Matcher, error
 	if _, err := f.ReadAt(data, 0); err != nil {
 		return nil, err
 	}
-	mod, ids, err := decodeModel(data, key, defaultTrainConfig())
+	mod, ids, err := decodeModel(data, key, defaultTrainConfig().forKB(kb.phrasings(), len(kb.Entries)))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}

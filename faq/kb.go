@@ -256,10 +256,31 @@ func (kb *KB) Hash() string {
 }
 
 // trainingHash is Hash over the parts of the entries that the matcher learns
-// from (ids, questions, examples): an edited answer or tag reuses a cached
-// model.
+// from (ids, questions, examples; answers are hashed apart, answerHash): an
+// edited tag reuses a cached model.
 func (kb *KB) trainingHash() string {
 	return hashEntries("faq training v1", kb.Entries, false)
+}
+
+// phrasings returns the number of questions and examples.
+func (kb *KB) phrasings() int {
+	n := 0
+	for _, e := range kb.Entries {
+		n += 1 + len(e.Examples)
+	}
+	return n
+}
+
+// answerHash hashes the entries' ids and answers: part of the cache key
+// when the matcher trains on answers (trainConfig.AnswerWeight).
+func (kb *KB) answerHash() string {
+	h := sha256.New()
+	h.Write([]byte("faq answers v1\n"))
+	enc := json.NewEncoder(h)
+	for _, e := range sortedByID(kb.Entries) {
+		_ = enc.Encode([]string{e.ID, e.Answer})
+	}
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 func hashEntries(domain string, entries []Entry, full bool) string {

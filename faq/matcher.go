@@ -11,7 +11,7 @@ import (
 
 // MatcherVersion names the matcher's features, training and scoring. It is
 // part of the cache key: a change to any of them must change it.
-const MatcherVersion = "lr-ngram-cov-2"
+const MatcherVersion = "lr-ngram-cov-4"
 
 // DefaultThreshold is the confidence at or above which the matcher answers;
 // below it a question is out of scope. It was chosen on CLINC150's
@@ -85,11 +85,16 @@ func build(ctx context.Context, kb *KB, opts Options, cfg trainConfig) (*Matcher
 	}
 	start := time.Now()
 	entries := sortedByID(kb.Entries)
+	cfg = cfg.forKB(kb.phrasings(), len(entries))
 	var data []example
 	for c, e := range entries {
-		data = append(data, example{e.Question, int32(c)})
+		data = append(data, example{e.Question, int32(c), 1})
 		for _, x := range e.Examples {
-			data = append(data, example{x, int32(c)})
+			data = append(data, example{x, int32(c), 1})
+		}
+		if n := 1 + len(e.Examples); cfg.AnswerWeight > 0 && n <= cfg.AnswerUpTo && e.Answer != "" {
+			// The fewer phrasings an entry has, the more its answer counts.
+			data = append(data, example{e.Answer, int32(c), cfg.AnswerWeight / float32(n)})
 		}
 	}
 	// With one entry a softmax has nothing to contrast it with and learns
@@ -118,6 +123,7 @@ func newMatcher(kb *KB, entries []Entry, mod *ensemble, opts Options) *Matcher {
 	for _, e := range entries {
 		m.info.Examples += 1 + len(e.Examples)
 	}
+	mod.setDensity(m.info.Examples, len(entries))
 	return m
 }
 

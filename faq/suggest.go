@@ -470,3 +470,158 @@ func writeFileAtomic(name string, data, old []byte, existed bool, mode fs.FileMo
 	}
 	return nil
 }
+
+// ErrUnknownEntry means no entry of the knowledge base has the id.
+var ErrUnknownEntry = errors.New("no such entry")
+
+// AddedExamples is what AddExamples did.
+type AddedExamples struct {
+	// File is the file that holds the entry.
+	File string
+	// Added are the examples written; the others were there already.
+	Added []string
+}
+
+// AddExamples adds example phrasings to the entry id of the knowledge base
+// at path (a file or a directory, as Load reads it), in the file that holds
+// the entry. Examples equal to the entry's question or to one of its
+// examples, case and spaces aside, are skipped; when none is left nothing
+// is written. An unknown id is an error wrapping ErrUnknownEntry. As with
+// AppendEntry, the whole knowledge base is validated with the change before
+// the file is replaced atomically, and a file changed meanwhile fails the
+// call. The file is re-encoded (comments kept where yaml.v3 keeps them);
+// every other entry reads back unchanged, which is checked.
+func AddExamples(path, id string, examples []string) (AddedExamples, error) {
+	appendMu.Lock()
+	defer appendMu.Unlock()
+	res, err := addExamples(path, id, examples)
+	if err != nil {
+		return AddedExamples{}, fmt.Errorf("add faq examples to %q: %w", id, err)
+	}
+	return res, nil
+}
+
+func addExamples(path, id string, examples []string) (AddedExamples, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return AddedExamples{}, err
+	}
+	files := []string{path}
+	if st.IsDir() {
+		des, err := os.ReadDir(path)
+		if err != nil {
+			return AddedExamples{}, err
+		}
+		files = yamlFiles(path, des, filepath.Join)
+	}
+	contents := map[string][]byte{}
+	target, index := "", -1
+	var before []Entry
+	for _, f := range files {
+		data, err := readCapped(f, func(name string) (io.ReadCloser, error) { return os.Open(name) })
+		if err != nil {
+			return AddedExamples{}, err
+		}
+		contents[f] = data
+		entries, err := Parse(f, data)
+		if err != nil {
+			return AddedExamples{}, err
+		}
+		if target != "" {
+			continue
+		}
+		for i, x := range entries {
+			if x.ID == id {
+				target, index, before = f, i, entries
+				break
+			}
+		}
+	}
+	if target == "" {
+		return AddedExamples{}, ErrUnknownEntry
+	}
+	add := CleanExamples(before[index], examples, 0)
+	if len(add) == 0 {
+		return AddedExamples{File: target}, nil
+	}
+	data, err := addExampleNodes(contents[target], index, add)
+	if err != nil {
+		return AddedExamples{}, fmt.Errorf("%s: %w", target, err)
+	}
+	after, err := Parse(target, data)
+	if err != nil {
+		return AddedExamples{}, err
+	}
+	want := slices.Clone(before)
+	want[index].Examples = append(slices.Clone(want[index].Examples), add...)
+	if !reflect.DeepEqual(after, want) {
+		return AddedExamples{}, fmt.Errorf("%s: cannot add the examples without changing other entries", target)
+	}
+	old := contents[target]
+	contents[target] = data
+	if _, err := loadFiles(files, openFrom(contents)); err != nil {
+		return AddedExamples{}, err
+	}
+	name, err := filepath.EvalSymlinks(target)
+	if err != nil {
+		return AddedExamples{}, err
+	}
+	mode := fs.FileMode(0o644)
+	if st, err := os.Stat(name); err == nil {
+		mode = st.Mode().Perm()
+	}
+	if err := writeFileAtomic(name, data, old, true, mode); err != nil {
+		return AddedExamples{}, err
+	}
+	return AddedExamples{File: target, Added: add}, nil
+}
+
+// addExampleNodes appends examples to the index-th item of the document's
+// entries list and re-encodes the document.
+func addExampleNodes(old []byte, index int, examples []string) ([]byte, error) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(old, &doc); err != nil {
+		return nil, err
+	}
+	seq := entriesNode(&doc)
+	if seq == nil || seq.Kind != yaml.SequenceNode || index >= len(seq.Content) || seq.Content[index].Kind != yaml.MappingNode {
+		return nil, errors.New("cannot find the entry in the file")
+	}
+	item := seq.Content[index]
+	var list *yaml.Node
+	for i := 0; i+1 < len(item.Content); i += 2 {
+		if item.Content[i].Value == "examples" {
+			list = item.Content[i+1]
+		}
+	}
+	if list == nil || (list.Kind == yaml.ScalarNode && list.Tag == "!!null") {
+		if list == nil {
+			list = &yaml.Node{}
+			// After the question, where people look for them.
+			at := len(item.Content)
+			for i := 0; i+1 < len(item.Content); i += 2 {
+				if item.Content[i].Value == "question" {
+					at = i + 2
+				}
+			}
+			item.Content = slices.Insert(item.Content, at, &yaml.Node{Kind: yaml.ScalarNode, Value: "examples"}, list)
+		}
+		*list = yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq"}
+	}
+	if list.Kind != yaml.SequenceNode {
+		return nil, errors.New("the entry's examples are not a list")
+	}
+	for _, x := range examples {
+		list.Content = append(list.Content, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: x})
+	}
+	var b bytes.Buffer
+	enc := yaml.NewEncoder(&b)
+	enc.SetIndent(2)
+	if err := enc.Encode(&doc); err != nil {
+		return nil, err
+	}
+	if err := enc.Close(); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}

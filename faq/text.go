@@ -44,6 +44,17 @@ type textBuf struct {
 	chars  []rune     // a word or the text with boundary marks
 	hashes []uint64
 	feats  []rawFeature
+	utf8   []byte // a word's UTF-8, for the lexicons
+	lemma  []byte // a lemma candidate
+}
+
+// wordUTF8 returns the i-th word as UTF-8, valid until the next call.
+func (b *textBuf) wordUTF8(i int) []byte {
+	b.utf8 = b.utf8[:0]
+	for _, r := range b.word(i) {
+		b.utf8 = utf8.AppendRune(b.utf8, r)
+	}
+	return b.utf8
 }
 
 // word returns the i-th word's runes.
@@ -100,11 +111,20 @@ type featureConfig struct {
 	// SpanWeight weighs character n-grams over the whole text, across word
 	// boundaries (words joined by one space).
 	SpanWeight float32
-	CharMin    int // shortest character n-gram
-	CharMax    int // longest character n-gram
+	// ConceptWeight weighs WordNet synsets of the words (wordnet.go), so
+	// that synonyms ("modify", "change") share a feature.
+	ConceptWeight float32
+	// Hypernyms adds the synsets' hypernyms as synset features ("dog" and
+	// "cat" share "domestic animal").
+	Hypernyms bool
+	// TopicWeight weighs the HWU64 intents and scenarios the words are
+	// typical of (topics.txt), so that "wake" and "alarm" share a feature.
+	TopicWeight float32
+	CharMin     int // shortest character n-gram
+	CharMax     int // longest character n-gram
 }
 
-// Feature kinds. The kind is kept in the top two bits of a feature's hash,
+// Feature kinds. The kind is kept in the top three bits of a feature's hash,
 // so that the word "ab" and the character bigram "ab" are different
 // features and the kind's weight can be looked up from the hash.
 const (
@@ -112,13 +132,15 @@ const (
 	kindBigram
 	kindChar
 	kindSpan
-	kindShift = 62
+	kindConcept
+	kindTopic
+	kindShift = 61
 	hashMask  = 1<<kindShift - 1
 )
 
 // weights returns the weight of each feature kind.
-func (c featureConfig) weights() [4]float32 {
-	return [4]float32{kindWord: c.WordWeight, kindBigram: c.BigramWeight, kindChar: c.CharWeight, kindSpan: c.SpanWeight}
+func (c featureConfig) weights() [8]float32 {
+	return [8]float32{kindWord: c.WordWeight, kindBigram: c.BigramWeight, kindChar: c.CharWeight, kindSpan: c.SpanWeight, kindConcept: c.ConceptWeight, kindTopic: c.TopicWeight}
 }
 
 const (
@@ -173,6 +195,29 @@ func (c featureConfig) extract(b *textBuf) []rawFeature {
 			h := hashRune(hashRunes(fnvOffset, prev), 0)
 			hashes = append(hashes, withKind(hashRunes(h, w), kindBigram))
 			prev = w
+		}
+	}
+	if c.ConceptWeight > 0 {
+		lx := wordnet()
+		for i := range n {
+			ids, hypers := lx.lookupBytes(b.wordUTF8(i), &b.lemma)
+			for _, id := range ids {
+				hashes = append(hashes, withKind(hashRune(fnvOffset, rune(id)), kindConcept))
+			}
+			if c.Hypernyms {
+				for _, id := range hypers {
+					hashes = append(hashes, withKind(hashRune(fnvOffset, rune(id)), kindConcept))
+				}
+			}
+		}
+	}
+	if c.TopicWeight > 0 {
+		lx := topics()
+		for i := range n {
+			ids, _ := lx.lookupBytes(b.wordUTF8(i), &b.lemma)
+			for _, id := range ids {
+				hashes = append(hashes, withKind(hashRune(fnvOffset, rune(id)), kindTopic))
+			}
 		}
 	}
 	ngrams := func(kind uint64) {
@@ -233,7 +278,7 @@ type sparse struct {
 // (with the IDF of a feature seen nowhere, unknownIDF), so that a question
 // made of words the knowledge base never uses scores low.
 // The vector is appended to v's slices from length 0.
-func vectorize(v sparse, feats []rawFeature, weights [4]float32, vocab map[uint64]int32, idf []float32, unknownIDF float32) (_ sparse, known float32) {
+func vectorize(v sparse, feats []rawFeature, weights [8]float32, vocab map[uint64]int32, idf []float32, unknownIDF float32) (_ sparse, known float32) {
 	v.idx, v.val = v.idx[:0], v.val[:0]
 	var norm, total float64
 	for _, f := range feats {

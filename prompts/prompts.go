@@ -14,7 +14,9 @@ package prompts
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"embed"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -32,6 +34,9 @@ import (
 const (
 	SystemFile = "system.tmpl"
 	UserFile   = "user.tmpl"
+	// AugmentFile asks for paraphrases of an FAQ entry's question
+	// (`supportbot faq augment`); it defines "system" and "user".
+	AugmentFile = "augment.tmpl"
 )
 
 //go:embed *.tmpl
@@ -72,8 +77,10 @@ type Data struct {
 // for concurrent use.
 type Set struct {
 	user    *template.Template
+	augment *template.Template
 	system  string
 	sources map[string]string
+	texts   map[string]string
 }
 
 // Default returns the embedded templates.
@@ -108,7 +115,8 @@ func Load(dir string) (*Set, error) {
 func load(over fs.FS, dir string) (*Set, error) {
 	s := &Set{sources: map[string]string{}}
 	texts := map[string]string{}
-	for _, name := range []string{SystemFile, UserFile} {
+	s.texts = texts
+	for _, name := range []string{SystemFile, UserFile, AugmentFile} {
 		src := "embedded:" + name
 		var b []byte
 		var err error
@@ -151,7 +159,52 @@ func load(over fs.FS, dir string) (*Set, error) {
 	if !strings.Contains(user, sample.Message) {
 		return nil, fmt.Errorf("render prompt %s: the output leaves out the customer's message (.Message)", s.sources[UserFile])
 	}
+	if s.augment, err = parse(s.sources[AugmentFile], texts[AugmentFile]); err != nil {
+		return nil, err
+	}
+	if _, user, err := s.RenderAugment(sampleAugment); err != nil {
+		return nil, err
+	} else if !strings.Contains(user, sampleAugment.Question) {
+		return nil, fmt.Errorf("render prompt %s: the output leaves out the entry's question (.Question)", s.sources[AugmentFile])
+	}
 	return s, nil
+}
+
+// AugmentData is what augment.tmpl renders: one FAQ entry and how many
+// paraphrases of its question to write.
+type AugmentData struct {
+	ID       string
+	Question string
+	Examples []string
+	Answer   string
+	N        int
+}
+
+var sampleAugment = AugmentData{ID: "id", Question: "the entry's question", Examples: []string{"example"}, Answer: "answer", N: 5}
+
+// RenderAugment returns the system and user messages asking for d.N
+// paraphrases of d's question. The entry's text is neutralised (see
+// Neutralize), so it cannot close the <faq_entry> delimiter.
+func (s *Set) RenderAugment(d AugmentData) (system, user string, err error) {
+	clean := AugmentData{ID: attr(d.ID), Question: Neutralize(d.Question), Answer: Neutralize(d.Answer), N: d.N}
+	for _, x := range d.Examples {
+		clean.Examples = append(clean.Examples, strings.Join(strings.Fields(Neutralize(x)), " "))
+	}
+	var sys, usr strings.Builder
+	if err := s.augment.ExecuteTemplate(&sys, "system", nil); err != nil {
+		return "", "", fmt.Errorf("render prompt %s: %w", s.augment.Name(), err)
+	}
+	if err := s.augment.ExecuteTemplate(&usr, "user", clean); err != nil {
+		return "", "", fmt.Errorf("render prompt %s: %w", s.augment.Name(), err)
+	}
+	return strings.TrimSpace(sys.String()), strings.TrimSpace(usr.String()) + "\n", nil
+}
+
+// AugmentID identifies the augment template's text, for caches keyed on
+// what a request depended on.
+func (s *Set) AugmentID() string {
+	sum := sha256.Sum256([]byte(s.texts[AugmentFile]))
+	return hex.EncodeToString(sum[:8])
 }
 
 func parse(src, text string) (*template.Template, error) {

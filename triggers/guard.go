@@ -24,10 +24,7 @@ type Guard struct {
 
 // NewGuard builds the shared checks of cfg; errors name the key.
 func NewGuard(cfg Config) (*Guard, error) {
-	g := &Guard{MaxBodyBytes: cfg.MaxBodyBytes, ContentTypes: []string{"application/json"}}
-	if g.MaxBodyBytes == 0 {
-		g.MaxBodyBytes = DefaultMaxBodyBytes
-	}
+	g := &Guard{MaxBodyBytes: cfg.BodyLimit(), ContentTypes: []string{"application/json"}}
 	if g.MaxBodyBytes < 0 {
 		return nil, fmt.Errorf("max_body_bytes: must be positive")
 	}
@@ -46,7 +43,8 @@ func NewGuard(cfg Config) (*Guard, error) {
 }
 
 // CheckAddr reports whether the request's peer address is allowed. The peer
-// is the TCP remote address; forwarded headers are not trusted here.
+// is r.RemoteAddr: the TCP remote address, or the client a trusted proxy
+// named (the server's trusted_proxies); forwarded headers are not read here.
 func (g *Guard) CheckAddr(r *http.Request) error {
 	if len(g.Allow) == 0 {
 		return nil

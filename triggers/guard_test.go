@@ -37,6 +37,9 @@ func TestNewGuard(t *testing.T) {
 		wantMax int64
 	}{
 		{name: "defaults", wantMax: triggers.DefaultMaxBodyBytes},
+		{name: "chat-sized by default", cfg: triggers.Config{Kind: "standard"}, wantMax: 64 << 10},
+		{name: "a vendor kind takes whole tickets", cfg: triggers.Config{Kind: "zendesk"}, wantMax: 1 << 20},
+		{name: "configured", cfg: triggers.Config{Kind: "zendesk", MaxBodyBytes: 4 << 20}, wantMax: 4 << 20},
 		{name: "body limit", cfg: triggers.Config{MaxBodyBytes: 4096}, wantMax: 4096},
 		{name: "negative body limit", cfg: triggers.Config{MaxBodyBytes: -1}, wantErr: "max_body_bytes: must be positive"},
 		{name: "bad address", cfg: triggers.Config{AllowIPs: []string{"10.0.0.0/8", "10.0.0.300"}}, wantErr: `allow_ips[1]: "10.0.0.300" is not a CIDR or an address`},

@@ -58,6 +58,26 @@ func (b *Buckets) Allow(key string, now time.Time) (bool, time.Duration) {
 	return reserve(b.bucket(key, now), now)
 }
 
+// Wait returns how long until key's bucket holds a token, without taking
+// one: 0 when a token is there now (or the key has no bucket yet). It lets a
+// caller refuse before doing the work that would spend the token.
+func (b *Buckets) Wait(key string, now time.Time) time.Duration {
+	if b == nil {
+		return 0
+	}
+	b.mu.Lock()
+	kb, ok := b.keys[key]
+	b.mu.Unlock()
+	if !ok {
+		return 0
+	}
+	tok := kb.l.TokensAt(now)
+	if tok >= 1 {
+		return 0
+	}
+	return time.Duration((1 - tok) / float64(kb.l.Limit()) * float64(time.Second))
+}
+
 // Len returns the number of buckets held.
 func (b *Buckets) Len() int {
 	b.mu.Lock()

@@ -70,7 +70,8 @@ type Config struct {
 	Tolerance time.Duration `mapstructure:"tolerance" json:"tolerance,omitempty"`
 	// AllowIPs restricts callers to these CIDRs (empty: any).
 	AllowIPs []string `mapstructure:"allow_ips" json:"allow_ips,omitempty"`
-	// MaxBodyBytes caps the request body (default 1 MiB).
+	// MaxBodyBytes caps the request body (default 64 KiB, chat-sized; the
+	// vendor kinds, whose payloads carry the whole ticket, 1 MiB).
 	MaxBodyBytes int64 `mapstructure:"max_body_bytes" json:"max_body_bytes,omitempty"`
 
 	// Burst is the window within which consecutive messages of one
@@ -211,10 +212,30 @@ type ReplyConfig struct {
 
 // Defaults.
 const (
-	DefaultMaxBodyBytes = 1 << 20
-	DefaultTolerance    = 5 * time.Minute
-	DefaultBurst        = 1500 * time.Millisecond
+	DefaultMaxBodyBytes = 64 << 10
+	// VendorMaxBodyBytes is the default of the kinds in VendorKinds.
+	VendorMaxBodyBytes = 1 << 20
+	DefaultTolerance   = 5 * time.Minute
+	DefaultBurst       = 1500 * time.Millisecond
 )
+
+// VendorKinds are the kinds whose payloads are a vendor's whole ticket or
+// conversation (its thread, its custom fields, a contact's attributes), not
+// one chat message: their default body limit is VendorMaxBodyBytes.
+var VendorKinds = map[string]bool{
+	"zendesk": true, "freshdesk": true, "intercom": true, "helpscout": true, "chatwoot": true,
+}
+
+// BodyLimit returns the configured body limit, or the kind's default.
+func (c *Config) BodyLimit() int64 {
+	switch {
+	case c.MaxBodyBytes != 0:
+		return c.MaxBodyBytes
+	case VendorKinds[c.Kind]:
+		return VendorMaxBodyBytes
+	}
+	return DefaultMaxBodyBytes
+}
 
 // BurstWindow returns the configured burst window, or the default.
 func (c *Config) BurstWindow() time.Duration {

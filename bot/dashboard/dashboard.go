@@ -58,6 +58,12 @@ type Store interface {
 	// AgentReply queues an agent's reply with the rules of a Slack thread
 	// reply (see bot.AgentReply).
 	AgentReply(ctx context.Context, a bot.AgentReply) (bot.AgentReplyResult, error)
+	// LatestEscalation returns the conversation's last escalation, or an
+	// error wrapping bot.ErrNotFound.
+	LatestEscalation(ctx context.Context, key string) (bot.StoredEscalation, error)
+	// Rating returns the customer's rating of the conversation, or an
+	// error wrapping bot.ErrNotFound.
+	Rating(ctx context.Context, key string) (bot.Rating, error)
 }
 
 // Bucket counts what happened in one interval of the overview's charts.
@@ -80,6 +86,9 @@ type Stats interface {
 	// every one present.
 	Activity(ctx context.Context, since time.Time, step time.Duration, n int) ([]Bucket, error)
 	Counts(ctx context.Context) (Counts, error)
+	// Ratings counts the customers' ratings given since a time, by score
+	// (index 0 for a score of 1).
+	Ratings(ctx context.Context, since time.Time) ([5]int64, error)
 }
 
 // Trigger is a webhook trigger as the triggers page shows it: never with a
@@ -101,6 +110,10 @@ type Trigger struct {
 type Dashboard struct {
 	Store Store
 	Stats Stats
+	// FAQ, when set, adds "Send FAQ answer" to conversations people own:
+	// the entries their escalation considered, answered from the live
+	// knowledge base, the customer's question learned from the choice.
+	FAQ bot.FAQLearner
 	// TriggersFunc lists the configured and run-time triggers.
 	TriggersFunc func(ctx context.Context) ([]Trigger, error)
 	// Token is server.admin_token; empty turns the pages off (404).

@@ -42,6 +42,10 @@ func (st stats) Counts(ctx context.Context) (dashboard.Counts, error) {
 	return dashboard.Counts(c), err
 }
 
+func (st stats) Ratings(ctx context.Context, since time.Time) ([5]int64, error) {
+	return st.s.RatingsSince(ctx, since)
+}
+
 type testBundle struct {
 	store *sqlite.Store
 	dash  *dashboard.Dashboard

@@ -28,6 +28,7 @@ var flashes = map[string]string{
 	"bot":       "Conversation handed back to the bot.",
 	"escalated": "Conversation returned to the agents' queue.",
 	"replayed":  "Job queued again.",
+	"faqsent":   "FAQ answer queued for the customer; their question is suggested as an example of the entry.",
 }
 
 var flashErrors = map[string]string{
@@ -36,6 +37,7 @@ var flashErrors = map[string]string{
 	"claimed":  "Another agent has claimed this conversation.",
 	"notyours": "Not sent: the bot owns this conversation or it is resolved. Return it to the agents' queue and claim it first.",
 	"reused":   "Not sent: that form was already used for a different reply. Reload the page and try again.",
+	"noentry":  "Not sent: that entry is no longer in the knowledge base.",
 }
 
 func flash(r *http.Request) (ok, failed string) {
@@ -143,6 +145,11 @@ type overviewData struct {
 	Traffic, Decisions  chart
 	Waiting             []bot.StoredEscalation
 	WaitingMore         bool
+	// CSAT is the share of 4s and 5s among the ratings given in the
+	// period; Rated counts them, AvgRating is their mean.
+	CSAT      string
+	Rated     int64
+	AvgRating string
 }
 
 func (d *Dashboard) overview(w http.ResponseWriter, r *http.Request, a auth) {
@@ -186,9 +193,29 @@ func (d *Dashboard) overview(w http.ResponseWriter, r *http.Request, a auth) {
 	minutes := (time.Duration(sp.N-1)*sp.Step + now.Sub(now.Truncate(sp.Step))).Minutes()
 	data.PerMinute = strconv.FormatFloat(float64(data.Accepted)/max(minutes, 1), 'f', 1, 64)
 	data.Deflection = pct(data.Answered, data.Answered+data.Escalated)
+	ratings, err := d.Stats.Ratings(ctx, since)
+	if err != nil {
+		d.fail(w, r, a, err)
+		return
+	}
+	data.CSAT, data.Rated, data.AvgRating = csat(ratings)
 	data.Traffic = trafficChart(buckets, sp)
 	data.Decisions = decisionChart(buckets, sp)
 	d.render(w, r, http.StatusOK, "overview", a, page{Title: "Overview", Nav: "overview", Data: data})
+}
+
+// csat is the share of 4s and 5s among ratings (by score, index 0 for 1),
+// how many there are and their mean.
+func csat(ratings [5]int64) (share string, n int64, mean string) {
+	var sum int64
+	for i, c := range ratings {
+		n += c
+		sum += int64(i+1) * c
+	}
+	if n == 0 {
+		return pct(0, 0), 0, "–"
+	}
+	return pct(ratings[3]+ratings[4], n), n, strconv.FormatFloat(float64(sum)/float64(n), 'f', 1, 64)
 }
 
 // --- conversations ---
@@ -257,6 +284,41 @@ type conversationData struct {
 	Agent    string
 	CanReply bool
 	ReplyKey string
+	// FAQChoices are the entries offered by "Send FAQ answer".
+	FAQChoices []bot.Candidate
+	// Handoff is the conversation's last escalation, nil when it has none;
+	// Rating the customer's rating, nil when there is none.
+	Handoff *handoffView
+	Rating  *bot.Rating
+}
+
+// handoffView is an escalation as the conversation page shows it. What the
+// language model wrote (its reason for escalating, its summary) is marked
+// as the model's: agents read it as a claim, which a customer may have
+// steered, not as the bot's finding.
+type handoffView struct {
+	bot.StoredEscalation
+	ReasonText     string
+	DetailByModel  bool
+	SummaryByModel bool
+}
+
+// newHandoffView labels what the model wrote in e. A summary is the
+// model's unless it is the customer's own words (the engine's summary when
+// no model wrote one).
+func newHandoffView(e bot.StoredEscalation) *handoffView {
+	v := &handoffView{StoredEscalation: e, ReasonText: bot.ReasonText(e.Reason)}
+	v.DetailByModel = e.Detail != "" && (e.Reason == bot.ReasonLLMEscalated || e.Reason == bot.ReasonLLMLowConfidence)
+	if e.Summary != "" {
+		v.SummaryByModel = true
+		for i := len(e.Recent) - 1; i >= 0; i-- {
+			if e.Recent[i].Author == bot.AuthorCustomer {
+				v.SummaryByModel = e.Summary != bot.Clip(e.Recent[i].Text, 500)
+				break
+			}
+		}
+	}
+	return v
 }
 
 func (d *Dashboard) conversation(w http.ResponseWriter, r *http.Request, a auth) {
@@ -276,6 +338,20 @@ func (d *Dashboard) conversation(w http.ResponseWriter, r *http.Request, a auth)
 		return
 	}
 	if data.Replies, err = d.Store.Replies(ctx, key); err != nil {
+		d.fail(w, r, a, err)
+		return
+	}
+	switch esc, err := d.Store.LatestEscalation(ctx, key); {
+	case err == nil:
+		data.Handoff = newHandoffView(esc)
+	case !errors.Is(err, bot.ErrNotFound):
+		d.fail(w, r, a, err)
+		return
+	}
+	switch rt, err := d.Store.Rating(ctx, key); {
+	case err == nil:
+		data.Rating = &rt
+	case !errors.Is(err, bot.ErrNotFound):
 		d.fail(w, r, a, err)
 		return
 	}
@@ -300,6 +376,9 @@ func (d *Dashboard) conversation(w http.ResponseWriter, r *http.Request, a auth)
 	data.Agent = d.sessionName(a)
 	data.CanReply = c.State == bot.StateEscalated || c.State == bot.StateAgent
 	data.ReplyKey = "dash_" + randomToken(18)
+	if data.CanReply && d.FAQ != nil && data.Handoff != nil {
+		data.FAQChoices = data.Handoff.Candidates
+	}
 	ok, failed := flash(r)
 	title := cmp.Or(c.Subject, c.Key)
 	d.render(w, r, http.StatusOK, "conversation", a, page{Title: title, Nav: "conversations", Flash: ok, Error: failed, Data: data})
@@ -311,6 +390,10 @@ func (d *Dashboard) conversation(w http.ResponseWriter, r *http.Request, a auth)
 func (d *Dashboard) postConversation(w http.ResponseWriter, r *http.Request, a auth) {
 	if strings.HasSuffix(r.URL.EscapedPath(), "/replies") {
 		d.reply(w, r, a, strings.TrimSuffix(r.PathValue("key"), "/replies"))
+		return
+	}
+	if strings.HasSuffix(r.URL.EscapedPath(), "/faq-answer") && d.FAQ != nil {
+		d.sendFAQ(w, r, a, strings.TrimSuffix(r.PathValue("key"), "/faq-answer"))
 		return
 	}
 	d.changeConversation(w, r, a)
@@ -393,6 +476,50 @@ func (d *Dashboard) reply(w http.ResponseWriter, r *http.Request, a auth, key st
 		}
 		http.Redirect(w, r, convURL(key)+"?ok=replied", http.StatusSeeOther)
 	}
+}
+
+// sendFAQ sends the chosen entry's answer, as the live knowledge base has
+// it, as the operator's reply (the reply box's operation and rules), and
+// learns the customer's question as an example of the entry.
+func (d *Dashboard) sendFAQ(w http.ResponseWriter, r *http.Request, a auth, key string) {
+	agent, err := d.agentName(r, a)
+	if err != nil {
+		d.fail(w, r, a, err)
+		return
+	}
+	entry, err := d.FAQ.FAQEntry(r.PostForm.Get("entry"))
+	if errors.Is(err, bot.ErrNotFound) {
+		http.Redirect(w, r, convURL(key)+"?err=noentry", http.StatusSeeOther)
+		return
+	} else if err != nil {
+		d.fail(w, r, a, err)
+		return
+	}
+	res, err := d.Store.AgentReply(r.Context(), bot.AgentReply{
+		ConversationKey: key, Agent: agent, Text: entry.Answer,
+		IdempotencyKey: r.PostForm.Get("reply_key"), Via: "on the dashboard",
+	})
+	switch {
+	case errors.Is(err, bot.ErrIdempotencyKeyReused):
+		http.Redirect(w, r, convURL(key)+"?err=reused", http.StatusSeeOther)
+		return
+	case errors.Is(err, bot.ErrConflict):
+		http.Redirect(w, r, convURL(key)+"?err=notyours", http.StatusSeeOther)
+		return
+	case err != nil:
+		d.fail(w, r, a, err)
+		return
+	}
+	sg, learned, err := d.FAQ.LearnExample(r.Context(), res.Reply.ID, entry.ID, res.Reply.AgentName)
+	if err != nil {
+		// The customer has the answer; only the learning failed.
+		d.Logger.Error("learn example", "conversation", key, "entry", entry.ID, "err", err)
+	}
+	if !res.Replayed {
+		d.Logger.Info("faq answer sent from the dashboard", "conversation", key, "agent", agent, "entry", entry.ID,
+			"reply_id", res.Reply.ID, "claimed", res.Claimed, "learned", learned, "suggestion_id", sg.ID)
+	}
+	http.Redirect(w, r, convURL(key)+"?ok=faqsent", http.StatusSeeOther)
 }
 
 // displayName checks an operator's display name: optional, one line, at

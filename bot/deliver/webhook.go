@@ -316,6 +316,10 @@ type messageBody struct {
 	Text   string     `json:"text"`
 	Author string     `json:"author"`
 	Agent  *agentBody `json:"agent,omitempty"`
+	// Options are the reply's quick replies (an additive field, absent
+	// when there are none): a receiver that can show buttons offers them,
+	// and sends the one picked back as the customer's message.
+	Options []string `json:"options,omitempty"`
 }
 
 type agentBody struct {
@@ -331,7 +335,7 @@ func encodeReply(r bot.Reply) ([]byte, error) {
 	if r.ConversationID == "" {
 		return nil, errors.New("conversation id: required")
 	}
-	m := messageBody{ID: r.ID, Text: r.Text, Author: cmp.Or(r.Author, bot.AuthorBot)}
+	m := messageBody{ID: r.ID, Text: r.Text, Author: cmp.Or(r.Author, bot.AuthorBot), Options: r.Options}
 	switch m.Author {
 	case bot.AuthorBot:
 	case bot.AuthorAgent:

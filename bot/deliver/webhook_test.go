@@ -165,6 +165,22 @@ func TestDeliverAgentReply(t *testing.T) {
 	}
 }
 
+func TestDeliverReplyOptions(t *testing.T) {
+	t.Parallel()
+	b := setup(t, nil)
+	r := botReply()
+	r.Text, r.Options = "Did you mean: Where are my invoices, or How do I get a refund?", []string{"Where are my invoices?", "How do I get a refund?"}
+	if err := b.hook.Deliver(context.Background(), r); err != nil {
+		t.Fatal(err)
+	}
+	want := `{"type":"reply.created","conversation":{"id":"c-42"},` +
+		`"message":{"id":"` + r.ID + `","text":"` + r.Text + `","author":"bot","options":["Where are my invoices?","How do I get a refund?"]},` +
+		`"state":"bot"}`
+	if got := string(b.next(t).Body); got != want {
+		t.Fatalf("body:\n got %s\nwant %s", got, want)
+	}
+}
+
 func TestDeliverBotReplyIgnoresAgentName(t *testing.T) {
 	t.Parallel()
 	b := setup(t, nil)

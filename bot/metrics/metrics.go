@@ -4,10 +4,12 @@
 package metrics
 
 import (
+	"bytes"
 	"context"
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -52,6 +54,10 @@ type Metrics struct {
 	// known reports whether a trigger name is configured, so that unknown
 	// names (404s) do not create unbounded label values.
 	known func(string) bool
+	// TriggerLabel, when set, gives the label of a trigger name instead of
+	// known: /metrics is public, and a run-time trigger's unguessable name
+	// is its URL, so it is labelled by kind.
+	TriggerLabel func(name string) string
 }
 
 // New registers the collectors. known may be nil (every name is known).
@@ -100,14 +106,68 @@ func New(q QueueReader, known func(string) bool) *Metrics {
 	return m
 }
 
-// Handler serves the registry in the Prometheus text format.
+// GaugeFunc registers a gauge read from f at scrape time, such as the open
+// chat streams or the request bytes in flight.
+func (m *Metrics) GaugeFunc(name, help string, f func() float64) {
+	m.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, f))
+}
+
+// Handler serves the registry in the Prometheus text format. /metrics
+// needs no credential and a scrape reads the store (queue and outcome
+// statistics), so a rendering is reused for CacheFor: however many clients
+// ask, the store is read once a second at most.
 func (m *Metrics) Handler() http.Handler {
-	return promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{Registry: m.Registry})
+	h := promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{Registry: m.Registry})
+	c := &scrapeCache{next: h, ttl: CacheFor, byAccept: map[string]*scrape{}}
+	return c
+}
+
+// CacheFor is how long a rendering of /metrics is served again.
+const CacheFor = time.Second
+
+type scrape struct {
+	at     time.Time
+	status int
+	header http.Header
+	body   []byte
+}
+
+// scrapeCache serves one rendering per Accept header (content negotiation)
+// for ttl; renderings are made one at a time.
+type scrapeCache struct {
+	next     http.Handler
+	ttl      time.Duration
+	mu       sync.Mutex
+	byAccept map[string]*scrape
+}
+
+func (c *scrapeCache) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	key := r.Header.Get("Accept") + "|" + r.Header.Get("Accept-Encoding")
+	c.mu.Lock()
+	sc, ok := c.byAccept[key]
+	if !ok || time.Since(sc.at) > c.ttl {
+		rec := &recorder{header: http.Header{}, status: http.StatusOK}
+		c.next.ServeHTTP(rec, r)
+		sc = &scrape{at: time.Now(), status: rec.status, header: rec.header, body: rec.body.Bytes()}
+		if len(c.byAccept) >= 16 {
+			clear(c.byAccept) // odd Accept headers: bounded, not kept
+		}
+		c.byAccept[key] = sc
+	}
+	c.mu.Unlock()
+	for k, v := range sc.header {
+		w.Header()[k] = v
+	}
+	w.WriteHeader(sc.status)
+	_, _ = w.Write(sc.body)
 }
 
 // ObserveHook counts one intake request.
 func (m *Metrics) ObserveHook(trigger string, status int, d time.Duration) {
-	if m.known != nil && !m.known(trigger) {
+	switch {
+	case m.TriggerLabel != nil:
+		trigger = m.TriggerLabel(trigger)
+	case m.known != nil && !m.known(trigger):
 		trigger = "unknown"
 	}
 	m.hooks.WithLabelValues(trigger, strconv.Itoa(status)).Inc()
@@ -248,3 +308,14 @@ func (c *outcomeCollector) Collect(ch chan<- prometheus.Metric) {
 		}
 	}
 }
+
+// recorder keeps a response to serve it again.
+type recorder struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (r *recorder) Header() http.Header         { return r.header }
+func (r *recorder) Write(p []byte) (int, error) { return r.body.Write(p) }
+func (r *recorder) WriteHeader(status int)      { r.status = status }

@@ -3,8 +3,10 @@ package metrics_test
 import (
 	"context"
 	"errors"
+	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -115,5 +117,30 @@ func TestOutcomeMetrics(t *testing.T) {
 	// No ratings: no ratio rather than a made-up one.
 	if _, ok := scrape(t, metrics.New(outcomes{}, nil))["supportbot_csat_ratio"]; ok {
 		t.Error("supportbot_csat_ratio reported with no ratings")
+	}
+}
+
+// countingQueue counts the scrapes that read the store.
+type countingQueue struct{ n atomic.Int64 }
+
+func (q *countingQueue) QueueStats(context.Context) (bot.QueueStats, error) {
+	q.n.Add(1)
+	return bot.QueueStats{}, nil
+}
+
+// TestScrapesShareOneStoreRead: /metrics needs no credential and reads the
+// store; a burst of scrapes reads it once.
+func TestScrapesShareOneStoreRead(t *testing.T) {
+	q := &countingQueue{}
+	h := metrics.New(q, nil).Handler()
+	for range 50 {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+		if w.Code != http.StatusOK || !strings.Contains(w.Body.String(), "supportbot_queue") {
+			t.Fatalf("scrape = %d", w.Code)
+		}
+	}
+	if got := q.n.Load(); got != 1 {
+		t.Fatalf("50 scrapes in a burst read the store %d times, want 1", got)
 	}
 }

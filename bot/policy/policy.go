@@ -75,7 +75,7 @@ const (
 	DefaultHistoryTurns     = 6
 	DefaultMaxTokens        = 600
 	DefaultMinRelevance     = 0.5
-	DefaultCloseMargin      = 0.05
+	DefaultCloseMargin      = 0.02
 )
 
 // Policy implements bot.Decider over a Retriever and, optionally, an LLM.

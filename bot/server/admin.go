@@ -8,12 +8,15 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/supportbot/supportbot/bot"
+	"github.com/supportbot/supportbot/triggers"
 )
 
 // AdminStore is the part of the store the admin API reads and changes.
@@ -35,8 +38,11 @@ type AdminStore interface {
 // Admin is the operators' JSON API under /admin/api/, behind a bearer token.
 // With an empty token it is not mounted at all.
 type Admin struct {
-	Store  AdminStore
-	Token  string
+	Store AdminStore
+	Token string
+	// Guard, when set, checks the token and limits failures for every
+	// route it opens (else a guard of Token's own).
+	Guard  *TokenGuard
 	Logger *slog.Logger
 }
 
@@ -50,30 +56,68 @@ func (a *Admin) Handler() http.Handler {
 	mux.HandleFunc("GET /admin/api/conversations/{key...}", a.getConversation)
 	mux.HandleFunc("POST /admin/api/conversations/{key...}", a.postConversation)
 	mux.HandleFunc("GET /admin/api/audit", a.listAudit)
+	mux.HandleFunc("GET /admin/api/audit/rejections", a.listRejections)
 	mux.HandleFunc("GET /admin/api/dead-letters", a.listDead)
 	mux.HandleFunc("POST /admin/api/dead-letters/{id}/replay", a.replay)
 	mux.HandleFunc("GET /admin/api/escalations", a.listEscalations)
 	return a.auth(mux)
 }
 
-// auth checks "Authorization: Bearer <token>" in constant time.
-func (a *Admin) auth(next http.Handler) http.Handler { return RequireToken(a.Token, next) }
+// auth checks "Authorization: Bearer <token>" in constant time, with the
+// shared Guard when one is set.
+func (a *Admin) auth(next http.Handler) http.Handler {
+	if a.Guard != nil {
+		return a.Guard.Wrap(next)
+	}
+	return RequireToken(a.Token, next)
+}
 
-// RequireToken serves next only to requests that carry
-// "Authorization: Bearer <token>" (compared in constant time); others get
-// 401. An empty token refuses everything.
-func RequireToken(token string, next http.Handler) http.Handler {
-	want := sha256.Sum256([]byte(token))
+// DefaultTokenFailures bounds the failed admin-token attempts of one client
+// address: 10 at once, then one every 6 seconds, as the dashboard's sign-in.
+var DefaultTokenFailures = triggers.RateConfig{Rate: 1.0 / 6, Burst: 10}
+
+// TokenGuard checks the admin bearer token and limits each client address's
+// failures (DefaultTokenFailures); share one between the routes the token
+// opens, so that the limit holds across them.
+type TokenGuard struct {
+	token string
+	want  [sha256.Size]byte
+	fails *triggers.Buckets
+}
+
+// NewTokenGuard returns a guard of token; an empty token refuses everything.
+func NewTokenGuard(token string) *TokenGuard {
+	return &TokenGuard{token: token, want: sha256.Sum256([]byte(token)), fails: triggers.NewBuckets(DefaultTokenFailures, 0)}
+}
+
+// Wrap serves next only to requests that carry "Authorization: Bearer
+// <token>" (compared in constant time); others get 401. Each failure spends
+// one of the client address's DefaultTokenFailures; an address that has
+// none left gets 429 with Retry-After before its token is even compared, so
+// guessing from one address is as slow as the dashboard's sign-in.
+func (g *TokenGuard) Wrap(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		addr, now := clientHost(r), time.Now()
+		if wait := g.fails.Wait(addr, now); wait > 0 {
+			w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+			writeJSON(w, http.StatusTooManyRequests, apiError{Error: "too many failed admin token attempts; try again later"})
+			return
+		}
 		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 		sum := sha256.Sum256([]byte(got))
-		if !ok || token == "" || subtle.ConstantTimeCompare(sum[:], want[:]) != 1 {
+		if !ok || g.token == "" || subtle.ConstantTimeCompare(sum[:], g.want[:]) != 1 {
+			g.fails.Allow(addr, now)
 			w.Header().Set("WWW-Authenticate", `Bearer realm="supportbot admin"`)
 			writeJSON(w, http.StatusUnauthorized, apiError{Error: "missing or wrong admin token"})
 			return
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// RequireToken is NewTokenGuard(token).Wrap(next): a guard of its own.
+func RequireToken(token string, next http.Handler) http.Handler {
+	return NewTokenGuard(token).Wrap(next)
 }
 
 // WriteJSON writes v as a JSON response with status.
@@ -204,6 +248,28 @@ func (a *Admin) listAudit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"audit": nonNil(list)})
+}
+
+// listRejections returns the counts of requests refused before they proved
+// anything, per source per minute, over the last ?hours (default 24).
+func (a *Admin) listRejections(w http.ResponseWriter, r *http.Request) {
+	rs, ok := a.Store.(interface {
+		ListRejections(ctx context.Context, since time.Time, n int) ([]bot.RejectionCount, error)
+	})
+	if !ok {
+		writeJSON(w, http.StatusOK, map[string]any{"rejections": []bot.RejectionCount{}})
+		return
+	}
+	hours, err := strconv.Atoi(r.URL.Query().Get("hours"))
+	if err != nil || hours < 1 || hours > 24*90 {
+		hours = 24
+	}
+	out, err := rs.ListRejections(r.Context(), time.Now().Add(-time.Duration(hours)*time.Hour), limitParam(r))
+	if err != nil {
+		a.fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"rejections": nonNil(out)})
 }
 
 func (a *Admin) listDead(w http.ResponseWriter, r *http.Request) {

@@ -28,18 +28,33 @@ type hookResult struct {
 func (s *Server) handleHook(w http.ResponseWriter, r *http.Request) {
 	start := s.Now()
 	name := r.PathValue("trigger")
-	res, n := s.intake(r, name, start)
+	var verified bool
+	res, n := s.intake(w, r, name, start, &verified)
 	if res.retryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(int(res.retryAfter.Seconds())))
 	}
 	if res.status == http.StatusMethodNotAllowed {
 		w.Header().Set("Allow", http.MethodPost)
 	}
+	// A request refused before its body was read is not kept alive: the
+	// server would otherwise wait for the rest of the body (up to 256 KiB,
+	// until ReadTimeout) before answering, which a stalled client never
+	// sends.
+	if res.status >= 400 && (n < r.ContentLength || r.ContentLength < 0 && n == 0) {
+		w.Header().Set("Connection", "close")
+	}
 	writeJSON(w, res.status, res.body)
 	d := s.Now().Sub(start)
 	if !res.audited {
 		a := s.auditEntry(r, name, res, n, start, d)
-		if err := s.Intake.Audit(context.WithoutCancel(r.Context()), a); err != nil {
+		ctx := context.WithoutCancel(r.Context())
+		if rc, ok := s.Intake.(RejectionCounter); ok && res.status >= 400 && !verified {
+			// Refused before it proved anything: counted per source and
+			// minute, with a bounded sample of rows, so that a flood does
+			// not fill the disk.
+			_, known := s.Triggers.Get(name)
+			s.auditRejected(ctx, rc, a, known)
+		} else if err := s.Intake.Audit(ctx, a); err != nil {
 			s.Logger.Error("audit", "trigger", name, "err", err)
 		}
 	}
@@ -79,7 +94,8 @@ func fail(status int, err error, field string) hookResult {
 	return hookResult{status: status, body: apiError{Error: msg, Field: field}, err: err}
 }
 
-func (s *Server) intake(r *http.Request, name string, start time.Time) (hookResult, int64) {
+// intake decides one request; verified is set once its credential checked out.
+func (s *Server) intake(w http.ResponseWriter, r *http.Request, name string, start time.Time, verified *bool) (hookResult, int64) {
 	e, ok := s.Triggers.Get(name)
 	if !ok {
 		return fail(http.StatusNotFound, fmt.Errorf("unknown trigger %q", truncate(name, 64)), ""), 0
@@ -98,7 +114,25 @@ func (s *Server) intake(r *http.Request, name string, start time.Time) (hookResu
 	if r.ContentLength > e.Guard.MaxBodyBytes {
 		return fail(http.StatusRequestEntityTooLarge, fmt.Errorf("body of %d bytes is over the limit of %d", r.ContentLength, e.Guard.MaxBodyBytes), ""), 0
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, e.Guard.MaxBodyBytes))
+	// The bytes a body may take are reserved before it is read: a client
+	// that sends all but the end of many bodies and stalls holds at most
+	// its share, and the others are answered 503 at once.
+	want := e.Guard.MaxBodyBytes
+	if r.ContentLength >= 0 {
+		want = r.ContentLength
+	}
+	release, err := s.inFlight.acquire(name, clientHost(r), want, s.Bodies)
+	if err != nil {
+		res := fail(http.StatusServiceUnavailable, err, "")
+		res.retryAfter = bodyRetryAfter
+		res.body = apiError{Error: "too many request bodies in flight; retry later"}
+		return res, 0
+	}
+	defer release()
+	// A body gets much less time than the server's ReadTimeout, which is
+	// sized for the slowest legitimate request of any kind.
+	_ = http.NewResponseController(w).SetReadDeadline(start.Add(s.Bodies.Timeout))
+	body, err := readBody(r, e.Guard.MaxBodyBytes)
 	n := int64(len(body))
 	var mbe *http.MaxBytesError
 	switch {
@@ -119,6 +153,7 @@ func (s *Server) intake(r *http.Request, name string, start time.Time) (hookResu
 	if err := e.Verify(r, body); err != nil {
 		return fail(http.StatusUnauthorized, err, ""), n
 	}
+	*verified = true
 	ev, err := e.Parse(r, body)
 	var ve *bot.ValidationError
 	switch {
@@ -129,6 +164,7 @@ func (s *Server) intake(r *http.Request, name string, start time.Time) (hookResu
 	case err != nil:
 		return fail(http.StatusBadRequest, err, ""), n
 	}
+	clampEvent(&ev)
 	ev.Trigger = e.Name()
 	ev.ReceivedAt = start.UTC()
 	audit := s.auditEntry(r, name, hookResult{status: http.StatusAccepted, eventID: ev.ID}, n, start, 0)
@@ -156,4 +192,55 @@ func burstFor(e *triggers.Entry, ev bot.Event) time.Duration {
 		return 0
 	}
 	return e.Config.BurstWindow()
+}
+
+// readBody reads the whole body, at most limit bytes. With a Content-Length
+// (the server has checked it against the limit) the buffer is allocated
+// once at that size; a chunked body grows from a small buffer up to the
+// limit. io.ReadAll's doubling would take up to twice the body's size.
+func readBody(r *http.Request, limit int64) ([]byte, error) {
+	if r.ContentLength >= 0 && r.ContentLength <= limit {
+		buf := make([]byte, r.ContentLength)
+		if _, err := io.ReadFull(r.Body, buf); err != nil {
+			if errors.Is(err, io.ErrUnexpectedEOF) {
+				err = fmt.Errorf("body shorter than its Content-Length: %w", err)
+			}
+			return nil, err
+		}
+		return buf, nil
+	}
+	// Chunked: grow by doubling, but never past the limit (and one byte to
+	// tell that the body is over it).
+	buf := make([]byte, 0, min(limit+1, 16<<10))
+	for {
+		if len(buf) == cap(buf) {
+			if int64(len(buf)) > limit {
+				return buf[:limit], &http.MaxBytesError{Limit: limit}
+			}
+			grown := make([]byte, len(buf), min(2*int64(cap(buf)), limit+1))
+			copy(grown, buf)
+			buf = grown
+		}
+		n, err := r.Body.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if int64(len(buf)) > limit {
+			return buf[:limit], &http.MaxBytesError{Limit: limit}
+		}
+		if errors.Is(err, io.EOF) {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+	}
+}
+
+func clientHost(r *http.Request) string { return clientHostOf(r.RemoteAddr) }
+
+func clientHostOf(remote string) string {
+	host, _, err := net.SplitHostPort(remote)
+	if err != nil {
+		return remote
+	}
+	return host
 }

@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -49,24 +50,27 @@ type Server struct {
 	MaxAttempts int
 	// Version is reported by /healthz.
 	Version string
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For names
+	// the client (see ParseTrustedProxies); empty: the TCP peer is the client.
+	TrustedProxies []netip.Prefix
+	// Bodies bounds the request bodies being read at once (zero: defaults).
+	Bodies BodyLimits
 	// Mounts adds handlers (metrics, Slack, admin) to the mux.
 	Mounts map[string]http.Handler
 	Now    func() time.Time
 	Logger *slog.Logger
 
-	ln  net.Listener
-	srv *http.Server
-	wg  sync.WaitGroup
+	ln       net.Listener
+	srv      *http.Server
+	wg       sync.WaitGroup
+	inFlight bodies
+	rejected rejections
+	once     sync.Once
 }
 
 // Open listens on Addr and serves in the background.
 func (s *Server) Open() error {
-	if s.Now == nil {
-		s.Now = time.Now
-	}
-	if s.Logger == nil {
-		s.Logger = slog.Default()
-	}
+	s.init()
 	s.Logger = s.Logger.With("component", "http")
 	ln, err := net.Listen("tcp", cmp.Or(s.Addr, ":8080"))
 	if err != nil {
@@ -109,16 +113,30 @@ func (s *Server) Close(ctx context.Context) error {
 	}
 	err := s.srv.Shutdown(ctx)
 	s.wg.Wait()
+	s.flushRejections(context.WithoutCancel(ctx))
 	return err
 }
 
 // Hooks returns the intake alone, for a mount that screens the requests of
 // a trigger before they reach it (the web chat's per-visitor limit). The
 // request must carry the trigger's name as its "trigger" path value.
-func (s *Server) Hooks() http.Handler { return http.HandlerFunc(s.handleHook) }
+func (s *Server) Hooks() http.Handler { s.init(); return http.HandlerFunc(s.handleHook) }
+
+func (s *Server) init() {
+	s.once.Do(func() {
+		if s.Now == nil {
+			s.Now = time.Now
+		}
+		if s.Logger == nil {
+			s.Logger = slog.Default()
+		}
+		s.Bodies.fill()
+	})
+}
 
 // Handler returns the server's routes.
 func (s *Server) Handler() http.Handler {
+	s.init()
 	mux := http.NewServeMux()
 	mux.HandleFunc("/hooks/{trigger}", s.handleHook)
 	mux.HandleFunc("GET /healthz", s.handleHealth)
@@ -126,7 +144,20 @@ func (s *Server) Handler() http.Handler {
 	for pattern, h := range s.Mounts {
 		mux.Handle(pattern, h)
 	}
-	return securityHeaders(mux)
+	return forwardedFor(s.TrustedProxies, securityHeaders(s.bodyDeadline(mux)))
+}
+
+// bodyDeadline gives every request body (Slack, the dashboard, the admin
+// API, chat sessions as well as webhooks) Bodies.Timeout to arrive, much
+// less than the server's ReadTimeout: a client that stalls a body holds its
+// connection and goroutine that long at most.
+func (s *Server) bodyDeadline(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength != 0 {
+			_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(s.Bodies.Timeout))
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 func securityHeaders(next http.Handler) http.Handler {

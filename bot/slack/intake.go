@@ -122,7 +122,7 @@ func (e *Escalator) ingestAction(ctx context.Context, ic *slackapi.InteractionCa
 // hasKnownAction reports whether ic clicked one of supportbot's buttons.
 func hasKnownAction(ic *slackapi.InteractionCallback) bool {
 	for _, a := range ic.ActionCallback.BlockActions {
-		if isHandoffAction(a.ActionID) || a.ActionID == ActionSaveFAQ {
+		if isHandoffAction(a.ActionID) || a.ActionID == ActionSaveFAQ || a.ActionID == ActionSendFAQ {
 			return true
 		}
 	}

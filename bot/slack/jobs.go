@@ -172,6 +172,8 @@ func (e *Escalator) handleActionJob(ctx context.Context, j *bot.Job) (bot.JobOut
 		switch {
 		case a.ActionID == ActionSaveFAQ:
 			err = e.saveFAQ(ctx, &ic, a)
+		case a.ActionID == ActionSendFAQ:
+			err = e.sendFAQ(ctx, &ic, a)
 		case isHandoffAction(a.ActionID):
 			err = e.act(ctx, &ic, a)
 		default:
@@ -226,6 +228,64 @@ func (e *Escalator) saveFAQ(ctx context.Context, ic *slackapi.InteractionCallbac
 		slackapi.MsgOptionBlocks(blocks...),
 	)
 	return classify("update relay notice", err)
+}
+
+// sendFAQ runs a choice in the hand-off's "Send FAQ answer" menu: the
+// entry's answer, as the live knowledge base has it now, goes to the
+// customer as the agent's reply (the rules of a thread reply: an escalated
+// conversation is claimed by the agent), and the customer's question is
+// learned as an example of the entry. Once per hand-off and entry: a
+// retried job, or a second choice of the same entry, sends nothing twice.
+func (e *Escalator) sendFAQ(ctx context.Context, ic *slackapi.InteractionCallback, a *slackapi.BlockAction) error {
+	channel, ts := actionThread(ic)
+	user, id := ic.User.ID, a.SelectedOption.Value
+	log := e.logger.With("action", a.ActionID, "user", user, "entry", id)
+	c, err := e.store.ConversationByThread(ctx, channel, ts)
+	if errors.Is(err, bot.ErrNotFound) {
+		return e.ephemeral(ctx, channel, user, "", "This hand-off is out of date: use the latest one for this conversation.")
+	} else if err != nil {
+		return err
+	}
+	log = log.With("conversation", c.Key)
+	if e.FAQ == nil || id == "" {
+		log.Warn("send faq answer: no knowledge base or no entry chosen")
+		return nil
+	}
+	if c.State != bot.StateEscalated && c.State != bot.StateAgent {
+		return e.ephemeral(ctx, channel, user, "", "Not sent: this conversation is "+stateWords(c.State)+".")
+	}
+	entry, err := e.FAQ.FAQEntry(id)
+	if errors.Is(err, bot.ErrNotFound) {
+		return e.ephemeral(ctx, channel, user, "", "Not sent: the entry `"+code(id)+"` is no longer in the knowledge base.")
+	} else if err != nil {
+		return err
+	}
+	name, err := e.names.displayName(ctx, user, cmp.Or(ic.User.Name, ic.User.Username))
+	if err != nil {
+		return err
+	}
+	dedupe := "faq:" + c.Key + ":" + ts + ":" + entry.ID
+	rid := replyID(dedupe)
+	queued, err := e.store.QueueAgentReply(ctx, dedupe, bot.Reply{
+		ID: rid, ConversationKey: c.Key, Kind: bot.ReplyAgent,
+		Author: bot.AuthorAgent, AgentName: name, Text: entry.Answer, CreatedAt: e.Now().UTC(),
+	})
+	if err != nil {
+		return err
+	}
+	if queued {
+		log.Info("faq answer sent", "agent", name)
+	}
+	// After the reply, so that its transcript line bounds the question; a
+	// retry after a failure here learns it then.
+	sg, ok, err := e.FAQ.LearnExample(ctx, rid, entry.ID, name)
+	if err != nil {
+		return err
+	}
+	if ok {
+		log.Info("example learned", "suggestion_id", sg.ID, "status", sg.Status)
+	}
+	return e.refresh(ctx, c.Key, channel, ts, handoffView{FAQSent: entry.ID})
 }
 
 // holder is implemented by the store's claim error (sqlite.ClaimError).
@@ -367,6 +427,7 @@ func (e *Escalator) refresh(ctx context.Context, key, channel, ts string, v hand
 	}
 	v.Hint = handoffHint(e.cfg)
 	v.ConversationURL = e.conversationURL(key)
+	v.FAQMenu = e.FAQ != nil
 	blocks, text := renderHandoff(esc.Escalation, v)
 	cctx, cancel := e.call(ctx)
 	defer cancel()

@@ -49,6 +49,10 @@ type handoffView struct {
 	// Hint tells agents how thread replies are relayed.
 	Hint            string
 	ConversationURL string
+	// FAQMenu shows the "Send FAQ answer" menu of the entries considered;
+	// FAQSent names the entry whose answer was sent.
+	FAQMenu bool
+	FAQSent string
 }
 
 // renderHandoff builds the hand-off packet's blocks and its notification
@@ -65,6 +69,9 @@ func renderHandoff(e bot.Escalation, v handoffView) ([]slackapi.Block, string) {
 	}
 	if email := oneLine(e.Customer.Email, maxField); email != "" {
 		customer += "\n" + email
+	}
+	if e.Customer.Unverified {
+		customer += "\n_unverified: as the visitor typed it_"
 	}
 	source := "`" + code(e.Trigger) + "` · " + oneLine(e.ConversationID, maxField)
 	if e.URL != "" {
@@ -137,6 +144,9 @@ func renderHandoff(e bot.Escalation, v handoffView) ([]slackapi.Block, string) {
 	}
 
 	status := statusLine(v)
+	if v.FAQSent != "" {
+		status += " FAQ answer `" + code(v.FAQSent) + "` sent."
+	}
 	if v.Hint != "" && (v.State == bot.StateEscalated || v.State == bot.StateAgent) {
 		status += "\n" + v.Hint
 	}
@@ -158,6 +168,9 @@ func renderHandoff(e bot.Escalation, v handoffView) ([]slackapi.Block, string) {
 		if showDraft && !v.DraftSent {
 			buttons = append(buttons, button(ActionSendDraft, "Send draft", key))
 		}
+		if menu := faqMenu(e.Candidates, v); menu != nil {
+			buttons = append(buttons, menu)
+		}
 	}
 	if len(buttons) > 0 {
 		blocks = append(blocks, slackapi.NewActionBlock(blockActions, buttons...))
@@ -169,6 +182,39 @@ func renderHandoff(e bot.Escalation, v handoffView) ([]slackapi.Block, string) {
 	}
 	text := fmt.Sprintf("Hand-off (%s): %s — %s", code(e.Reason), who, oneLine(bot.ReasonText(e.Reason), maxField))
 	return blocks, text
+}
+
+// faqMenu is the "Send FAQ answer" menu: one option per entry considered,
+// labelled with its id and question, valued with its id. nil without
+// entries, or when the menu is off.
+func faqMenu(cands []bot.Candidate, v handoffView) *slackapi.SelectBlockElement {
+	if !v.FAQMenu {
+		return nil
+	}
+	var opts []*slackapi.OptionBlockObject
+	for _, c := range cands {
+		// Slack caps an option's value at 150 characters and its text at 75.
+		if c.ID == "" || len(c.ID) > 150 || len(opts) == 100 {
+			continue
+		}
+		label := plainCut(c.ID+" · "+c.Question, 75)
+		opts = append(opts, slackapi.NewOptionBlockObject(c.ID, plain(label), nil))
+	}
+	if len(opts) == 0 {
+		return nil
+	}
+	return slackapi.NewOptionsSelectBlockElement(slackapi.OptTypeStatic, plain("Send FAQ answer"), ActionSendFAQ, opts...)
+}
+
+// plainCut renders untrusted text for a plain_text object: one line,
+// sanitized, at most max characters with its "…".
+func plainCut(s string, max int) string {
+	s = strings.Join(strings.Fields(sanitize(s)), " ")
+	if utf8.RuneCountInString(s) <= max {
+		return s
+	}
+	r := []rune(s)
+	return string(r[:max-1]) + "…"
 }
 
 func statusLine(v handoffView) string {

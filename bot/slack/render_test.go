@@ -111,7 +111,7 @@ func TestRenderHandoffLimits(t *testing.T) {
 	long := strings.Repeat("<&>", 20000)
 	e := bot.Escalation{
 		ConversationKey: "chat/" + long[:200], Trigger: "chat", ConversationID: long, Subject: long, URL: "https://x.example/" + long,
-		Customer: bot.Customer{Name: long, Email: long}, Reason: long, Detail: long, Summary: long, Draft: long, Rejected: long,
+		Customer: bot.Customer{Name: long, Email: long, Unverified: true}, Reason: long, Detail: long, Summary: long, Draft: long, Rejected: long,
 	}
 	for i := range 20 {
 		e.Candidates = append(e.Candidates, bot.Candidate{ID: long, Question: long, Score: float64(i)})

@@ -55,6 +55,10 @@ const (
 	// ActionSaveFAQ is the Save as FAQ button under a relayed agent reply;
 	// its value is the reply's id.
 	ActionSaveFAQ = "save_faq"
+	// ActionSendFAQ is the hand-off's "Send FAQ answer" menu: its options
+	// are the entries the hand-off considered, each valued with the entry's
+	// id; the hand-off's thread names the conversation.
+	ActionSendFAQ = "send_faq"
 )
 
 // Config is the Slack side of supportbot (config keys slack.*).
@@ -156,6 +160,10 @@ type Escalator struct {
 	// (shown in the hand-off); by default PublicURL + "/admin/conversations/KEY"
 	// when PublicURL is set.
 	ConversationURLFunc func(key string) string
+	// FAQ, when set, adds the "Send FAQ answer" menu to hand-offs: the
+	// chosen entry's answer is sent as the agent's reply, and the
+	// customer's question is learned as an example of the entry.
+	FAQ bot.FAQLearner
 
 	cfg    Config
 	store  Store
@@ -223,6 +231,7 @@ func (e *Escalator) call(ctx context.Context) (context.Context, context.CancelFu
 func (e *Escalator) Escalate(ctx context.Context, esc bot.Escalation) (bot.Thread, error) {
 	blocks, text := renderHandoff(esc, handoffView{
 		State: bot.StateEscalated, Hint: handoffHint(e.cfg), ConversationURL: e.conversationURL(esc.ConversationKey),
+		FAQMenu: e.FAQ != nil,
 	})
 	cctx, cancel := e.call(ctx)
 	defer cancel()

@@ -16,16 +16,19 @@ import (
 const HistoryLimit = 10
 
 const convColumns = `key, trigger, external_id, subject, url, customer_id, customer_name, customer_email,
-	state, failed_turns, slack_channel, slack_ts, created_at, updated_at, answered, confirm_pending`
+	state, failed_turns, slack_channel, slack_ts, created_at, updated_at, answered, confirm_pending, customer_unverified, pending_choice`
 
 func scanConversation(sc scanner) (*bot.Conversation, error) {
 	var c bot.Conversation
-	var state string
+	var state, choice string
 	var created, updated int64
 	if err := sc.Scan(&c.Key, &c.Trigger, &c.ExternalID, &c.Subject, &c.URL, &c.Customer.ID, &c.Customer.Name,
 		&c.Customer.Email, &state, &c.FailedTurns, &c.SlackChannel, &c.SlackThreadTS, &created, &updated,
-		&c.Answered, &c.ConfirmPending); err != nil {
+		&c.Answered, &c.ConfirmPending, &c.Customer.Unverified, &choice); err != nil {
 		return nil, err
+	}
+	if choice != "" {
+		_ = json.Unmarshal([]byte(choice), &c.Choice) // written by encodeChoice
 	}
 	c.State = bot.State(state)
 	c.CreatedAt, c.UpdatedAt = fromMS(created), fromMS(updated)
@@ -113,8 +116,8 @@ func (s *Store) RecordInbound(ctx context.Context, inboxID int64, burst time.Dur
 			tags = []byte("[]")
 		}
 		_, err := tx.Exec(`INSERT INTO conversations (key, trigger, external_id, subject, url, priority, tags,
-				customer_id, customer_name, customer_email, state, created_at, updated_at, last_customer_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'bot', ?, ?, ?)
+				customer_id, customer_name, customer_email, state, created_at, updated_at, last_customer_at, customer_unverified)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'bot', ?, ?, ?, ?)
 			ON CONFLICT (key) DO UPDATE SET
 				subject = CASE WHEN excluded.subject != '' THEN excluded.subject ELSE subject END,
 				url = CASE WHEN excluded.url != '' THEN excluded.url ELSE url END,
@@ -122,10 +125,12 @@ func (s *Store) RecordInbound(ctx context.Context, inboxID int64, burst time.Dur
 				customer_id = CASE WHEN excluded.customer_id != '' THEN excluded.customer_id ELSE customer_id END,
 				customer_name = CASE WHEN excluded.customer_name != '' THEN excluded.customer_name ELSE customer_name END,
 				customer_email = CASE WHEN excluded.customer_email != '' THEN excluded.customer_email ELSE customer_email END,
+				customer_unverified = CASE WHEN excluded.customer_name != '' OR excluded.customer_email != ''
+					THEN excluded.customer_unverified ELSE customer_unverified END,
 				updated_at = excluded.updated_at,
 				last_customer_at = excluded.last_customer_at`,
 			key, ev.Trigger, ev.Conversation.ID, ev.Conversation.Subject, ev.Conversation.URL, ev.Conversation.Priority,
-			string(tags), ev.Customer.ID, ev.Customer.Name, ev.Customer.Email, ms(now), ms(now), receivedAt)
+			string(tags), ev.Customer.ID, ev.Customer.Name, ev.Customer.Email, ms(now), ms(now), receivedAt, ev.Customer.Unverified)
 		if err != nil {
 			return fmt.Errorf("upsert conversation: %w", err)
 		}
@@ -228,8 +233,12 @@ func scanMessages(rows *sql.Rows, key string) ([]bot.Message, error) {
 }
 
 func transition(tx *wtx, key string, from, to bot.State, actor, reason string, now time.Time) error {
-	res, err := tx.Exec("UPDATE conversations SET state = ?, updated_at = ? WHERE key = ? AND state = ?",
-		string(to), ms(now), key, string(from))
+	// A close call the bot asked about is forgotten once the conversation
+	// leaves the bot: the customer's next words to the bot are a new turn.
+	res, err := tx.Exec(`UPDATE conversations SET state = ?, updated_at = ?,
+			pending_choice = CASE WHEN ? = 'bot' THEN pending_choice ELSE '' END
+		WHERE key = ? AND state = ?`,
+		string(to), ms(now), string(to), key, string(from))
 	if err != nil {
 		return fmt.Errorf("update state: %w", err)
 	}
@@ -303,17 +312,17 @@ func (s *Store) ApplyDecision(ctx context.Context, o bot.Outcome) error {
 			o.Decision.Confidence, o.Decision.Source, dp, ms(now)); err != nil {
 			return fmt.Errorf("insert decision: %w", err)
 		}
-		failed, answered, confirm := 0, o.Answered, o.Confirm
+		failed, answered, confirm, choice := 0, o.Answered, o.Confirm, o.Choice
 		switch {
 		case o.Decision.Action == bot.ActionEscalate:
-			failed, answered, confirm = c.FailedTurns+1, false, false
+			failed, answered, confirm, choice = c.FailedTurns+1, false, false, nil
 		case o.Act != "" && o.Resolve == "":
 			// A greeting or a courtesy is not a turn: it neither fails nor
 			// answers, and what the bot last asked still stands.
-			failed, answered, confirm = c.FailedTurns, c.Answered, c.ConfirmPending
+			failed, answered, confirm, choice = c.FailedTurns, c.Answered, c.ConfirmPending, c.Choice
 		}
-		if _, err := tx.Exec("UPDATE conversations SET failed_turns = ?, answered = ?, confirm_pending = ?, updated_at = ? WHERE key = ?",
-			failed, answered, confirm, ms(now), o.ConversationKey); err != nil {
+		if _, err := tx.Exec("UPDATE conversations SET failed_turns = ?, answered = ?, confirm_pending = ?, pending_choice = ?, updated_at = ? WHERE key = ?",
+			failed, answered, confirm, encodeChoice(choice), ms(now), o.ConversationKey); err != nil {
 			return fmt.Errorf("update conversation: %w", err)
 		}
 		if o.Escalation != nil {
@@ -612,6 +621,16 @@ func (s *Store) Message(ctx context.Context, id int64) (bot.Message, error) {
 	}
 	m.At = fromMS(at)
 	return m, nil
+}
+
+// encodeChoice stores a pending choice as a JSON array, or an empty string
+// for none.
+func encodeChoice(c []bot.Candidate) string {
+	if len(c) == 0 {
+		return ""
+	}
+	b, _ := json.Marshal(c)
+	return string(b)
 }
 
 // encodeOptions stores a reply's quick replies as a JSON array, or an empty

@@ -80,3 +80,28 @@ func (s *Store) ratingCounts(ctx context.Context, since time.Time, o *bot.Outcom
 	}
 	return nil
 }
+
+// RatingsSince counts the ratings given at or after since, by score (index
+// 0 for a score of 1): the dashboard's CSAT over a period.
+func (s *Store) RatingsSince(ctx context.Context, since time.Time) ([5]int64, error) {
+	var out [5]int64
+	rows, err := s.r.QueryContext(ctx, "SELECT score, COUNT(*) FROM ratings WHERE created_at >= ? GROUP BY score", ms(since))
+	if err != nil {
+		return out, fmt.Errorf("ratings since: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var score int
+		var n int64
+		if err := rows.Scan(&score, &n); err != nil {
+			return out, fmt.Errorf("ratings since: %w", err)
+		}
+		if score >= 1 && score <= 5 {
+			out[score-1] = n
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return out, fmt.Errorf("ratings since: %w", err)
+	}
+	return out, nil
+}

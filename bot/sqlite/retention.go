@@ -112,6 +112,13 @@ func (s *Store) purgeConversations(ctx context.Context, keys []string, cutoff ti
 			if _, err := tx.Exec("DELETE FROM conversations WHERE key = ?", key); err != nil {
 				return fmt.Errorf("delete conversation: %w", err)
 			}
+			// A web visitor's session would otherwise reopen the deleted
+			// conversation, its token still valid for weeks.
+			if isWebVisitor(key) {
+				if err := revoke(tx, key, s.now()); err != nil {
+					return fmt.Errorf("revoke visitor: %w", err)
+				}
+			}
 			deleted = append(deleted, key)
 		}
 		return nil

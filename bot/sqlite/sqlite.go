@@ -105,9 +105,15 @@ func (s *Store) Open() (err error) {
 		s.Now = time.Now
 	}
 	if dir := filepath.Dir(s.Path); dir != "" {
-		if err := os.MkdirAll(dir, 0o750); err != nil {
+		// The database holds every conversation and the run-time triggers'
+		// secrets: only the service's user may read it. SQLite creates the
+		// WAL and SHM files with the database file's mode.
+		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return fmt.Errorf("create data directory: %w", err)
 		}
+	}
+	if err := privateFiles(s.Path); err != nil {
+		return err
 	}
 	q := url.Values{}
 	q.Set("_journal_mode", "WAL")
@@ -456,6 +462,13 @@ func (s *Store) commit(batch []*writeReq) {
 		err = classify(err)
 		s.Logger.Error("group commit", "err", err, "writes", len(batch))
 	}
+	// Transitions are reported after the commit and before the writers
+	// hear back, so a caller that changed a state sees its report done.
+	if err == nil && s.OnTransition != nil {
+		for _, t := range changes {
+			s.OnTransition(t)
+		}
+	}
 	notify := false
 	for i, req := range batch {
 		e := errs[i]
@@ -471,11 +484,6 @@ func (s *Store) commit(batch []*writeReq) {
 	}
 	if notify {
 		s.signal()
-	}
-	if err == nil && s.OnTransition != nil {
-		for _, t := range changes {
-			s.OnTransition(t)
-		}
 	}
 }
 
@@ -545,4 +553,29 @@ func (s *Store) SetMaxPageCount(ctx context.Context, n int64) error {
 		}
 	}
 	return err
+}
+
+// privateFiles creates the database file with mode 0600 if it is missing,
+// and takes group and other access off it and its WAL and SHM files (made
+// by an older version with the process's umask).
+func privateFiles(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("create database file: %w", err)
+	}
+	_ = f.Close()
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		st, err := os.Stat(p)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		} else if err != nil {
+			return fmt.Errorf("database file mode: %w", err)
+		}
+		if st.Mode().Perm()&0o077 != 0 {
+			if err := os.Chmod(p, st.Mode().Perm()&0o700); err != nil {
+				return fmt.Errorf("database file mode: %w", err)
+			}
+		}
+	}
+	return nil
 }

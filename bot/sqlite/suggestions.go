@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/supportbot/supportbot/bot"
 )
@@ -21,14 +22,14 @@ const (
 	questionWindow = 50
 )
 
-const suggestionColumns = `id, conversation_key, reply_id, question, answer, agent_name, suggested_by, status,
+const suggestionColumns = `id, kind, coalesce(conversation_key, ''), coalesce(reply_id, ''), question, answer, agent_name, suggested_by, status,
 	entry_id, created_at, decided_at, decided_by`
 
 func scanSuggestion(sc scanner) (bot.FAQSuggestion, error) {
 	var s bot.FAQSuggestion
 	var created int64
 	var decided sql.NullInt64
-	err := sc.Scan(&s.ID, &s.ConversationKey, &s.ReplyID, &s.Question, &s.Answer, &s.AgentName, &s.SuggestedBy,
+	err := sc.Scan(&s.ID, &s.Kind, &s.ConversationKey, &s.ReplyID, &s.Question, &s.Answer, &s.AgentName, &s.SuggestedBy,
 		&s.Status, &s.EntryID, &created, &decided, &s.DecidedBy)
 	if err != nil {
 		return s, err
@@ -230,7 +231,10 @@ func (s *Store) DecideSuggestion(ctx context.Context, id int64, approve bool, by
 	}
 	now := s.now()
 	err := s.write(ctx, func(tx *wtx) error {
-		res, err := tx.Exec(`UPDATE faq_suggestions SET status = ?, entry_id = ?, decided_at = ?, decided_by = ?
+		// An example keeps the entry it was proposed for, even rejected:
+		// the phrasing is then not proposed for it again.
+		res, err := tx.Exec(`UPDATE faq_suggestions SET status = ?,
+				entry_id = CASE WHEN kind = 'example' THEN entry_id ELSE ? END, decided_at = ?, decided_by = ?
 			WHERE id = ? AND status = 'pending'`, status, entryID, ms(now), by, id)
 		if err != nil {
 			return fmt.Errorf("update suggestion: %w", err)
@@ -251,4 +255,167 @@ func (s *Store) DecideSuggestion(ctx context.Context, id int64, approve bool, by
 		return fmt.Errorf("decide suggestion: %w", err)
 	}
 	return nil
+}
+
+// maxExampleLen caps a suggested example phrasing, in bytes.
+const maxExampleLen = 4000
+
+// SuggestExamples records example suggestions (Kind is set to
+// bot.SuggestionExample) as pending, in one transaction, and returns the
+// stored ones' ids, in order, with created false for each that was there
+// already: a phrasing suggested before for the same entry (case and spaces
+// aside, whatever its status), or the same ReplyID (a retried job). EntryID,
+// Question and SuggestedBy are required (*bot.ValidationError otherwise).
+func (s *Store) SuggestExamples(ctx context.Context, list []bot.FAQSuggestion) (ids []int64, created []bool, err error) {
+	for i := range list {
+		sg := &list[i]
+		sg.Question = strings.TrimSpace(sg.Question)
+		for _, f := range []struct{ name, v string }{
+			{"entry_id", sg.EntryID}, {"question", sg.Question}, {"suggested_by", sg.SuggestedBy},
+		} {
+			if strings.TrimSpace(f.v) == "" {
+				return nil, nil, fmt.Errorf("suggest examples: %w", bot.Invalid(f.name, "required"))
+			}
+		}
+		if len(sg.Question) > maxExampleLen {
+			return nil, nil, fmt.Errorf("suggest examples: %w", bot.Invalid("question", "longer than %d bytes", maxExampleLen))
+		}
+	}
+	now := s.now()
+	err = s.write(ctx, func(tx *wtx) error {
+		ids, created = make([]int64, len(list)), make([]bool, len(list))
+		for i, sg := range list {
+			id, ok, err := insertExample(tx, sg, now)
+			if err != nil {
+				return err
+			}
+			ids[i], created[i] = id, ok
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("suggest examples: %w", err)
+	}
+	return ids, created, nil
+}
+
+func insertExample(tx *wtx, sg bot.FAQSuggestion, now time.Time) (int64, bool, error) {
+	key := bot.ExampleKey(sg.Question)
+	var id int64
+	err := tx.QueryRow(`INSERT INTO faq_suggestions (kind, conversation_key, reply_id, question, answer, agent_name,
+			suggested_by, status, entry_id, example_key, created_at)
+		VALUES ('example', nullif(?, ''), nullif(?, ''), ?, ?, ?, ?, 'pending', ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id`,
+		sg.ConversationKey, sg.ReplyID, sg.Question, sg.Answer, sg.AgentName, sg.SuggestedBy, sg.EntryID, key, ms(now)).Scan(&id)
+	if err == nil {
+		return id, true, nil
+	} else if !errors.Is(err, sql.ErrNoRows) {
+		return 0, false, fmt.Errorf("insert example: %w", err)
+	}
+	err = tx.QueryRow(`SELECT id FROM faq_suggestions WHERE (reply_id = nullif(?, ''))
+		OR (kind = 'example' AND entry_id = ? AND example_key = ?) ORDER BY id LIMIT 1`, sg.ReplyID, sg.EntryID, key).Scan(&id)
+	if err != nil {
+		return 0, false, fmt.Errorf("find example: %w", err)
+	}
+	return id, false, nil
+}
+
+// PendingExamples returns the pending example suggestions, oldest first:
+// of entryID, or of every entry when it is "".
+func (s *Store) PendingExamples(ctx context.Context, entryID string) ([]bot.FAQSuggestion, error) {
+	q := "SELECT " + suggestionColumns + " FROM faq_suggestions WHERE kind = 'example' AND status = 'pending'"
+	var args []any
+	if entryID != "" {
+		q += " AND entry_id = ?"
+		args = append(args, entryID)
+	}
+	rows, err := s.r.QueryContext(ctx, q+" ORDER BY id", args...)
+	if err != nil {
+		return nil, fmt.Errorf("pending examples: %w", err)
+	}
+	defer rows.Close()
+	var out []bot.FAQSuggestion
+	for rows.Next() {
+		sg, err := scanSuggestion(rows)
+		if err != nil {
+			return nil, fmt.Errorf("pending examples: %w", err)
+		}
+		out = append(out, sg)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("pending examples: %w", err)
+	}
+	return out, nil
+}
+
+// AugmentDone reports whether an augment request with this hash was made
+// and recorded (see SaveAugment).
+func (s *Store) AugmentDone(ctx context.Context, hash string) (bool, error) {
+	var n int
+	if err := s.r.QueryRowContext(ctx, "SELECT COUNT(*) FROM faq_augments WHERE hash = ?", hash).Scan(&n); err != nil {
+		return false, fmt.Errorf("augment done: %w", err)
+	}
+	return n > 0, nil
+}
+
+// SaveAugment stores the example suggestions one augment request produced
+// and records the request (rec.Suggested set to the number stored anew), in
+// one transaction, so that a rerun neither asks again nor loses them. It
+// returns how many suggestions were new.
+func (s *Store) SaveAugment(ctx context.Context, rec bot.AugmentRecord, list []bot.FAQSuggestion) (int, error) {
+	for i := range list {
+		list[i].Question = strings.TrimSpace(list[i].Question)
+		if list[i].EntryID == "" || list[i].Question == "" || list[i].SuggestedBy == "" || len(list[i].Question) > maxExampleLen {
+			return 0, fmt.Errorf("save augment: %w", bot.Invalid("question", "entry_id, question (at most %d bytes) and suggested_by are required", maxExampleLen))
+		}
+	}
+	now := s.now()
+	n := 0
+	err := s.write(ctx, func(tx *wtx) error {
+		n = 0
+		for _, sg := range list {
+			_, created, err := insertExample(tx, sg, now)
+			if err != nil {
+				return err
+			}
+			if created {
+				n++
+			}
+		}
+		_, err := tx.Exec(`INSERT INTO faq_augments (hash, entry_id, model, suggested, prompt_tokens, completion_tokens, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (hash) DO NOTHING`,
+			rec.Hash, rec.EntryID, rec.Model, n, rec.PromptTokens, rec.CompletionTokens, ms(now))
+		if err != nil {
+			return fmt.Errorf("record augment: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("save augment: %w", err)
+	}
+	return n, nil
+}
+
+// LearnExample records, as a pending example suggestion of entryID, the
+// customer's question (see SuggestionSource) that the agent reply replyID
+// answered; by is who sent it. Once per reply: a retried call finds the
+// stored suggestion. ok is false, and nothing is stored, when no customer
+// question comes before the reply. Errors are SuggestionSource's and
+// SuggestExamples'.
+func (s *Store) LearnExample(ctx context.Context, replyID, entryID, by string) (sg bot.FAQSuggestion, ok bool, err error) {
+	sg, err = s.SuggestionSource(ctx, replyID)
+	if err != nil {
+		return sg, false, fmt.Errorf("learn example: %w", err)
+	}
+	if strings.TrimSpace(sg.Question) == "" {
+		return sg, false, nil
+	}
+	sg.Kind, sg.EntryID, sg.SuggestedBy = bot.SuggestionExample, entryID, by
+	ids, _, err := s.SuggestExamples(ctx, []bot.FAQSuggestion{sg})
+	if err != nil {
+		return sg, false, fmt.Errorf("learn example: %w", err)
+	}
+	if sg, err = s.Suggestion(ctx, ids[0]); err != nil {
+		return sg, false, fmt.Errorf("learn example: %w", err)
+	}
+	return sg, true, nil
 }

@@ -148,7 +148,7 @@ func TestSuggestFAQOncePerReply(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := bot.FAQSuggestion{ID: id1, ConversationKey: key, ReplyID: r1, Question: "human please", Answer: "Answer one.",
+	want := bot.FAQSuggestion{ID: id1, Kind: bot.SuggestionEntry, ConversationKey: key, ReplyID: r1, Question: "human please", Answer: "Answer one.",
 		AgentName: "Alice", SuggestedBy: "Bob", Status: bot.SuggestionPending, CreatedAt: now}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Fatalf("suggestion mismatch (-want +got):\n%s", diff)
@@ -248,5 +248,77 @@ func TestDecideSuggestionOnce(t *testing.T) {
 		if err != nil || len(list) != want {
 			t.Errorf("ListSuggestions(%q) = %d, %v; want %d", status, len(list), err, want)
 		}
+	}
+}
+
+func TestSuggestExamples(t *testing.T) {
+	t.Parallel()
+	s := MustOpenStore(t)
+	ctx := context.Background()
+	key := mustEscalate(t, s, "c")
+	rid := mustAgentReply(t, s, key, "r-1", "Alice", "Settings, then Reset password.")
+	list := []bot.FAQSuggestion{
+		{EntryID: "reset", Question: "I forgot my password", SuggestedBy: "model"},
+		{EntryID: "reset", Question: "  i FORGOT   my password ", SuggestedBy: "model"}, // the same, folded
+		{EntryID: "billing", Question: "I forgot my password", SuggestedBy: "model"},    // another entry
+		{EntryID: "reset", Question: "human please", ConversationKey: key, ReplyID: rid, SuggestedBy: "Alice"},
+	}
+	ids, created, err := s.SuggestExamples(ctx, list)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]bool{true, false, true, true}, created); diff != "" {
+		t.Fatalf("created (-want +got):\n%s", diff)
+	}
+	if ids[1] != ids[0] {
+		t.Fatalf("ids = %v: the folded duplicate should find the first", ids)
+	}
+	// A retried job (same reply) stores nothing new.
+	again, created, err := s.SuggestExamples(ctx, list[3:])
+	if err != nil || created[0] || again[0] != ids[3] {
+		t.Fatalf("retry = %v, %v, %v; want %d, false", again, created, err, ids[3])
+	}
+	pending, err := s.PendingExamples(ctx, "reset")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := len(pending), 2; got != want {
+		t.Fatalf("pending examples of reset = %d, want %d", got, want)
+	}
+	if got := pending[1]; got.Kind != bot.SuggestionExample || got.ReplyID != rid || got.ConversationKey != key || got.EntryID != "reset" {
+		t.Fatalf("learned example = %+v", got)
+	}
+	if err := s.DecideSuggestion(ctx, ids[0], false, "op", ""); err != nil {
+		t.Fatal(err)
+	}
+	// A rejected phrasing is not suggested again.
+	if _, created, err := s.SuggestExamples(ctx, list[:1]); err != nil || created[0] {
+		t.Fatalf("rejected phrasing suggested again: %v, %v", created, err)
+	}
+	if all, err := s.PendingExamples(ctx, ""); err != nil || len(all) != 2 {
+		t.Fatalf("all pending examples = %d, %v; want 2", len(all), err)
+	}
+	if _, _, err := s.SuggestExamples(ctx, []bot.FAQSuggestion{{Question: "x", SuggestedBy: "m"}}); err == nil {
+		t.Fatal("an example without an entry was stored")
+	}
+}
+
+func TestSaveAugment(t *testing.T) {
+	t.Parallel()
+	s := MustOpenStore(t)
+	ctx := context.Background()
+	if done, err := s.AugmentDone(ctx, "h1"); err != nil || done {
+		t.Fatalf("AugmentDone before = %v, %v", done, err)
+	}
+	n, err := s.SaveAugment(ctx, bot.AugmentRecord{Hash: "h1", EntryID: "reset", Model: "m", PromptTokens: 10, CompletionTokens: 5},
+		[]bot.FAQSuggestion{
+			{EntryID: "reset", Question: "lost my password", SuggestedBy: "augment"},
+			{EntryID: "reset", Question: "Lost my password", SuggestedBy: "augment"},
+		})
+	if err != nil || n != 1 {
+		t.Fatalf("SaveAugment = %d, %v; want 1", n, err)
+	}
+	if done, err := s.AugmentDone(ctx, "h1"); err != nil || !done {
+		t.Fatalf("AugmentDone after = %v, %v", done, err)
 	}
 }

@@ -1,7 +1,9 @@
 // Package webchat is supportbot's built-in web chat: the chat page at
 // /chat/{trigger}, an embeddable script at /chat/widget.js that opens the
-// page in an iframe on another site, visitor sessions, and live replies over
-// Server-Sent Events at /chat/{trigger}/events.
+// page in an iframe on another site, visitor sessions, live replies over
+// Server-Sent Events at /chat/{trigger}/events (with their quick replies,
+// shown as buttons), and the visitor's 1–5 rating of a resolved
+// conversation at /chat/{trigger}/rating.
 //
 // A visitor's messages are chat messages of a web trigger (triggers/web):
 // the page POSTs them to /hooks/{trigger}, the same intake every webhook
@@ -83,6 +85,13 @@ type Store interface {
 	// LatestEscalation returns the conversation's last escalation, or
 	// bot.ErrNotFound.
 	LatestEscalation(ctx context.Context, key string) (bot.StoredEscalation, error)
+	// RateConversation stores the visitor's rating of a resolved
+	// conversation: a *bot.ValidationError for a bad score or comment,
+	// bot.ErrNotFound for an unknown conversation, bot.ErrConflict when it
+	// is not resolved.
+	RateConversation(ctx context.Context, r bot.Rating) error
+	// Rating returns the conversation's rating, or bot.ErrNotFound.
+	Rating(ctx context.Context, key string) (bot.Rating, error)
 }
 
 // Observer receives one call per intake request the chat answers itself.
@@ -121,6 +130,11 @@ type Chat struct {
 	Heartbeat time.Duration
 	// SecureCookies marks the session cookie Secure (an https public URL).
 	SecureCookies bool
+	// Streams bounds the reply streams (see StreamLimits).
+	Streams StreamLimits
+	// Revocations, when set, ends sessions on the server (sign-out, a
+	// deleted conversation); see Revocations.
+	Revocations Revocations
 
 	Now    func() time.Time
 	Logger *slog.Logger
@@ -128,6 +142,7 @@ type Chat struct {
 	mu          sync.RWMutex
 	triggers    map[string]Sessions
 	order       []string
+	open        streamCount
 	limiter     *triggers.Buckets // per visitor
 	newVisitors *triggers.Buckets // new sessions per address
 	ancestor    string            // the CSP frame-ancestors sources
@@ -193,6 +208,9 @@ func (c *Chat) Init() error {
 			err = errors.New("heartbeat: must be positive")
 			return
 		}
+		if err = c.Streams.init(); err != nil {
+			return
+		}
 		c.limiter = triggers.NewBuckets(c.PerVisitor, 0)
 		c.newVisitors = triggers.NewBuckets(NewVisitorsPerIP, 0)
 		c.ancestor, err = ParseFrameAncestors(c.FrameAncestors)
@@ -246,7 +264,8 @@ func parseOrigin(o string) (*url.URL, bool) {
 
 // Handler returns the chat's routes: /chat, /chat/widget.js,
 // /chat/static/..., /chat/{trigger}, /chat/{trigger}/session,
-// /chat/{trigger}/events, and POST /hooks/{trigger} for the web triggers.
+// /chat/{trigger}/events, /chat/{trigger}/rating, and POST /hooks/{trigger}
+// for the web triggers.
 // It panics if Init fails; call Init first to get the error.
 func (c *Chat) Handler() http.Handler {
 	if err := c.Init(); err != nil {
@@ -261,6 +280,8 @@ func (c *Chat) Handler() http.Handler {
 	mux.HandleFunc("GET /chat/{trigger}", c.handlePage)
 	mux.HandleFunc("POST /chat/{trigger}/session", c.handleSession)
 	mux.HandleFunc("GET /chat/{trigger}/events", c.handleEvents)
+	mux.HandleFunc("POST /chat/{trigger}/signout", c.handleSignOut)
+	mux.HandleFunc("POST /chat/{trigger}/rating", c.handleRating)
 	mux.HandleFunc("POST /hooks/{trigger}", c.handleHook)
 	return mux
 }
@@ -328,6 +349,7 @@ func (c *Chat) handleIndex(w http.ResponseWriter, r *http.Request) {
 
 type pageData struct {
 	Title, Trigger, SessionURL, EventsURL, HookURL, JS, CSS string
+	RatingURL                                               string
 	Greeting                                                string
 	Embedded                                                bool
 }
@@ -353,6 +375,7 @@ func (c *Chat) handlePage(w http.ResponseWriter, r *http.Request) {
 		Title: c.Title, Trigger: name, Embedded: r.URL.Query().Get("embed") == "1", Greeting: c.greeting(name),
 		SessionURL: "/chat/" + name + "/session", EventsURL: "/chat/" + name + "/events", HookURL: "/hooks/" + name,
 		JS: "/chat/static/chat.js?v=" + assets["chat.js"].version, CSS: "/chat/static/chat.css?v=" + assets["chat.css"].version,
+		RatingURL: "/chat/" + name + "/rating",
 	})
 	if err != nil {
 		c.Logger.Error("render chat page", "trigger", name, "err", err)
@@ -377,9 +400,20 @@ type sessionResponse struct {
 	ExpiresAt time.Time `json:"expires_at"`
 	HookURL   string    `json:"hook_url"`
 	EventsURL string    `json:"events_url"`
+	// StreamToken goes in the events URL (short-lived; renewed here).
+	StreamToken     string     `json:"stream_token,omitempty"`
+	StreamExpiresAt *time.Time `json:"stream_expires_at,omitempty"`
 }
 
-func cookieName(trigger string) string { return "sb_chat_" + trigger }
+// sessionCookie returns the name and path of the session cookie. Over HTTPS
+// it is a __Host- cookie (Secure, host-only, path /), so that a sibling
+// subdomain cannot plant one that joins a visitor to its conversation.
+func (c *Chat) sessionCookie(trigger string) (name, path string) {
+	if c.SecureCookies {
+		return "__Host-sb_chat_" + trigger, "/"
+	}
+	return "sb_chat_" + trigger, "/chat/" + trigger
+}
 
 // NewVisitorsPerIP bounds the new chat sessions one address may start: 30
 // at once (a shared office, a test), then one a second.
@@ -435,6 +469,9 @@ func (c *Chat) handleSession(w http.ResponseWriter, r *http.Request) {
 			visitor = v
 		}
 	}
+	if visitor != "" && c.revoked(r.Context(), name, visitor) {
+		visitor = "" // signed out, or its conversation deleted: a new visitor
+	}
 	if visitor == "" {
 		// New visitors cost a bucket in the per-visitor limit: one address
 		// gets NewVisitorsPerIP of them at once, then one a second.
@@ -446,17 +483,24 @@ func (c *Chat) handleSession(w http.ResponseWriter, r *http.Request) {
 		visitor = s.NewVisitorID()
 	}
 	token, exp := s.Issue(visitor, now)
+	ckName, ckPath := c.sessionCookie(name)
 	http.SetCookie(w, &http.Cookie{
-		Name: cookieName(name), Value: visitor + "~" + token, Path: "/chat/" + name, Expires: exp,
+		Name: ckName, Value: visitor + "~" + token, Path: ckPath, Expires: exp,
 		HttpOnly: true, Secure: c.SecureCookies, SameSite: http.SameSiteLaxMode,
 	})
-	writeJSON(w, http.StatusOK, sessionResponse{
+	resp := sessionResponse{
 		VisitorID: visitor, Token: token, ExpiresAt: exp, HookURL: "/hooks/" + name, EventsURL: "/chat/" + name + "/events",
-	})
+	}
+	if ss, ok := s.(StreamSessions); ok {
+		tok, exp := ss.IssueStream(visitor, now)
+		resp.StreamToken, resp.StreamExpiresAt = tok, &exp
+	}
+	writeJSON(w, http.StatusOK, resp)
 }
 
 func (c *Chat) cookieSession(r *http.Request, name string) (visitor, token string, ok bool) {
-	ck, err := r.Cookie(cookieName(name))
+	ckName, _ := c.sessionCookie(name)
+	ck, err := r.Cookie(ckName)
 	if err != nil {
 		return "", "", false
 	}
@@ -473,6 +517,10 @@ func (c *Chat) handleHook(w http.ResponseWriter, r *http.Request) {
 	if s, ok := c.sessions(name); ok {
 		visitor := r.Header.Get(VisitorHeader)
 		if s.CheckToken(visitor, r.Header.Get(TokenHeader), start) == nil {
+			if c.revoked(r.Context(), name, visitor) {
+				writeJSON(w, http.StatusUnauthorized, apiError{Error: "chat session ended; start a new one"})
+				return
+			}
 			if ok, wait := c.limiter.Allow(name+"/"+visitor, start); !ok {
 				c.refuseRate(w, r, name, start, wait)
 				return

@@ -57,7 +57,7 @@ func setup(t *testing.T, configure func(*webchat.Chat, *http.Server)) *testBundl
 	intake := &server.Server{Triggers: set, Intake: tb.store, Now: time.Now, Logger: logger}
 	tb.hub = &webchat.Hub{}
 	tb.chat = &webchat.Chat{
-		Hub: tb.hub, Store: tb.store, Intake: intake.Handler(), Audit: tb.store.Audit,
+		Hub: tb.hub, Store: tb.store, Intake: intake.Handler(), Audit: tb.store.Audit, Revocations: tb.store,
 		PerVisitor: triggers.RateConfig{Rate: 0.001, Burst: 3}, Logger: logger,
 	}
 	tb.chat.Add("site", tb.trigger)
@@ -89,6 +89,8 @@ type session struct {
 	ExpiresAt time.Time `json:"expires_at"`
 	HookURL   string    `json:"hook_url"`
 	EventsURL string    `json:"events_url"`
+	// StreamToken is the short-lived token of the events URL.
+	StreamToken string `json:"stream_token"`
 }
 
 func (tb *testBundle) mustSession(t *testing.T) session {
@@ -321,7 +323,7 @@ func (s *stream) ended(t *testing.T) {
 }
 
 func eventsURL(tb *testBundle, s session) string {
-	return tb.srv.URL + "/chat/site/events?visitor=" + s.VisitorID + "&token=" + s.Token
+	return tb.srv.URL + "/chat/site/events?visitor=" + s.VisitorID + "&token=" + s.StreamToken
 }
 
 func decodeLine(t *testing.T, e sseEvent) webchat.Event {

@@ -19,11 +19,15 @@ type Event struct {
 	Text      string    `json:"text"`
 	State     bot.State `json:"state,omitempty"` // the conversation's state after a reply
 	At        time.Time `json:"at"`
+	// Options are the reply's quick replies ("Yes", "No"; the two entries
+	// of a close call), shown as buttons that send their text.
+	Options []string `json:"options,omitempty"`
 }
 
 // ReplyEvent returns the event of a reply.
 func ReplyEvent(r bot.Reply) Event {
-	return Event{ID: r.ID, Author: r.Author, AgentName: r.AgentName, Kind: r.Kind, Text: r.Text, State: r.State, At: r.CreatedAt}
+	return Event{ID: r.ID, Author: r.Author, AgentName: r.AgentName, Kind: r.Kind, Text: r.Text, State: r.State, At: r.CreatedAt,
+		Options: r.Options}
 }
 
 // Hub defaults.
@@ -175,6 +179,17 @@ func (h *Hub) remove(s *Subscription) {
 		if len(m) == 0 {
 			delete(h.subs, s.key)
 		}
+	}
+}
+
+// CloseKey ends every subscription of conversation key (a session ended
+// on the server): its streams finish.
+func (h *Hub) CloseKey(key string) {
+	h.init()
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for s := range h.subs[key] {
+		h.remove(s)
 	}
 }
 

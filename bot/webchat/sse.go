@@ -2,13 +2,17 @@ package webchat
 
 import (
 	"bufio"
+	"cmp"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net/http"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/supportbot/supportbot/bot"
@@ -34,9 +38,12 @@ const maxHistory = 500
 //   - event "reply", with id: the reply's id: a reply of the bot or an
 //     agent, replayed from the store after Last-Event-ID, then live;
 //   - event "ready", with id: the stream's cursor, once the replay is done,
-//     with the conversation's state (and agent_name, who holds it);
+//     with the conversation's state (and agent_name, who holds it; rating,
+//     the visitor's score of a resolved conversation, 0 for none);
 //   - event "state": a change of owner without a reply (Chat.PublishState);
-//   - a comment every Heartbeat, so that proxies keep the stream open.
+//   - a comment every Heartbeat, so that proxies keep the stream open;
+//   - event "renew" when the stream's lifetime is up, just before it ends:
+//     the page renews its stream token and reconnects after its cursor.
 //
 // The session is the visitor and token query parameters (EventSource sends
 // no headers; the page in a third-party frame has no cookie), or the cookie.
@@ -49,14 +56,38 @@ func (c *Chat) handleEvents(w http.ResponseWriter, r *http.Request) {
 	}
 	q := r.URL.Query()
 	visitor, token := q.Get("visitor"), q.Get("token")
-	if visitor == "" {
+	var err error
+	if visitor != "" {
+		// The URL's token is a stream token, worth minutes, when the
+		// sessions issue them: a proxy's access log then holds nothing
+		// that lasts.
+		if ss, ok := s.(StreamSessions); ok {
+			err = ss.CheckStreamToken(visitor, token, c.now())
+		} else {
+			err = s.CheckToken(visitor, token, c.now())
+		}
+	} else {
 		visitor, token, _ = c.cookieSession(r, name)
+		err = s.CheckToken(visitor, token, c.now())
 	}
-	if err := s.CheckToken(visitor, token, c.now()); err != nil {
+	if err == nil && c.revoked(r.Context(), name, visitor) {
+		err = bot.ErrUnauthorized
+	}
+	if err != nil {
 		writeJSON(w, http.StatusUnauthorized, apiError{Error: "no valid chat session"})
 		return
 	}
 	key := name + "/" + visitor
+	// Each stream holds a connection, a goroutine and a subscription for
+	// as long as the page is open: a visitor gets a few, an address a
+	// bounded number, and the process Streams.Max.
+	addr := clientHost(r)
+	if ref := c.open.acquire(c.Streams, key, addr); ref != nil {
+		w.Header().Set("Retry-After", strconv.Itoa(int(ref.wait/time.Second)))
+		writeJSON(w, ref.status, apiError{Error: ref.msg})
+		return
+	}
+	defer c.open.release(key, addr)
 	cursor := r.Header.Get("Last-Event-ID")
 	if cursor == "" {
 		cursor = q.Get("after") // a page that opened a new EventSource
@@ -118,7 +149,7 @@ func (c *Chat) handleEvents(w http.ResponseWriter, r *http.Request) {
 			cursor = ev.ID
 		}
 	}
-	ready, _ := json.Marshal(map[string]any{"state": state, "agent_name": c.holder(ctx, key, state)})
+	ready, _ := json.Marshal(map[string]any{"state": state, "agent_name": c.holder(ctx, key, state), "rating": c.rated(ctx, key, state)})
 	fmt.Fprintf(bw, "event: ready\nid: %s\ndata: %s\n\n", cmpCursor(cursor), ready)
 	if err := flush(); err != nil {
 		return
@@ -126,8 +157,23 @@ func (c *Chat) handleEvents(w http.ResponseWriter, r *http.Request) {
 
 	tick := time.NewTicker(c.Heartbeat)
 	defer tick.Stop()
+	// The stream ends after its lifetime (less up to a tenth, so that the
+	// pages of a busy minute do not all come back in the same second); the
+	// browser reconnects by itself after the retry delay, with
+	// Last-Event-ID, and misses nothing.
+	life := c.Streams.Lifetime
+	life -= time.Duration(rand.Int64N(int64(life/10) + 1))
+	end := time.NewTimer(life)
+	defer end.Stop()
 	for {
 		select {
+		case <-end.C:
+			// Tell the page to renew its stream token and reconnect: the
+			// browser's own reconnection would reuse the URL, whose token
+			// may have expired by now.
+			_, _ = bw.WriteString("event: renew\ndata: {}\n\n")
+			_ = flush()
+			return
 		case ev, ok := <-sub.C():
 			if !ok {
 				return // dropped for falling behind, or the hub closed: the page reconnects
@@ -261,4 +307,181 @@ func sanitizeID(id string) string {
 		}
 		return r
 	}, id)
+}
+
+// StreamLimits bound the reply streams at /chat/{trigger}/events. Each open
+// stream holds a connection, a goroutine and a hub subscription; without a
+// bound, one free chat session could open streams until the process ran out
+// of descriptors.
+type StreamLimits struct {
+	// PerVisitor caps one session's streams (a few tabs); over it: 429.
+	PerVisitor int
+	// PerAddress caps the streams of one client address (an office behind
+	// one NAT); over it: 429.
+	PerAddress int
+	// Max caps every stream of the process; over it: 503 with Retry-After.
+	Max int
+	// Lifetime ends a stream after this long; the page reconnects with
+	// Last-Event-ID (and a fresh token when its own has expired).
+	Lifetime time.Duration
+}
+
+// Stream limit defaults.
+const (
+	DefaultStreamsPerVisitor = 3
+	DefaultStreamsPerAddress = 32
+	DefaultMaxStreams        = 2000
+	DefaultStreamLifetime    = 15 * time.Minute
+)
+
+// init fills the defaults; errors name the key.
+func (l *StreamLimits) init() error {
+	switch {
+	case l.PerVisitor < 0:
+		return errors.New("streams.per_visitor: must not be negative")
+	case l.PerAddress < 0:
+		return errors.New("streams.per_address: must not be negative")
+	case l.Max < 0:
+		return errors.New("streams.max: must not be negative")
+	case l.Lifetime < 0:
+		return errors.New("streams.lifetime: must not be negative")
+	}
+	l.PerVisitor = cmp.Or(l.PerVisitor, DefaultStreamsPerVisitor)
+	l.PerAddress = cmp.Or(l.PerAddress, DefaultStreamsPerAddress)
+	l.Max = cmp.Or(l.Max, DefaultMaxStreams)
+	l.Lifetime = cmp.Or(l.Lifetime, DefaultStreamLifetime)
+	return nil
+}
+
+// streamCount counts the open streams by session and by address.
+type streamCount struct {
+	mu        sync.Mutex
+	total     int
+	byVisitor map[string]int
+	byAddr    map[string]int
+}
+
+// refusal is why a stream is not opened: the status, the wait and the message.
+type refusal struct {
+	status int
+	wait   time.Duration
+	msg    string
+}
+
+// acquire counts one more stream of visitor from addr, or returns why not:
+// 429 over the visitor's or the address's cap, 503 over the process's.
+func (sc *streamCount) acquire(l StreamLimits, visitor, addr string) *refusal {
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	switch {
+	case sc.total >= l.Max:
+		// Spread the retries of many refused pages over half a minute.
+		wait := 10*time.Second + time.Duration(rand.Int64N(int64(20*time.Second)))
+		return &refusal{http.StatusServiceUnavailable, wait, "too many open chat streams; retry later"}
+	case sc.byVisitor[visitor] >= l.PerVisitor:
+		return &refusal{http.StatusTooManyRequests, 30 * time.Second, "too many open streams for this chat session"}
+	case sc.byAddr[addr] >= l.PerAddress:
+		return &refusal{http.StatusTooManyRequests, 30 * time.Second, "too many open chat streams from this address"}
+	}
+	if sc.byVisitor == nil {
+		sc.byVisitor, sc.byAddr = map[string]int{}, map[string]int{}
+	}
+	sc.total++
+	sc.byVisitor[visitor]++
+	sc.byAddr[addr]++
+	return nil
+}
+
+func (sc *streamCount) release(visitor, addr string) {
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	sc.total--
+	if sc.byVisitor[visitor]--; sc.byVisitor[visitor] <= 0 {
+		delete(sc.byVisitor, visitor)
+	}
+	if sc.byAddr[addr]--; sc.byAddr[addr] <= 0 {
+		delete(sc.byAddr, addr)
+	}
+}
+
+// OpenStreams returns the number of reply streams open now (for metrics).
+func (c *Chat) OpenStreams() int {
+	c.open.mu.Lock()
+	defer c.open.mu.Unlock()
+	return c.open.total
+}
+
+// StreamSessions issues and checks the short-lived tokens that the reply
+// stream's URL carries (*web.Trigger implements it). Sessions that do not
+// implement it take their session token in the URL.
+type StreamSessions interface {
+	// IssueStream returns a stream token for visitorID and when it expires.
+	IssueStream(visitorID string, now time.Time) (token string, expires time.Time)
+	// CheckStreamToken returns an error wrapping bot.ErrUnauthorized unless
+	// token is an unexpired stream token of visitorID.
+	CheckStreamToken(visitorID, token string, now time.Time) error
+}
+
+// Revocations records the visitor sessions ended on the server: signed out,
+// or their conversation deleted (*sqlite.Store implements it).
+type Revocations interface {
+	// RevokeVisitor ends the session of conversation key (trigger/visitor).
+	RevokeVisitor(ctx context.Context, key string, at time.Time) error
+	// VisitorRevoked reports whether the session of key was ended.
+	VisitorRevoked(ctx context.Context, key string) (bool, error)
+}
+
+// revoked reports whether the visitor's session was ended on the server. A
+// store error counts as revoked: a session the store cannot vouch for is
+// refused, and the page retries.
+func (c *Chat) revoked(ctx context.Context, trigger, visitor string) bool {
+	if c.Revocations == nil {
+		return false
+	}
+	gone, err := c.Revocations.VisitorRevoked(ctx, trigger+"/"+visitor)
+	if err != nil {
+		c.Logger.Error("chat revocation", "trigger", trigger, "err", err)
+		return true
+	}
+	return gone
+}
+
+// handleSignOut ends the visitor's session on the server (the session
+// token in the X-Chat-Visitor and X-Chat-Token headers, or the cookie): its
+// tokens are refused from now on, its open streams end and the cookie is
+// cleared. The next visit starts a new visitor and conversation.
+func (c *Chat) handleSignOut(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("trigger")
+	s, ok := c.sessions(name)
+	if !ok {
+		writeJSON(w, http.StatusNotFound, apiError{Error: "no such chat"})
+		return
+	}
+	if site := r.Header.Get("Sec-Fetch-Site"); site != "" && site != "same-origin" && site != "none" {
+		writeJSON(w, http.StatusForbidden, apiError{Error: "cross-site request refused"})
+		return
+	}
+	visitor, token := r.Header.Get(VisitorHeader), r.Header.Get(TokenHeader)
+	if visitor == "" {
+		visitor, token, _ = c.cookieSession(r, name)
+	}
+	if err := s.CheckToken(visitor, token, c.now()); err != nil {
+		writeJSON(w, http.StatusUnauthorized, apiError{Error: "no valid chat session"})
+		return
+	}
+	key := name + "/" + visitor
+	if c.Revocations != nil {
+		if err := c.Revocations.RevokeVisitor(r.Context(), key, c.now()); err != nil {
+			c.Logger.Error("chat sign-out", "trigger", name, "err", err)
+			writeJSON(w, http.StatusInternalServerError, apiError{Error: "internal error"})
+			return
+		}
+	}
+	c.Hub.CloseKey(key)
+	ckName, ckPath := c.sessionCookie(name)
+	http.SetCookie(w, &http.Cookie{
+		Name: ckName, Value: "", Path: ckPath, MaxAge: -1,
+		HttpOnly: true, Secure: c.SecureCookies, SameSite: http.SameSiteLaxMode,
+	})
+	w.WriteHeader(http.StatusNoContent)
 }

@@ -87,7 +87,7 @@ func TestEscalationBudgetHoldsAndSummarises(t *testing.T) {
 	}
 	// The summary counts the hand-offs waiting when it is posted (the flood
 	// may still be arriving).
-	if len(notices) == 0 || !strings.Contains(notices[0], `from trigger "chat" are waiting`) || !strings.Contains(notices[0], "None is dropped") {
+	if len(notices) == 0 || !strings.Contains(notices[0], `from trigger "chat"`) || !strings.Contains(notices[0], "waiting") || !strings.Contains(notices[0], "None is dropped") {
 		t.Fatalf("notices = %q, want a summary of the held hand-offs", notices)
 	}
 	if len(notices) > 3 {
@@ -155,17 +155,10 @@ func TestEscalateRetryDoesNotPostTwice(t *testing.T) {
 		b.engine.Escalator = fe
 	})
 	ingest(t, b.store, "c", "m1", "I want a human", 0)
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	waitFor(t, "the hand-off's thread was never recorded", func() bool {
 		c, err := b.store.Conversation(context.Background(), "chat/c")
-		if err == nil && c.SlackThreadTS != "" {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the hand-off's thread was never recorded")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		return err == nil && c.SlackThreadTS != ""
+	})
 	if !store.failed.Load() {
 		t.Fatal("MarkAnnounced never failed: the test did not exercise the retry")
 	}

@@ -103,6 +103,15 @@ type Engine struct {
 	ActReplyFunc func(act acts.Act) (string, bool)
 	NewID        func() string
 	Logger       *slog.Logger
+
+	// EntryAnswerFunc, when set, returns the answer of a knowledge-base
+	// entry by id: a close call of two entries is then asked of the
+	// customer ("Did you mean: A, or B?") instead of escalated, and the
+	// entry they pick is answered (see choice.go).
+	EntryAnswerFunc func(faqID string) (string, bool)
+	// ChoiceText introduces the two entries of a close call (empty:
+	// DefaultChoiceText).
+	ChoiceText string
 }
 
 // ProcessPayload is the payload of a process job.
@@ -204,7 +213,7 @@ func (e *Engine) process(ctx context.Context, j *bot.Job) (bot.JobOutcome, error
 		Subject:         in.Event.Conversation.Subject,
 		Priority:        in.Event.Conversation.Priority,
 		Tags:            in.Event.Conversation.Tags,
-		History:         e.questionHistory(in.History),
+		History:         choiceHistory(c, e.questionHistory(in.History)),
 		FailedTurns:     c.FailedTurns,
 	}
 	o := bot.Outcome{JobID: j.ID, ConversationKey: c.Key, MessageIDs: ids, MaxAttempts: e.MaxAttempts}
@@ -213,9 +222,15 @@ func (e *Engine) process(ctx context.Context, j *bot.Job) (bot.JobOutcome, error
 		Author: bot.AuthorBot, CreatedAt: time.Now().UTC(),
 	}
 	var d bot.Decision
-	if act != acts.None {
+	pick, picked := pickChoice(c, text)
+	if picked {
+		d, picked = e.choiceAnswer(&o, &reply, c, pick)
+	}
+	switch {
+	case picked: // the customer chose an entry of the close call the bot asked about
+	case act != acts.None:
 		d = e.actOutcome(&o, &reply, c, act)
-	} else {
+	default:
 		d, err = e.Decider.Decide(ctx, q)
 		if err != nil {
 			return bot.JobOutcome{}, fmt.Errorf("decide: %w", err)
@@ -231,6 +246,8 @@ func (e *Engine) process(ctx context.Context, j *bot.Job) (bot.JobOutcome, error
 				reply.Options = slices.Clone(ConfirmOptions)
 				o.Confirm = true
 			}
+		} else {
+			d = e.closeCall(&o, &reply, c, d)
 		}
 	}
 	o.Decision = d
@@ -315,11 +332,13 @@ func (e *Engine) escalate(ctx context.Context, j *bot.Job) (bot.JobOutcome, erro
 			}
 		}
 	}
-	if until, err := e.budgetHold(ctx, esc.Escalation); err != nil {
+	until, release, err := e.budgetHold(ctx, esc.Escalation)
+	if err != nil {
 		return bot.JobOutcome{}, err
 	} else if !until.IsZero() {
 		return bot.JobOutcome{Snooze: until}, nil
 	}
+	defer release()
 	t, err := e.Escalator.Escalate(ctx, esc.Escalation)
 	if err != nil {
 		return bot.JobOutcome{}, fmt.Errorf("escalate: %w", err)

@@ -230,17 +230,10 @@ func TestHelpdeskTakeoverMirrorsToSlack(t *testing.T) {
 	b := setup(t, echoDecider, func(b *testBundle) { b.engine.Escalator = esc })
 	ingest(t, b.store, "c", "m1", "get me a human", 0)
 	b.sink.wait(t, 1) // the hand-off
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	waitFor(t, "escalation never announced", func() bool {
 		c, err := b.store.Conversation(context.Background(), "chat/c")
-		if err == nil && c.SlackThreadTS != "" {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("escalation never announced")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		return err == nil && c.SlackThreadTS != ""
+	})
 	ingestOwner(t, b.store, "c", "e1", "", assigned)
 	ingest(t, b.store, "c", "m2", "any news?", 0)
 	select {

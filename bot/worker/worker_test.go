@@ -205,17 +205,10 @@ func TestEscalationSuppressesBotReplies(t *testing.T) {
 	ingest(t, b.store, "c", "m2", "get me a human", 0)
 	ingest(t, b.store, "c", "m3", "hello?", 0)
 	// Wait for the escalation to be applied before letting the answer retry.
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	waitFor(t, "conversation never escalated", func() bool {
 		c, err := b.store.Conversation(context.Background(), "chat/c")
-		if err == nil && c.State == bot.StateEscalated {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("conversation never escalated")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		return err == nil && c.State == bot.StateEscalated
+	})
 	close(release)
 	got := b.sink.wait(t, 1)
 	if got[0].Kind != bot.ReplyHandoff {
@@ -289,17 +282,10 @@ func TestPermanentErrorDeadLettersAtOnce(t *testing.T) {
 		}
 	})
 	ingest(t, b.store, "c", "m1", "q", 0)
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	waitFor(t, "no dead letter", func() bool {
 		dead, _ := b.store.ListJobs(context.Background(), bot.JobFilter{State: bot.JobDiscarded})
-		if len(dead) == 1 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("no dead letter")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		return len(dead) == 1
+	})
 	if got := calls.Load(); got != 1 {
 		t.Fatalf("attempts = %d, want 1", got)
 	}
@@ -407,17 +393,10 @@ func TestPanicStackLogged(t *testing.T) {
 		b.runner.Logger = slog.New(slog.NewTextHandler(&buf, nil))
 	})
 	ingest(t, b.store, "c", "m1", "q", 0)
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	waitFor(t, "no dead letter", func() bool {
 		dead, _ := b.store.ListJobs(context.Background(), bot.JobFilter{State: bot.JobDiscarded})
-		if len(dead) == 1 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("no dead letter")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		return len(dead) == 1
+	})
 	if out := buf.String(); !strings.Contains(out, "handler panic") || !strings.Contains(out, "TestPanicStackLogged") {
 		t.Fatalf("log has no panic stack naming the handler:\n%s", out)
 	}
@@ -438,4 +417,16 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// waitFor polls cond until it holds, failing the test with what after 10s.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal(what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }

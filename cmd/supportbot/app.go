@@ -54,6 +54,8 @@ type Main struct {
 	FollowUps *worker.FollowUps
 	// Retention deletes old resolved conversations and history (nil: off).
 	Retention *worker.Retention
+	// AuditRetention deletes old audit rows (nil: off).
+	AuditRetention *worker.AuditRetention
 	// SlackHTTPClient, when set, is used for Slack API calls (tests).
 	SlackHTTPClient *http.Client
 
@@ -80,7 +82,9 @@ func (m *Main) Open(ctx context.Context) (err error) {
 		return err
 	}
 	for _, k := range made {
-		m.Logger.Info("generated secret", "key", k, "file", secretsPath(cfg.Storage.Path))
+		// The value stays in the file: the sender needs it, the log must not.
+		m.Logger.Warn("generated secret: give the sender the value stored in the file under this key",
+			"key", k, "file", secretsPath(cfg.Storage.Path))
 	}
 	m.Triggers = triggers.NewSet()
 	ks := kinds.Default()
@@ -124,6 +128,19 @@ func (m *Main) Open(ctx context.Context) (err error) {
 		return &ConfigError{fmt.Errorf("faq.path: %w", err)}
 	}
 	m.Metrics = metrics.New(m.Store, func(name string) bool { _, ok := m.Triggers.Get(name); return ok })
+	configured := map[string]bool{}
+	for _, tc := range cfg.Triggers {
+		configured[tc.Name] = true
+	}
+	m.Metrics.TriggerLabel = func(name string) string {
+		switch _, ok := m.Triggers.Get(name); {
+		case !ok:
+			return "unknown"
+		case !configured[name]:
+			return "runtime" // its name is its URL: kept off the public /metrics
+		}
+		return name
+	}
 	pol, err := newPolicy(cfg, m.FAQ, m.Logger)
 	if err != nil {
 		return err
@@ -150,6 +167,7 @@ func (m *Main) Open(ctx context.Context) (err error) {
 			return &ConfigError{err}
 		}
 		m.Slack = slack.New(sc, m.Store, m.SlackHTTPClient, m.Logger.With("component", "slack"))
+		m.Slack.FAQ = m.faqLearner()
 		escalator = m.Slack
 		if cfg.Slack.AppToken == "" {
 			mounts["POST /slack/events"] = m.Slack.EventsHandler()
@@ -161,10 +179,12 @@ func (m *Main) Open(ctx context.Context) (err error) {
 		return err
 	}
 	if cfg.Server.AdminToken != "" {
-		mounts["/admin/api/"] = (&server.Admin{Store: m.Store, Token: cfg.Server.AdminToken, Logger: m.Logger}).Handler()
+		// One guard: failed token attempts count across the API's routes.
+		guard := server.NewTokenGuard(cfg.Server.AdminToken)
+		mounts["/admin/api/"] = (&server.Admin{Store: m.Store, Token: cfg.Server.AdminToken, Guard: guard, Logger: m.Logger}).Handler()
 		dash := m.dashboardHandler()
 		mounts["/admin"], mounts["/admin/"] = dash, dash
-		rt := server.RequireToken(cfg.Server.AdminToken, m.runtime.handler())
+		rt := guard.Wrap(m.runtime.handler())
 		mounts["/admin/api/triggers"] = rt
 		mounts["/admin/api/triggers/"] = rt
 	}
@@ -203,6 +223,13 @@ func (m *Main) Open(ctx context.Context) (err error) {
 		m.FollowUps.ReannounceAfter = cfg.Slack.ReannounceAfter
 	}
 	m.FollowUps.Open()
+	if cfg.Storage.AuditRetention > 0 {
+		m.AuditRetention = &worker.AuditRetention{
+			Store: m.Store, After: cfg.Storage.AuditRetention, Interval: cfg.Storage.RetentionInterval,
+			Logger: m.Logger.With("component", "retention"),
+		}
+		m.AuditRetention.Open()
+	}
 	if cfg.Storage.Retention > 0 {
 		m.Retention = &worker.Retention{
 			Store: m.Store, After: cfg.Storage.Retention, Interval: cfg.Storage.RetentionInterval,
@@ -211,10 +238,19 @@ func (m *Main) Open(ctx context.Context) (err error) {
 		}
 		m.Retention.Open()
 	}
+	proxies, err := server.ParseTrustedProxies(cfg.Server.TrustedProxies)
+	if err != nil {
+		return &ConfigError{fmt.Errorf("server.%w", err)}
+	}
 	m.Server = &server.Server{
 		Addr: cfg.Server.Addr, Triggers: m.Triggers, Intake: m.Store, MaxAttempts: cfg.Workers.MaxAttempts,
 		Version: version, Logger: m.Logger, Observer: m.Metrics,
-		Mounts: mounts,
+		Mounts:         mounts,
+		TrustedProxies: proxies,
+		Bodies: server.BodyLimits{
+			InFlight: cfg.Server.Bodies.InFlight, PerTrigger: cfg.Server.Bodies.PerTrigger,
+			PerAddress: cfg.Server.Bodies.PerAddress, Timeout: cfg.Server.Bodies.Timeout,
+		},
 		Ready: func(ctx context.Context) error {
 			if !m.Runner.Running() {
 				return errors.New("workers are not running")
@@ -222,6 +258,8 @@ func (m *Main) Open(ctx context.Context) (err error) {
 			return m.Store.Ping(ctx)
 		},
 	}
+	m.Metrics.GaugeFunc("supportbot_intake_body_bytes_in_flight", "Bytes reserved by the webhook bodies being read.",
+		func() float64 { return float64(m.Server.BodyBytesInFlight()) })
 	if err := m.Server.Open(); err != nil {
 		return err
 	}
@@ -334,6 +372,9 @@ func (m *Main) Close() error {
 	}
 	if m.Slack != nil {
 		errs = append(errs, m.Slack.Close())
+	}
+	if m.AuditRetention != nil {
+		errs = append(errs, m.AuditRetention.Close())
 	}
 	if m.Retention != nil {
 		errs = append(errs, m.Retention.Close())

@@ -12,8 +12,11 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/supportbot/supportbot/bot"
+	"github.com/supportbot/supportbot/bot/kbimport"
+	"github.com/supportbot/supportbot/faq/articles"
 )
 
 // mustArticles writes a small help center: a Markdown article with front
@@ -242,5 +245,34 @@ func TestEvalArticles(t *testing.T) {
 	code := run(context.Background(), []string{"eval", "--articles", dir, "--cases", filepath.Join(dir, "acme-101.md")}, nil, &stdout, &stderr)
 	if code != 2 {
 		t.Fatalf("eval with a bad cases file = %d, want 2", code)
+	}
+}
+
+// TestImportedArticlesLoad: the files `supportbot kb import` writes load as
+// articles, with their title, link, tags and sections.
+func TestImportedArticlesLoad(t *testing.T) {
+	dir := t.TempDir()
+	b, err := kbimport.Render("zendesk", kbimport.Article{
+		ID: "360001", Title: "Refunds: how long they take", URL: "https://acme.zendesk.com/hc/en-us/articles/360001",
+		Tags: []string{"billing"}, Locale: "en-us", UpdatedAt: time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC),
+		Body: "<p>We refund every order returned within 30 days.</p><h2>Card payments</h2><p>A refund reaches your card within 5 working days.</p>",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, kbimport.FileName("zendesk", "360001")), b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	as, err := articles.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(as) != 1 || as[0].Title != "Refunds: how long they take" || as[0].URL != "https://acme.zendesk.com/hc/en-us/articles/360001" ||
+		len(as[0].Tags) != 1 || as[0].Locale != "en-us" || len(as[0].Sections) != 2 || as[0].Sections[1].Headings[0] != "Card payments" {
+		t.Fatalf("loaded %+v from:\n%s", as, b)
+	}
+	hits := articles.Build(as, articles.Options{}).Search("How long does a refund to my card take?", 1)
+	if len(hits) != 1 || hits[0].Passage.Heading() != "Card payments" {
+		t.Fatalf("Search = %+v", hits)
 	}
 }

@@ -52,6 +52,7 @@ func newRootCmd(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err} })
 	root.AddCommand(c.serveCmd(), c.sendCmd(), c.versionCmd(), c.dlqCmd(), c.escalationsCmd(),
 		c.conversationsCmd(), c.evalCmd(), c.askCmd(), c.benchCmd(), c.faqCmd(), c.replyCmd())
+	root.AddCommand(c.kbCmd())
 	return root
 }
 
@@ -63,7 +64,8 @@ func (c *cli) config() (Config, error) {
 }
 
 func (c *cli) serveCmd() *cobra.Command {
-	return &cobra.Command{
+	var autoApprove bool
+	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the service",
 		Args:  cobra.NoArgs,
@@ -71,6 +73,9 @@ func (c *cli) serveCmd() *cobra.Command {
 			cfg, err := c.config()
 			if err != nil {
 				return err
+			}
+			if autoApprove {
+				cfg.FAQ.AutoApproveExamples = true
 			}
 			logger := newLogger(cfg.Log, c.stderr)
 			for _, w := range cfg.Warnings {
@@ -103,6 +108,9 @@ func (c *cli) serveCmd() *cobra.Command {
 			return m.Close()
 		},
 	}
+	cmd.Flags().BoolVar(&autoApprove, "auto-approve", false,
+		"write the questions agents answer with an FAQ entry into its examples at once (faq.auto_approve_examples)")
+	return cmd
 }
 
 func (c *cli) versionCmd() *cobra.Command {

@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/viper"
 
 	"github.com/supportbot/supportbot/bot/deliver"
+	"github.com/supportbot/supportbot/bot/server"
 	"github.com/supportbot/supportbot/bot/slack"
 	"github.com/supportbot/supportbot/bot/webchat"
 	"github.com/supportbot/supportbot/bot/worker"
@@ -47,9 +48,10 @@ type Config struct {
 	Knowledge KnowledgeConfig `mapstructure:"knowledge"`
 }
 
-// KnowledgeConfig is the help center beside the FAQ.
+// KnowledgeConfig is the help-center articles beside the FAQ.
 type KnowledgeConfig struct {
-	// Articles is a directory of Markdown and HTML articles ("": none).
+	// Articles is the directory of article files (Markdown, HTML) that
+	// `supportbot kb import` writes to (empty: none).
 	Articles string `mapstructure:"articles"`
 	// Threshold is the passage relevancy a local answer needs (0: the
 	// index's measured default).
@@ -70,6 +72,11 @@ type ConversationConfig struct {
 	Welcome     string `mapstructure:"welcome"`
 	Goodbye     string `mapstructure:"goodbye"`
 	ConfirmText string `mapstructure:"confirm_text"`
+	// AskCloseCalls asks the customer which of two equally close FAQ
+	// entries they mean instead of escalating with reason ambiguous;
+	// ChoiceText introduces the two ("Did you mean: A, or B?").
+	AskCloseCalls bool   `mapstructure:"ask_close_calls"`
+	ChoiceText    string `mapstructure:"choice_text"`
 }
 
 // ServerConfig is the HTTP server.
@@ -78,6 +85,21 @@ type ServerConfig struct {
 	PublicURL       string        `mapstructure:"public_url"`
 	AdminToken      string        `mapstructure:"admin_token"`
 	ShutdownTimeout time.Duration `mapstructure:"shutdown_timeout"`
+	// Bodies bounds the webhook bodies being read at once.
+	Bodies BodiesConfig `mapstructure:"bodies"`
+	// TrustedProxies are the CIDRs of reverse proxies whose X-Forwarded-For
+	// names the client; empty: the TCP peer is the client.
+	TrustedProxies []string `mapstructure:"trusted_proxies"`
+}
+
+// BodiesConfig is server.bodies: bytes of request bodies in flight, in all,
+// per trigger and per client address (over a cap: 503 with Retry-After),
+// and how long one body may take to arrive.
+type BodiesConfig struct {
+	InFlight   int64         `mapstructure:"in_flight"`
+	PerTrigger int64         `mapstructure:"per_trigger"`
+	PerAddress int64         `mapstructure:"per_address"`
+	Timeout    time.Duration `mapstructure:"timeout"`
 }
 
 // StorageConfig is the database.
@@ -87,6 +109,9 @@ type StorageConfig struct {
 	// finished jobs and audit rows are deleted (0: kept forever).
 	Retention         time.Duration `mapstructure:"retention"`
 	RetentionInterval time.Duration `mapstructure:"retention_interval"`
+	// AuditRetention is the age past which audit rows and counts of
+	// refused requests are deleted, whatever Retention says (0: kept).
+	AuditRetention time.Duration `mapstructure:"audit_retention"`
 	// ArchiveDir, when set, receives each conversation as a JSON line
 	// before it is deleted.
 	ArchiveDir string `mapstructure:"archive_dir"`
@@ -97,6 +122,10 @@ type FAQConfig struct {
 	Path      string  `mapstructure:"path"`
 	Threshold float64 `mapstructure:"threshold"`
 	TopK      int     `mapstructure:"top_k"`
+	// AutoApproveExamples writes the questions agents answer with an
+	// entry ("Send FAQ answer") straight into the entry's examples,
+	// instead of leaving them as suggestions to review.
+	AutoApproveExamples bool `mapstructure:"auto_approve_examples"`
 }
 
 // LLMConfig is the OpenAI-compatible model.
@@ -192,9 +221,15 @@ var defaults = map[string]any{
 	"server.public_url":               "", // empty: derived from server.addr
 	"server.admin_token":              "",
 	"server.shutdown_timeout":         "10s",
+	"server.trusted_proxies":          []string{},
+	"server.bodies.in_flight":         64 << 20,
+	"server.bodies.per_trigger":       16 << 20,
+	"server.bodies.per_address":       4 << 20,
+	"server.bodies.timeout":           "10s",
 	"storage.path":                    "data/supportbot.db",
 	"storage.retention":               "0s",
 	"storage.retention_interval":      "1h",
+	"storage.audit_retention":         "720h",
 	"storage.archive_dir":             "",
 	"faq.path":                        "faq/kb",
 	"knowledge.articles":              "",
@@ -202,6 +237,7 @@ var defaults = map[string]any{
 	"knowledge.passages":              4,
 	"faq.threshold":                   0.0,
 	"faq.top_k":                       3,
+	"faq.auto_approve_examples":       false,
 	"llm.mode":                        "off",
 	"llm.base_url":                    "https://api.openai.com/v1",
 	"llm.model":                       "gpt-4o-mini",
@@ -242,7 +278,7 @@ var defaults = map[string]any{
 	"bot.handoff_text":                "",
 	"bot.max_failed_turns":            3,
 	"bot.repeat_similarity":           0.6,
-	"bot.close_margin":                0.05,
+	"bot.close_margin":                0.02,
 	"bot.sensitive_topics":            []string{},
 	"bot.sensitive_tags":              []string{},
 	"bot.escalate_priorities":         []string{},
@@ -268,6 +304,13 @@ var defaults = map[string]any{
 	"conversation.welcome":            worker.DefaultWelcomeText,
 	"conversation.goodbye":            worker.DefaultGoodbyeText,
 	"conversation.confirm_text":       worker.DefaultConfirmText,
+	"webchat.stream_token_ttl":        "10m",
+	"webchat.streams.per_visitor":     3,
+	"webchat.streams.per_address":     32,
+	"webchat.streams.max":             2000,
+	"webchat.streams.lifetime":        "15m",
+	"conversation.ask_close_calls":    true,
+	"conversation.choice_text":        worker.DefaultChoiceText,
 }
 
 // ConfigError is a configuration problem; the CLI exits with status 2.
@@ -339,7 +382,7 @@ func configWarnings(cfg *Config, environ []string) []string {
 	var warn []string
 	for _, kv := range environ {
 		name, _, _ := strings.Cut(kv, "=")
-		if !strings.HasPrefix(name, "SUPPORTBOT_") || known[name] {
+		if !strings.HasPrefix(name, "SUPPORTBOT_") || known[name] || name == kbTokenEnv {
 			continue
 		}
 		if strings.HasPrefix(name, "SUPPORTBOT_TRIGGERS_") && triggerEnvKnown(cfg, name) {
@@ -469,11 +512,23 @@ func (c *Config) Validate() error {
 	if c.Server.ShutdownTimeout <= 0 {
 		add("server.shutdown_timeout", "must be positive")
 	}
+	if c.Server.Bodies.InFlight < 0 || c.Server.Bodies.PerTrigger < 0 || c.Server.Bodies.PerAddress < 0 {
+		add("server.bodies", "in_flight, per_trigger and per_address must not be negative")
+	}
+	if c.Server.Bodies.Timeout < 0 || (c.Server.Bodies.Timeout > 0 && c.Server.Bodies.Timeout < time.Second) {
+		add("server.bodies.timeout", "must be at least 1s")
+	}
+	if _, err := server.ParseTrustedProxies(c.Server.TrustedProxies); err != nil {
+		add("server", "%v", err)
+	}
 	if c.Storage.Path == "" {
 		add("storage.path", "required")
 	}
 	if c.Storage.Retention != 0 && c.Storage.Retention < worker.MinRetention {
 		add("storage.retention", "must be 0 (keep forever) or at least %s: the inbox is what makes a redelivered webhook a no-op", worker.MinRetention)
+	}
+	if c.Storage.AuditRetention != 0 && c.Storage.AuditRetention < time.Hour {
+		add("storage.audit_retention", "must be 0 (keep forever) or at least 1h")
 	}
 	if c.Storage.RetentionInterval < time.Minute {
 		add("storage.retention_interval", "must be at least 1m")
@@ -483,11 +538,6 @@ func (c *Config) Validate() error {
 	}
 	if c.FAQ.TopK < 1 || c.FAQ.TopK > 20 {
 		add("faq.top_k", "must be between 1 and 20")
-	}
-	if c.Knowledge.Articles != "" {
-		if st, err := os.Stat(c.Knowledge.Articles); err != nil || !st.IsDir() {
-			add("knowledge.articles", "%s is not a directory", c.Knowledge.Articles)
-		}
 	}
 	if c.Knowledge.Threshold < 0 || c.Knowledge.Threshold > 1 {
 		add("knowledge.threshold", "must be between 0 and 1 (0: the measured default)")
@@ -626,6 +676,18 @@ func (c *Config) Validate() error {
 		if t.Reply.Timeout < 0 {
 			add(key+".reply.timeout", "must be positive")
 		}
+		// A credential anyone could guess verifies nothing: a one-byte key
+		// ("x") used to start without a word.
+		for k, v := range map[string]string{"secret": t.Secret, "token": t.Token, "password": t.Password} {
+			if v != "" && len(v) < minInboundSecret {
+				add(key+"."+k, "too short (%d bytes); use at least %d random bytes", len(v), minInboundSecret)
+			}
+		}
+		for j, v := range t.Secrets {
+			if v != "" && len(v) < minInboundSecret {
+				add(fmt.Sprintf("%s.secrets[%d]", key, j), "too short (%d bytes); use at least %d random bytes", len(v), minInboundSecret)
+			}
+		}
 		if t.Burst != nil && (*t.Burst < 0 || *t.Burst > time.Minute) {
 			add(key+".burst", "must be between 0s and 1m")
 		}
@@ -633,6 +695,10 @@ func (c *Config) Validate() error {
 	errs = append(errs, checkWebChat(c), checkConversation(c))
 	return errors.Join(errs...)
 }
+
+// minInboundSecret is the shortest inbound secret, token or password
+// accepted at start. Generated ones have 32 random bytes.
+const minInboundSecret = 8
 
 func fileExists(path string) bool {
 	_, err := os.Stat(path)

@@ -40,6 +40,9 @@ func checkConversation(c *Config) error {
 			add(key, "longer than %d bytes", maxActText)
 		}
 	}
+	if len(cc.ChoiceText) > maxActText {
+		add("conversation.choice_text", "longer than %d bytes", maxActText)
+	}
 	for i, t := range c.Triggers {
 		if len(t.Greeting) > maxActText {
 			add(fmt.Sprintf("triggers[%d] (%s).greeting", i, t.Name), "longer than %d bytes", maxActText)
@@ -120,7 +123,21 @@ func (m *Main) wireActs(eng *worker.Engine) error {
 		return triggerSettings(e.Config)
 	}
 	eng.ActReplyFunc = m.FAQ.actReply
+	if cc.AskCloseCalls {
+		eng.EntryAnswerFunc, eng.ChoiceText = m.FAQ.entryAnswer, cc.ChoiceText
+	}
 	return nil
+}
+
+// entryAnswer reads an entry's answer from the live knowledge base: the
+// answer to a close call the customer settled by picking the entry.
+func (s *faqService) entryAnswer(id string) (string, bool) {
+	m := s.live.Current()
+	if m == nil || m.KB() == nil {
+		return "", false
+	}
+	e, ok := m.KB().Entry(id)
+	return e.Answer, ok
 }
 
 // ActOutcome is what the engine does with a message that is a conversation

@@ -18,6 +18,7 @@ func (m *Main) dashboardHandler() http.Handler {
 		TriggersFunc: m.dashboardTriggers,
 		Token:        m.Config.Server.AdminToken, PublicURL: m.Config.Server.PublicURL,
 		Logger: m.Logger.With("component", "dashboard"),
+		FAQ:    m.faqLearner(),
 	}
 	return d.Handler()
 }
@@ -82,4 +83,8 @@ func redactURL(raw string) string {
 		return "(not shown)"
 	}
 	return u.Scheme + "://" + u.Host + u.EscapedPath()
+}
+
+func (ds dashboardStats) Ratings(ctx context.Context, since time.Time) ([5]int64, error) {
+	return ds.s.RatingsSince(ctx, since)
 }

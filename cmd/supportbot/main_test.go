@@ -54,6 +54,7 @@ type replyEvent struct {
 		Agent  *struct {
 			Name string `json:"name"`
 		} `json:"agent"`
+		Options []string `json:"options"`
 	} `json:"message"`
 	State string `json:"state"`
 }
@@ -447,8 +448,13 @@ func scrapeMetrics(t *testing.T, base string) func(name string, labels map[strin
 }
 
 func signedRequest(url, id string, body []byte) (*http.Request, error) {
+	return signedRequestWith(testSecret, url, id, body)
+}
+
+// signedRequestWith is signedRequest with another trigger's secret.
+func signedRequestWith(secret, url, id string, body []byte) (*http.Request, error) {
 	now := time.Now()
-	sig, err := standard.Sign(testSecret, id, now, body)
+	sig, err := standard.Sign(secret, id, now, body)
 	if err != nil {
 		return nil, err
 	}
@@ -510,4 +516,19 @@ func (rc *receiver) verifyWith(t *testing.T, secret string) {
 	rc.mu.Lock()
 	rc.verifier = v
 	rc.mu.Unlock()
+}
+
+// postSigned posts body signed with secret under id and returns the status.
+func postSigned(t *testing.T, url, secret, id string, body []byte) int {
+	t.Helper()
+	req, err := signedRequestWith(secret, url, id, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
 }

@@ -154,7 +154,7 @@ func TestSendCommand(t *testing.T) {
     reply: {kind: webhook, url: "` + rc.URL + `", secret: "` + testOutSecret + `"}
   - name: tok
     kind: token
-    token: "t0ken"
+    token: "t0ken-t0ken"
     reply: {kind: webhook, url: "` + rc.URL + `", secret: "` + testOutSecret + `"}
   - name: zd
     kind: zendesk

@@ -1,15 +1,12 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"net/http"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/supportbot/supportbot/triggers/standard"
 )
 
 // TestRuntimeTriggers: create → post → reply; rotate → both secrets work
@@ -40,22 +37,7 @@ func TestRuntimeTriggers(t *testing.T) {
 	}
 	hook := m.Server.URL() + "/hooks/" + name
 	sendWith := func(sec, id, conv string) int {
-		body := nativeEvent(conv, "How do I reset my password?")
-		now := time.Now()
-		sig, err := standard.Sign(sec, id, now, body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		req, _ := http.NewRequest(http.MethodPost, hook, bytes.NewReader(body))
-		req.Header.Set("webhook-id", id)
-		req.Header.Set("webhook-timestamp", strconv.FormatInt(now.Unix(), 10))
-		req.Header.Set("webhook-signature", sig)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		return resp.StatusCode
+		return postSigned(t, hook, sec, id, nativeEvent(conv, "How do I reset my password?"))
 	}
 	if s := sendWith(secret, "r1", "rt-1"); s != http.StatusAccepted {
 		t.Fatalf("post to run-time trigger = %d", s)
@@ -139,22 +121,8 @@ func TestRuntimeTriggerLateGraceTimer(t *testing.T) {
 	n := 0
 	send := func(secret string) int {
 		n++
-		body := nativeEvent("late-"+strconv.Itoa(n), "How do I reset my password?")
-		id, now := "late-"+strconv.Itoa(n), time.Now()
-		sig, err := standard.Sign(secret, id, now, body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		req, _ := http.NewRequest(http.MethodPost, hook, bytes.NewReader(body))
-		req.Header.Set("webhook-id", id)
-		req.Header.Set("webhook-timestamp", strconv.FormatInt(now.Unix(), 10))
-		req.Header.Set("webhook-signature", sig)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		return resp.StatusCode
+		id := "late-" + strconv.Itoa(n)
+		return postSigned(t, hook, secret, id, nativeEvent(id, "How do I reset my password?"))
 	}
 	_, r1 := adminDo(t, "POST", api+"/"+name+"/rotate", tok, `{"grace":"1h"}`)
 	_, r2 := adminDo(t, "POST", api+"/"+name+"/rotate", tok, `{"grace":"1h"}`)

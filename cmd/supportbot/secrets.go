@@ -39,7 +39,7 @@ func loadSecrets(path string) (*secretFile, error) {
 }
 
 func (sf *secretFile) save() error {
-	if err := os.MkdirAll(filepath.Dir(sf.path), 0o750); err != nil {
+	if err := os.MkdirAll(filepath.Dir(sf.path), 0o700); err != nil {
 		return fmt.Errorf("save secrets: %w", err)
 	}
 	b, _ := json.MarshalIndent(sf.values, "", "  ")
@@ -79,7 +79,8 @@ func newWebhookSecret() string {
 func newToken() string { return hex.EncodeToString(randomBytes(32)) }
 
 // fillSecrets sets every empty inbound secret (and outbound webhook secret)
-// from the secrets file, generating and saving those that are missing. It
+// of the kinds whose secret we may choose (standard, web, hmac, token, and
+// chatwoot unless allow_ips admits unsigned webhooks) from the secrets file, generating and saving those that are missing. It
 // returns the keys it generated.
 func fillSecrets(cfg *Config) ([]string, error) {
 	sf, err := loadSecrets(secretsPath(cfg.Storage.Path))
@@ -101,6 +102,17 @@ func fillSecrets(cfg *Config) ([]string, error) {
 			}
 		case "hmac":
 			if t.Secret == "" && len(t.Secrets) == 0 {
+				v, n := sf.get(prefix+".secret", newToken)
+				t.Secret = v
+				if n {
+					made = append(made, prefix+".secret")
+				}
+			}
+		case "chatwoot":
+			// Unsigned Chatwoot webhooks are accepted only from allow_ips;
+			// without that a secret is generated, so that the trigger never
+			// starts open to anyone. Chatwoot must then sign with it.
+			if len(t.AllSecrets()) == 0 && len(t.AllowIPs) == 0 {
 				v, n := sf.get(prefix+".secret", newToken)
 				t.Secret = v
 				if n {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -34,10 +35,11 @@ func (c *cli) faqCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			tw := c.table("ID\tSTATUS\tCREATED\tAGENT\tQUESTION\tANSWER")
+			tw := c.table("ID\tKIND\tSTATUS\tCREATED\tAGENT\tENTRY\tQUESTION\tANSWER")
 			for _, x := range list {
-				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", x.ID, x.Status, x.CreatedAt.Format(time.RFC3339),
-					oneLine(x.AgentName, 20), oneLine(x.Question, 50), oneLine(x.Answer, 50))
+				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", x.ID, cmp.Or(x.Kind, bot.SuggestionEntry), x.Status,
+					x.CreatedAt.Format(time.RFC3339), oneLine(cmp.Or(x.AgentName, x.SuggestedBy), 20), cmp.Or(x.EntryID, "-"),
+					oneLine(x.Question, 50), oneLine(x.Answer, 50))
 			}
 			return tw.Flush()
 		}),
@@ -45,20 +47,31 @@ func (c *cli) faqCmd() *cobra.Command {
 	list.Flags().StringVar(&status, "status", "pending", "pending, approved, rejected or all")
 	list.Flags().IntVar(&n, "limit", 100, "at most this many")
 
-	var entryID, question, answer, by string
+	var entryID, question, answer, by, forEntry string
 	var tags []string
+	var all bool
 	approve := &cobra.Command{
-		Use:   "approve ID",
-		Short: "Write a suggestion into the knowledge base (faq.path)",
-		Long: `approve appends the suggested entry to the knowledge base (a directory gets
-suggested.yaml) after validating the whole knowledge base with it, and marks
-the suggestion approved. The running service picks it up on SIGHUP.`,
-		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := strconv.ParseInt(args[0], 10, 64)
-			if err != nil {
-				return &usageError{fmt.Errorf("suggestion id %q is not a number", args[0])}
+		Use:   "approve ID | --all [--entry ID]",
+		Short: "Write a suggestion (or every pending example) into the knowledge base (faq.path)",
+		Long: `approve writes a suggestion into the knowledge base after validating the whole
+knowledge base with it, and marks the suggestion approved. An entry suggestion
+is appended as a new entry (a directory gets suggested.yaml); an example
+suggestion is added to the examples of its entry, in the file that holds it.
+--all approves every pending example suggestion (of one entry with --entry);
+entry suggestions are approved one by one. The running service picks the
+change up on SIGHUP.`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			switch {
+			case all && len(args) > 0:
+				return &usageError{errors.New("give a suggestion id or --all, not both")}
+			case !all && len(args) != 1:
+				return &usageError{errors.New("give one suggestion id, or --all")}
+			case !all && forEntry != "":
+				return &usageError{errors.New("--entry goes with --all")}
 			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg, err := c.config()
 			if err != nil {
 				return err
@@ -68,12 +81,48 @@ the suggestion approved. The running service picks it up on SIGHUP.`,
 				return err
 			}
 			defer s.Close()
+			if all {
+				list, err := s.PendingExamples(cmd.Context(), forEntry)
+				if err != nil {
+					return err
+				}
+				done, err := approveExamples(cmd.Context(), s, cfg.FAQ.Path, list, decider(by))
+				fmt.Fprintf(c.stdout, "approved %d example suggestion(s) of %d pending", len(done), len(list))
+				long := 0
+				for _, x := range list {
+					if len(strings.Join(strings.Fields(x.Question), " ")) > faq.MaxExampleLen {
+						long++
+					}
+				}
+				if long > 0 {
+					fmt.Fprintf(c.stdout, " (%d longer than %d bytes left for review)", long, faq.MaxExampleLen)
+				}
+				if len(done) > 0 {
+					fmt.Fprint(c.stdout, "; reload the service (SIGHUP) to use them")
+				}
+				fmt.Fprintln(c.stdout)
+				return err
+			}
+			id, err := strconv.ParseInt(args[0], 10, 64)
+			if err != nil {
+				return &usageError{fmt.Errorf("suggestion id %q is not a number", args[0])}
+			}
 			x, err := s.Suggestion(cmd.Context(), id)
 			if err != nil {
 				return err
 			}
 			if x.Status != bot.SuggestionPending {
 				return fmt.Errorf("suggestion %d is already %s: %w", id, x.Status, bot.ErrConflict)
+			}
+			if x.Kind == bot.SuggestionExample {
+				if question != "" {
+					x.Question = question
+				}
+				if _, err := approveExamples(cmd.Context(), s, cfg.FAQ.Path, []bot.FAQSuggestion{x}, decider(by)); err != nil {
+					return err
+				}
+				fmt.Fprintf(c.stdout, "approved suggestion %d: example added to entry %q; reload the service (SIGHUP) to use it\n", id, x.EntryID)
+				return nil
 			}
 			a, err := faq.AppendEntry(cfg.FAQ.Path, faq.Entry{
 				ID: entryID, Question: cmp.Or(question, x.Question), Answer: cmp.Or(answer, x.Answer), Tags: tags,
@@ -92,6 +141,8 @@ the suggestion approved. The running service picks it up on SIGHUP.`,
 			return nil
 		},
 	}
+	approve.Flags().BoolVar(&all, "all", false, "approve every pending example suggestion")
+	approve.Flags().StringVar(&forEntry, "entry", "", "with --all: only the examples of this entry")
 	approve.Flags().StringVar(&entryID, "id", "", "entry id (default: made from the question)")
 	approve.Flags().StringVar(&question, "question", "", "the entry's question, instead of the customer's words")
 	approve.Flags().StringVar(&answer, "answer", "", "the entry's answer, instead of the agent's words")
@@ -124,7 +175,7 @@ the suggestion approved. The running service picks it up on SIGHUP.`,
 	}
 	reject.Flags().StringVar(&by, "by", "", "who rejects (default $USER)")
 	sug.AddCommand(list, approve, reject)
-	root.AddCommand(sug)
+	root.AddCommand(sug, c.augmentCmd())
 	return root
 }
 

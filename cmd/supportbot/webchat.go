@@ -34,6 +34,20 @@ type WebChatConfig struct {
 	SessionTTL time.Duration `mapstructure:"session_ttl"`
 	// Heartbeat is the interval of the reply stream's keep-alive comments.
 	Heartbeat time.Duration `mapstructure:"heartbeat"`
+	// StreamTokenTTL is how long the token in the reply stream's URL is
+	// valid; the page renews it with its session.
+	StreamTokenTTL time.Duration `mapstructure:"stream_token_ttl"`
+	// Streams bounds the reply streams: per session, per address, in all,
+	// and how long one lasts before the page reconnects.
+	Streams StreamsConfig `mapstructure:"streams"`
+}
+
+// StreamsConfig is webchat.streams.
+type StreamsConfig struct {
+	PerVisitor int           `mapstructure:"per_visitor"`
+	PerAddress int           `mapstructure:"per_address"`
+	Max        int           `mapstructure:"max"`
+	Lifetime   time.Duration `mapstructure:"lifetime"`
 }
 
 // webReply is the factory of reply kind web. The web channel needs the
@@ -70,8 +84,17 @@ func checkWebChat(cfg *Config) error {
 	if w.SessionTTL != 0 && w.SessionTTL < time.Minute {
 		errs = append(errs, errors.New("webchat.session_ttl: must be at least 1m"))
 	}
+	if w.StreamTokenTTL != 0 && (w.StreamTokenTTL < time.Minute || w.StreamTokenTTL > time.Hour) {
+		errs = append(errs, errors.New("webchat.stream_token_ttl: must be between 1m and 1h"))
+	}
 	if w.Heartbeat != 0 && w.Heartbeat < time.Second {
 		errs = append(errs, errors.New("webchat.heartbeat: must be at least 1s"))
+	}
+	if w.Streams.PerVisitor < 0 || w.Streams.PerAddress < 0 || w.Streams.Max < 0 {
+		errs = append(errs, errors.New("webchat.streams: per_visitor, per_address and max must not be negative"))
+	}
+	if w.Streams.Lifetime != 0 && w.Streams.Lifetime < 10*time.Second {
+		errs = append(errs, errors.New("webchat.streams.lifetime: must be at least 10s"))
 	}
 	if w.PerVisitor.Rate < 0 {
 		errs = append(errs, errors.New("webchat.per_visitor.rate: must not be negative"))
@@ -112,11 +135,26 @@ func (m *Main) openWebChat(mounts map[string]http.Handler) error {
 		Title: cfg.WebChat.Title, Greeting: cfg.WebChat.Greeting, FrameAncestors: cfg.WebChat.FrameAncestors,
 		PerVisitor: cfg.WebChat.PerVisitor,
 		Heartbeat:  cfg.WebChat.Heartbeat, SecureCookies: strings.HasPrefix(cfg.Server.PublicURL, "https://"),
+		Revocations: m.Store,
+		Streams: webchat.StreamLimits{
+			PerVisitor: cfg.WebChat.Streams.PerVisitor, PerAddress: cfg.WebChat.Streams.PerAddress,
+			Max: cfg.WebChat.Streams.Max, Lifetime: cfg.WebChat.Streams.Lifetime,
+		},
 		Logger: m.Logger.With("component", "webchat"),
+	}
+	// A trigger's own greeting opens its page; the engine answers a
+	// typed greeting with the same text.
+	chat.GreetingFunc = func(name string) string {
+		if e, ok := m.Triggers.Get(name); ok {
+			return e.Config.Greeting
+		}
+		return ""
 	}
 	if err := chat.Init(); err != nil {
 		return &ConfigError{fmt.Errorf("webchat.%w", err)}
 	}
+	m.Metrics.GaugeFunc("supportbot_chat_streams_open", "Web chat reply streams open now.",
+		func() float64 { return float64(chat.OpenStreams()) })
 	d := &webchat.Deliverer{Hub: hub}
 	for _, name := range names {
 		e, ok := m.Triggers.Get(name)
@@ -128,6 +166,7 @@ func (m *Main) openWebChat(mounts map[string]http.Handler) error {
 			return fmt.Errorf("trigger %s is not a web trigger", name)
 		}
 		wt.SessionTTL = cmp.Or(cfg.WebChat.SessionTTL, web.DefaultSessionTTL)
+		wt.StreamTTL = cmp.Or(cfg.WebChat.StreamTokenTTL, web.DefaultStreamTTL)
 		chat.Add(name, wt)
 		m.router.mu.Lock()
 		m.router.byTrigger[name] = d

@@ -197,6 +197,9 @@ func TestWebChatWidgetInBrowser(t *testing.T) {
 				shotFatalf(t, b, "poll in the chat frame: %v", err)
 			}
 			time.Sleep(50 * time.Millisecond)
+			// The node taken before the frame loaded may hold the
+			// about:blank document it replaced: take the frame again.
+			frame = browsertest.Get(t, b, chromedp.Nodes(chromedp.CSS(`iframe[data-supportbot="chat"]`)))[0]
 		}
 	}
 	inFrame(`document.body && document.body.dataset.ready === 'true' ? 'ready' : false`)

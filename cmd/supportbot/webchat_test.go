@@ -27,8 +27,9 @@ func webConfig(t *testing.T) Config {
 }
 
 type chatSession struct {
-	VisitorID string `json:"visitor_id"`
-	Token     string `json:"token"`
+	VisitorID   string `json:"visitor_id"`
+	Token       string `json:"token"`
+	StreamToken string `json:"stream_token"`
 }
 
 func newChatSession(t *testing.T, base string) chatSession {
@@ -83,7 +84,7 @@ type chatStream struct {
 
 func openChatStream(t *testing.T, base string, s chatSession, lastEventID string) *chatStream {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, base+"/chat/web/events?visitor="+s.VisitorID+"&token="+s.Token, nil)
+	req, _ := http.NewRequest(http.MethodGet, base+"/chat/web/events?visitor="+s.VisitorID+"&token="+s.StreamToken, nil)
 	if lastEventID != "" {
 		req.Header.Set("Last-Event-ID", lastEventID)
 	}

@@ -144,7 +144,6 @@ func (v *Vectors) Rank(ctx context.Context, ix *Index, text string, k int) ([]Ar
 	fused := make(map[*Passage]*Hit, 2*pool)
 	rrf := map[*Passage]float64{}
 	for r, h := range lex {
-		h := h
 		fused[h.Passage] = &h
 		rrf[h.Passage] += 1 / float64(RRFK+r+1)
 	}
@@ -173,7 +172,9 @@ func (v *Vectors) Rank(ctx context.Context, ix *Index, text string, k int) ([]Ar
 		h.Score = rrf[p]
 		hits = append(hits, *h)
 	}
-	slices.SortFunc(hits, func(a, b Hit) int { return cmp.Or(cmp.Compare(b.Score, a.Score), cmp.Compare(a.Passage.ID, b.Passage.ID)) })
+	slices.SortFunc(hits, func(a, b Hit) int {
+		return cmp.Or(cmp.Compare(b.Score, a.Score), cmp.Compare(a.Passage.ID, b.Passage.ID))
+	})
 	return aggregate(hits, k), nil
 }
 

@@ -174,16 +174,24 @@ func Build(articles []Article, opts Options) *Index {
 		flat = append(flat, ps...)
 		ix.postings[id] = flat[len(flat)-len(ps) : len(flat) : len(flat)]
 	}
+	// A small help center would make every word it has common, and the
+	// relevancy of any question low: idf counts at least minIDFDocs
+	// passages.
 	ix.idf = make([]float64, len(ix.postings))
 	for id, ps := range ix.postings {
-		ix.idf[id] = bm25IDF(n, float64(len(ps)))
+		ix.idf[id] = bm25IDF(max(n, minIDFDocs), float64(len(ps)))
 	}
-	ix.unseen = bm25IDF(n, 0)
+	ix.unseen = bm25IDF(max(n, minIDFDocs), 0)
 	ix.scratch.New = func() any {
 		return &scratch{scores: make([]float32, len(ix.passages)), bonus: make([]float32, len(ix.articles))}
 	}
 	return ix
 }
+
+// minIDFDocs is the least number of passages idf assumes: below it (a
+// help center of a few dozen articles) a word in every passage would weigh
+// nothing, and relevancy would not mean the same as on a real one.
+const minIDFDocs = 500
 
 func bm25IDF(n, df float64) float64 { return math.Log(1 + (n-df+0.5)/(df+0.5)) }
 

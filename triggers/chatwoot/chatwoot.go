@@ -4,8 +4,9 @@
 // the replay window), and message_created events of incoming, public
 // messages normalised into a bot.Event. Everything else, our own outgoing
 // replies included, is acknowledged and ignored, so the bot never answers
-// itself. Webhooks without a configured secret are unsigned (Chatwoot sends
-// no signature then); restrict those with allow_ips.
+// itself. A trigger without a secret accepts unsigned webhooks (Chatwoot
+// sends no signature then) and so must restrict its callers with allow_ips:
+// New refuses it otherwise, as the generic kind refuses auth: none.
 //
 // # Ownership
 //
@@ -30,6 +31,7 @@ package chatwoot
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -52,9 +54,13 @@ type Trigger struct {
 
 var _ triggers.Trigger = (*Trigger)(nil)
 
-// New builds a Chatwoot trigger; the secret is optional.
+// New builds a Chatwoot trigger. Without a secret it verifies nothing but
+// the caller's address, so allow_ips is then required.
 func New(cfg triggers.Config) (triggers.Trigger, error) {
 	t := &Trigger{name: cfg.Name}
+	if len(cfg.AllSecrets()) == 0 && len(cfg.AllowIPs) == 0 {
+		return nil, errors.New("secret: required; without one anyone can post as Chatwoot, so unsigned webhooks need allow_ips (Chatwoot's addresses)")
+	}
 	if len(cfg.AllSecrets()) > 0 {
 		hc := cfg
 		hc.HMAC = triggers.HMACConfig{Header: "X-Chatwoot-Signature", Algorithm: "sha256", Encoding: "hex",

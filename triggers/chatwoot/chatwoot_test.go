@@ -85,7 +85,7 @@ func TestChatwoot(t *testing.T) {
 }
 
 func TestChatwootOwnership(t *testing.T) {
-	tr, err := chatwoot.New(triggers.Config{Name: "cw", Kind: "chatwoot"})
+	tr, err := chatwoot.New(triggers.Config{Name: "cw", Kind: "chatwoot", Secret: "cw-webhook-secret"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -157,7 +157,7 @@ func TestChatwootOwnership(t *testing.T) {
 
 // The same message sent again under a new delivery id is the same event.
 func TestChatwootMessageDedupe(t *testing.T) {
-	tr, err := chatwoot.New(triggers.Config{Name: "cw", Kind: "chatwoot"})
+	tr, err := chatwoot.New(triggers.Config{Name: "cw", Kind: "chatwoot", Secret: "cw-webhook-secret"})
 	if err != nil {
 		t.Fatal(err)
 	}

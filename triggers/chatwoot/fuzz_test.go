@@ -24,7 +24,7 @@ func FuzzChatwootParse(f *testing.F) {
 	f.Add([]byte(`{"event":"message_created","message_type":"incoming","content":"x","conversation":{"id":"1"}}`))
 	f.Add([]byte(`{"event":"message_created","message_type":0,"content":"x","conversation":{"id":1e400}}`))
 	f.Add([]byte(`[]`))
-	tr, err := chatwoot.New(triggers.Config{Name: "cw", Kind: "chatwoot"})
+	tr, err := chatwoot.New(triggers.Config{Name: "cw", Kind: "chatwoot", Secret: "s3cret"})
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -69,8 +69,14 @@ type Trigger struct {
 	name     string
 	idHeader string
 	auth     triggers.Trigger // nil for auth: none
-	maps     []mapping
-	filters  []filter
+	// bodyOnly: the signature covers the body alone (hmac without a
+	// timestamp header), so an unmapped id is not taken from a header,
+	// which a replay could change, but from the body's hash.
+	bodyOnly bool
+	// idFromRequest: the id is mapped from a header or the query.
+	idFromRequest bool
+	maps          []mapping
+	filters       []filter
 }
 
 // mapping is one compiled entry of the map key.
@@ -108,6 +114,7 @@ func New(cfg triggers.Config) (triggers.Trigger, error) {
 	switch cfg.Auth {
 	case AuthHMAC:
 		t.auth, err = hmac.New(cfg)
+		t.bodyOnly = cfg.HMAC.TimestampHeader == ""
 	case AuthToken:
 		t.auth, err = token.New(cfg)
 	case AuthNone:
@@ -126,6 +133,11 @@ func New(cfg triggers.Config) (triggers.Trigger, error) {
 		return nil, fmt.Errorf("id_header: %q is not a header name", t.idHeader)
 	}
 	seen := map[string]bool{}
+	for _, m := range cfg.Map {
+		if m.Field == "id" && (m.Header != "" || m.Query != "") {
+			t.idFromRequest = true
+		}
+	}
 	for i, m := range cfg.Map {
 		key := fmt.Sprintf("map[%d]", i)
 		cm, err := compileMapping(key, m)
@@ -267,7 +279,10 @@ func (t *Trigger) Parse(r *http.Request, body []byte) (bot.Event, error) {
 			return bot.Event{}, err
 		}
 	}
-	if ev.ID == "" {
+	if t.bodyOnly && t.idFromRequest {
+		ev.ID = "" // from a header or the query: not signed, a replay could change it
+	}
+	if ev.ID == "" && !t.bodyOnly {
 		ev.ID = triggers.HeaderID(r, t.idHeader)
 	}
 	if ev.ID == "" {

@@ -409,3 +409,31 @@ func TestCompositeConversationID(t *testing.T) {
 		}
 	}
 }
+
+// TestReplayUnderNewIDIsDuplicate: with auth hmac and no timestamp header
+// only the body is signed; an id from a header (mapped or not) would let a
+// captured request replay forever under new ids, so the id is the body's
+// hash instead.
+func TestReplayUnderNewIDIsDuplicate(t *testing.T) {
+	body := []byte(jiraBody)
+	cfg := triggers.Config{Name: "jira", Kind: generic.Kind, Auth: generic.AuthHMAC, Secret: "s3cret",
+		HMAC: triggers.HMACConfig{Header: "X-Hub-Signature", Prefix: "sha256="}, Map: jiraMap}
+	tr := MustNew(t, cfg)
+	var ids []string
+	for _, id := range []string{"delivery-1", "delivery-2"} {
+		ev, err := tr.Parse(newRequest("", map[string]string{"X-Atlassian-Webhook-Identifier": id, "webhook-id": id}, body), body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, ev.ID)
+	}
+	if ids[0] != ids[1] || ids[0] != triggers.BodyID(body) {
+		t.Fatalf("ids %q, want the body's hash for both", ids)
+	}
+	// With a signed timestamp the mapped header id stands.
+	cfg.HMAC.TimestampHeader = "X-Ts"
+	ev, err := MustNew(t, cfg).Parse(newRequest("", map[string]string{"X-Atlassian-Webhook-Identifier": "delivery-1"}, body), body)
+	if err != nil || ev.ID != "delivery-1" {
+		t.Fatalf("with a timestamp: id %q, %v; want delivery-1", ev.ID, err)
+	}
+}

@@ -299,11 +299,26 @@ func (t *Trigger) mac(key []byte, ts string, body []byte) []byte {
 	return m.Sum(nil)
 }
 
-// Parse parses a native event. Its id is the id_header (else webhook-id,
-// else X-Request-Id), else the body's "id", else a hash of the body.
+// Parse parses a native event. With a signed timestamp header its id is
+// the id_header (else webhook-id, else X-Request-Id), else the body's "id",
+// else a hash of the body.
+//
+// Without a timestamp header the signature covers the body alone: a header
+// id is the sender's word, and a captured request replayed under fresh ids
+// would be a new event each time, forever. The id then comes from the
+// signed body only (its "id", else its hash), so that every replay is a
+// duplicate. Such a trigger has no replay window; configure
+// hmac.timestamp_header when the sender signs a timestamp.
 func (t *Trigger) Parse(r *http.Request, body []byte) (bot.Event, error) {
+	if t.tsHeader == "" {
+		return triggers.ParseNative(t.name, "", body)
+	}
 	return triggers.ParseNative(t.name, triggers.HeaderID(r, t.idHeader), body)
 }
+
+// SignsTimestamp reports whether the signature covers a timestamp header;
+// without one, the event id must come from the signed body.
+func (t *Trigger) SignsTimestamp() bool { return t.tsHeader != "" }
 
 func asciiLower(s string) []byte {
 	b := []byte(s)

@@ -289,20 +289,26 @@ func TestParse(t *testing.T) {
 	const native = `{"type":"ticket.created","conversation":{"id":"c-1"},"message":{"text":"Where is my order?"}}`
 	tests := []struct {
 		name     string
+		tsHeader string // a signed timestamp header: header ids are then used
 		idHeader string
 		headers  map[string]string
 		body     string
 		wantID   string
 	}{
-		{name: "configured id header", idHeader: "X-GitHub-Delivery", headers: map[string]string{"X-GitHub-Delivery": "d-1", "webhook-id": "w-1"}, wantID: "d-1"},
-		{name: "webhook-id", idHeader: "X-GitHub-Delivery", headers: map[string]string{"webhook-id": "w-1", "X-Request-Id": "r-1"}, wantID: "w-1"},
-		{name: "X-Request-Id", headers: map[string]string{"X-Request-Id": "r-1"}, wantID: "r-1"},
+		{name: "configured id header", tsHeader: "X-Ts", idHeader: "X-GitHub-Delivery", headers: map[string]string{"X-GitHub-Delivery": "d-1", "webhook-id": "w-1"}, wantID: "d-1"},
+		{name: "webhook-id", tsHeader: "X-Ts", idHeader: "X-GitHub-Delivery", headers: map[string]string{"webhook-id": "w-1", "X-Request-Id": "r-1"}, wantID: "w-1"},
+		{name: "X-Request-Id", tsHeader: "X-Ts", headers: map[string]string{"X-Request-Id": "r-1"}, wantID: "r-1"},
 		{name: "body id", body: `{"id":"b-1","type":"ticket.created","conversation":{"id":"c-1"},"message":{"text":"Where is my order?"}}`, wantID: "b-1"},
 		{name: "body hash", wantID: triggers.BodyID([]byte(native))},
+		// A replay: the signature covers the body alone, so the unsigned
+		// id headers are not the event id; a replay under a new one is a
+		// duplicate.
+		{name: "no timestamp: id header ignored", idHeader: "X-GitHub-Delivery", headers: map[string]string{"X-GitHub-Delivery": "replayed-1"}, wantID: triggers.BodyID([]byte(native))},
+		{name: "no timestamp: webhook-id ignored", headers: map[string]string{"webhook-id": "replayed-2"}, wantID: triggers.BodyID([]byte(native))},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tr := MustNew(t, triggers.Config{Name: "gh", Secret: "s", IDHeader: tt.idHeader}, time.Now())
+			tr := MustNew(t, triggers.Config{Name: "gh", Secret: "s", IDHeader: tt.idHeader, HMAC: triggers.HMACConfig{TimestampHeader: tt.tsHeader}}, time.Now())
 			b := []byte(cmpOr(tt.body, native))
 			got, err := tr.Parse(newRequest(tt.headers, b), b)
 			if err != nil {

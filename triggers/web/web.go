@@ -54,6 +54,11 @@ const (
 	MaxClientID = 64
 	// DefaultSessionTTL is how long a session token stays valid.
 	DefaultSessionTTL = 30 * 24 * time.Hour
+	// DefaultStreamTTL is how long a stream token stays valid: it travels
+	// in the reply stream's URL (EventSource sends no headers), where
+	// proxies log it, so it is worth minutes; the page renews it with its
+	// session token, which only travels in headers and bodies.
+	DefaultStreamTTL = 10 * time.Minute
 )
 
 // visitorPrefix starts every visitor id; the rest is 18 random bytes in
@@ -79,6 +84,9 @@ type Trigger struct {
 	// (plus a minute of clock skew) are refused, so shortening it takes
 	// effect for tokens already out.
 	SessionTTL time.Duration
+	// StreamTTL is the lifetime of the tokens IssueStream mints (default
+	// DefaultStreamTTL).
+	StreamTTL time.Duration
 	// Now is the clock of Verify.
 	Now func() time.Time
 }
@@ -131,20 +139,44 @@ func isBase64URL(c rune) bool {
 	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_'
 }
 
+// Token domains: a stream token is not a session token, nor the reverse.
+const (
+	domainSession = "supportbot-web-session"
+	domainStream  = "supportbot-web-stream"
+)
+
 // Issue returns a token for visitorID, valid until expires: the expiry in
 // unix seconds, a dot, and the unpadded base64url HMAC-SHA256.
 func (t *Trigger) Issue(visitorID string, now time.Time) (token string, expires time.Time) {
-	exp := now.Add(t.ttl()).Unix()
-	return strconv.FormatInt(exp, 10) + "." + base64.RawURLEncoding.EncodeToString(t.mac(t.keys[0], visitorID, exp)), time.Unix(exp, 0).UTC()
+	return t.issue(domainSession, t.ttl(), visitorID, now)
 }
 
-func (t *Trigger) ttl() time.Duration { return cmp.Or(t.SessionTTL, DefaultSessionTTL) }
+// IssueStream returns a short-lived token for visitorID's reply stream
+// (valid StreamTTL), in the same form as Issue's; CheckToken refuses it.
+func (t *Trigger) IssueStream(visitorID string, now time.Time) (token string, expires time.Time) {
+	return t.issue(domainStream, t.streamTTL(), visitorID, now)
+}
+
+// CheckStreamToken verifies a token of IssueStream as CheckToken does a
+// session token.
+func (t *Trigger) CheckStreamToken(visitorID, token string, now time.Time) error {
+	return t.check(domainStream, t.streamTTL(), visitorID, token, now)
+}
+
+func (t *Trigger) issue(domain string, ttl time.Duration, visitorID string, now time.Time) (string, time.Time) {
+	exp := now.Add(ttl).Unix()
+	return strconv.FormatInt(exp, 10) + "." + base64.RawURLEncoding.EncodeToString(t.mac(t.keys[0], domain, visitorID, exp)), time.Unix(exp, 0).UTC()
+}
+
+func (t *Trigger) ttl() time.Duration       { return cmp.Or(t.SessionTTL, DefaultSessionTTL) }
+func (t *Trigger) streamTTL() time.Duration { return cmp.Or(t.StreamTTL, DefaultStreamTTL) }
 
 // mac binds the token to this trigger's name, so that two web triggers that
-// share a secret do not accept each other's visitors.
-func (t *Trigger) mac(key []byte, visitorID string, exp int64) []byte {
+// share a secret do not accept each other's visitors, and to its domain.
+func (t *Trigger) mac(key []byte, domain, visitorID string, exp int64) []byte {
 	h := hmac.New(sha256.New, key)
-	_, _ = io.WriteString(h, "supportbot-web-session\x00v1\x00")
+	_, _ = io.WriteString(h, domain)
+	_, _ = io.WriteString(h, "\x00v1\x00")
 	_, _ = io.WriteString(h, t.name)
 	_, _ = io.WriteString(h, "\x00")
 	_, _ = io.WriteString(h, visitorID)
@@ -157,6 +189,10 @@ func (t *Trigger) mac(key []byte, visitorID string, exp int64) []byte {
 // expired at now. It returns an error wrapping bot.ErrUnauthorized that says
 // why, without echoing the token.
 func (t *Trigger) CheckToken(visitorID, token string, now time.Time) error {
+	return t.check(domainSession, t.ttl(), visitorID, token, now)
+}
+
+func (t *Trigger) check(domain string, ttl time.Duration, visitorID, token string, now time.Time) error {
 	if !ValidVisitorID(visitorID) {
 		return triggers.Unauthorized("visitor id is malformed")
 	}
@@ -182,7 +218,7 @@ func (t *Trigger) CheckToken(visitorID, token string, now time.Time) error {
 	// learns nothing from a forged expiry.
 	match := 0
 	for _, k := range t.keys {
-		match |= subtle.ConstantTimeCompare(sig, t.mac(k, visitorID, exp))
+		match |= subtle.ConstantTimeCompare(sig, t.mac(k, domain, visitorID, exp))
 	}
 	if match != 1 {
 		return triggers.Unauthorized("token does not match")
@@ -190,7 +226,7 @@ func (t *Trigger) CheckToken(visitorID, token string, now time.Time) error {
 	switch at := time.Unix(exp, 0); {
 	case !now.Before(at):
 		return triggers.Unauthorized("token expired")
-	case at.Sub(now) > t.ttl()+maxSkew:
+	case at.Sub(now) > ttl+maxSkew:
 		return triggers.Unauthorized("token outlives the session lifetime")
 	}
 	return nil
@@ -273,7 +309,7 @@ func (t *Trigger) Parse(r *http.Request, body []byte) (bot.Event, error) {
 	ev := bot.Event{
 		Trigger: t.name, ID: visitor + "/" + id, Type: bot.EventMessageCreated,
 		Conversation: bot.ConversationRef{ID: visitor, Subject: "Web chat"},
-		Customer:     bot.Customer{ID: visitor, Name: m.Name, Email: m.Email},
+		Customer:     bot.Customer{ID: visitor, Name: m.Name, Email: m.Email, Unverified: m.Name != "" || m.Email != ""},
 		Message:      bot.MessageRef{ID: id, Text: m.Text},
 	}
 	if err := ev.Validate(); err != nil {

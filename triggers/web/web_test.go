@@ -201,7 +201,7 @@ func TestParse(t *testing.T) {
 	want := bot.Event{
 		Trigger: "site", ID: visitor + "/m-1", Type: bot.EventMessageCreated,
 		Conversation: bot.ConversationRef{ID: visitor, Subject: "Web chat"},
-		Customer:     bot.Customer{ID: visitor, Name: "Ada", Email: "ada@example.com"},
+		Customer:     bot.Customer{ID: visitor, Name: "Ada", Email: "ada@example.com", Unverified: true}, // the visitor's own word
 		Message:      bot.MessageRef{ID: "m-1", Text: "How do I reset my password?"},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {

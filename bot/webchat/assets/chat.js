@@ -8,6 +8,7 @@
   var sessionURL = body.dataset.sessionUrl;
   var eventsURL = body.dataset.eventsUrl;
   var hookURL = body.dataset.hookUrl;
+  var ratingURL = body.dataset.ratingUrl;
   var storeKey = 'supportbot.chat.' + trigger;
 
   var log = document.getElementById('log');
@@ -16,6 +17,12 @@
   var form = document.getElementById('composer');
   var input = document.getElementById('text');
   var button = document.getElementById('send');
+  var rating = document.getElementById('rating');
+  var ratingForm = document.getElementById('rating-form');
+  var ratingThanks = document.getElementById('rating-thanks');
+  var ratingComment = document.getElementById('rating-comment');
+  var ratingSend = document.getElementById('rating-send');
+  var scoreButtons = Array.prototype.slice.call(document.querySelectorAll('#rating .score'));
 
   var session = null;
   var source = null;
@@ -26,6 +33,9 @@
   var state = '';       // the conversation's state ('' before the first message)
   var agentName = '';   // the agent who answers now, when known
   var stateAt = 0;      // when the state shown was reached (server time, ms)
+  var quick = null;     // the quick replies under the last line, if any
+  var score = 0;        // the rating chosen, before it is sent
+  var rated = 0;        // the rating stored for this resolution
 
   function setStatus(text) { statusEl.textContent = text; }
 
@@ -53,6 +63,11 @@
     state = st;
     statusEl.dataset.state = state;
     setStatus(stateText());
+    // Quick replies are the bot's questions: gone once people or nobody
+    // answer; the rating is offered while the conversation is resolved.
+    if (state !== 'bot') dropQuick();
+    if (state !== 'resolved') resetRating(); // a new resolution may be rated anew
+    showRating();
   }
 
   function showNotice(text) {
@@ -66,12 +81,57 @@
     return 'Assistant (bot)';
   }
 
+  // dropQuick removes the quick replies: used, or answered by a newer line.
+  function dropQuick() {
+    if (quick) {
+      quick.remove();
+      quick = null;
+    }
+  }
+
+  // addQuick shows a reply's options as buttons under it; a click sends
+  // the option's text as the visitor's message.
+  function addQuick(li, options) {
+    var box = document.createElement('div');
+    box.className = 'quick';
+    box.setAttribute('role', 'group');
+    box.setAttribute('aria-label', 'Quick replies');
+    options.forEach(function (opt) {
+      if (typeof opt !== 'string' || !opt) return;
+      var b = document.createElement('button');
+      b.type = 'button';
+      b.className = 'quick-reply';
+      b.textContent = opt;
+      b.addEventListener('click', function () {
+        if (!session) return;
+        var all = box.querySelectorAll('button');
+        all.forEach(function (x) { x.disabled = true; });
+        showNotice('');
+        send(opt).then(function (ok) {
+          if (ok) {
+            if (quick === box) dropQuick();
+            input.focus();
+          } else {
+            all.forEach(function (x) { x.disabled = false; });
+          }
+        }, function () {
+          all.forEach(function (x) { x.disabled = false; });
+          showNotice('Your message was not sent: the connection failed. Please try again.');
+        });
+      });
+      box.appendChild(b);
+    });
+    li.appendChild(box);
+    quick = box;
+  }
+
   // add shows one line of the conversation once.
   function add(line) {
     if (line.id) {
       if (seen.has(line.id)) return;
       seen.add(line.id);
     }
+    dropQuick(); // a newer line answers the question of the last one
     var li = document.createElement('li');
     // The greeting is the assistant's, but not a reply: its own class.
     li.className = 'msg ' + (line.author === 'customer' || line.author === 'agent' ? line.author :
@@ -86,6 +146,7 @@
     text.textContent = line.text;
     li.appendChild(name);
     li.appendChild(text);
+    if (line.author === 'bot' && Array.isArray(line.options) && line.options.length) addQuick(li, line.options);
     log.appendChild(li);
     log.scrollTop = log.scrollHeight;
   }
@@ -126,7 +187,7 @@
   function connect() {
     if (source) source.close();
     var url = eventsURL + '?visitor=' + encodeURIComponent(session.visitor_id) +
-      '&token=' + encodeURIComponent(session.token);
+      '&token=' + encodeURIComponent(session.stream_token || session.token);
     if (lastId) url += '&after=' + encodeURIComponent(lastId);
     source = new EventSource(url);
     source.addEventListener('customer', function (e) { add(JSON.parse(e.data)); });
@@ -145,6 +206,7 @@
       if (e.lastEventId) lastId = e.lastEventId;
       retries = 0;
       var r = JSON.parse(e.data || '{}');
+      if (r.state === 'resolved' && r.rating) rated = r.rating;
       if (r.state) {
         follow(r.state, r.agent_name);
       } else {
@@ -152,6 +214,11 @@
         setStatus(stateText());
       }
       body.dataset.ready = 'true';
+    });
+    // The stream's lifetime is up: reconnect with a fresh stream token.
+    source.addEventListener('renew', function () {
+      source.close();
+      startSession().then(connect, scheduleReconnect);
     });
     source.onerror = function () {
       setStatus('Reconnecting…');
@@ -244,6 +311,74 @@
       form.requestSubmit();
     }
   });
+
+  // showRating offers the 1–5 rating while the conversation is resolved,
+  // and thanks the visitor once it is stored.
+  function showRating() {
+    if (!rating) return;
+    rating.hidden = state !== 'resolved';
+    ratingForm.hidden = rated > 0;
+    ratingThanks.hidden = !rated;
+  }
+
+  function resetRating() {
+    rated = 0;
+    if (!rating) return;
+    pickScore(0);
+    ratingComment.value = '';
+  }
+
+  function pickScore(n) {
+    score = n;
+    scoreButtons.forEach(function (b) {
+      b.setAttribute('aria-pressed', String(parseInt(b.dataset.score, 10) === n));
+    });
+    ratingSend.disabled = !n;
+  }
+
+  scoreButtons.forEach(function (b) {
+    b.addEventListener('click', function () { pickScore(parseInt(b.dataset.score, 10)); });
+  });
+
+  function postRating() {
+    return fetch(ratingURL, {
+      method: 'POST',
+      credentials: 'omit',
+      headers: {
+        'Content-Type': 'application/json',
+        'X-Chat-Visitor': session.visitor_id,
+        'X-Chat-Token': session.token
+      },
+      body: JSON.stringify({ score: score, comment: ratingComment.value.trim() })
+    });
+  }
+
+  if (ratingForm) {
+    ratingForm.addEventListener('submit', function (ev) {
+      ev.preventDefault();
+      if (!score || !session) return;
+      ratingSend.disabled = true;
+      showNotice('');
+      postRating().then(function (res) {
+        if (res.ok) {
+          rated = score;
+          showRating();
+          return;
+        }
+        if (res.status === 429) {
+          showNotice('Please wait ' + (res.headers.get('Retry-After') || '1') + ' s and try again.');
+        } else if (res.status === 409) {
+          showNotice('Your rating was not saved: the conversation is open again.');
+        } else {
+          showNotice('Your rating was not saved. Please try again.');
+        }
+        ratingSend.disabled = false;
+      }, function () {
+        showNotice('Your rating was not saved: the connection failed. Please try again.');
+        ratingSend.disabled = false;
+      });
+    });
+  }
 
   // The greeting opens the page as the assistant's first line; it is the
   // page's own, not a message of the conversation.
