@@ -90,10 +90,7 @@ func (t *turn) article() (bot.Decision, bool) {
 		return bot.Decision{}, false
 	}
 	best := ps[0]
-	text := ArticleIntro + best.Title + "\n\n" + TrimPassage(best.Text, MaxPassageChars)
-	if s := SourceLine(best.Title, best.URL); s != "" {
-		text += "\n\n" + s
-	}
+	text := articleAnswer(best)
 	if repeatedAnswer(t.q.History, text) {
 		return t.escalate(bot.ReasonRepeatedQuestion, "the bot already sent this answer"), true
 	}
@@ -101,6 +98,16 @@ func (t *turn) article() (bot.Decision, bool) {
 		Action: bot.ActionAnswer, Answer: text, FAQIDs: []string{best.ID},
 		Confidence: best.Relevance, Candidates: t.cands, Source: "articles",
 	}, true
+}
+
+// articleAnswer is the local answer from a passage: the article's title,
+// the passage trimmed to a readable length, and its source.
+func articleAnswer(p Passage) string {
+	text := ArticleIntro + p.Title + "\n\n" + TrimPassage(p.Text, MaxPassageChars)
+	if s := SourceLine(p.Title, p.URL); s != "" {
+		text += "\n\n" + s
+	}
+	return text
 }
 
 // SourceLine is "Source: <title> <url>", or "" without a URL.

@@ -42,6 +42,7 @@ func TestArticlesLocal(t *testing.T) {
 		{"a confident FAQ entry wins", 0.9, 0.9, bot.ActionAnswer, "matcher", ""},
 		{"a confident passage answers", 0.1, 0.6, bot.ActionAnswer, "articles", ""},
 		{"nothing confident escalates", 0.1, 0.2, bot.ActionEscalate, "policy", bot.ReasonOutOfScope},
+		{"nothing relevant escalates", 0.1, 0.1, bot.ActionEscalate, "policy", bot.ReasonOutOfScope},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := MustPolicy(t, &fakeRetriever{hits: hits(tc.faq, 0), threshold: threshold}, func(p *policy.Policy) {
@@ -53,6 +54,9 @@ func TestArticlesLocal(t *testing.T) {
 			}
 			if d.Action != tc.wantAction || d.Source != tc.wantSource || d.Reason != tc.wantReason {
 				t.Fatalf("decision = %s/%s/%s (%s), want %s/%s/%s", d.Action, d.Source, d.Reason, d.Detail, tc.wantAction, tc.wantSource, tc.wantReason)
+			}
+			if got, want := d.Draft != "", tc.wantAction == bot.ActionEscalate && tc.relevance >= 0.15; got != want {
+				t.Errorf("draft %q: want one only for a passage half-way to the threshold", d.Draft)
 			}
 			if tc.wantSource == "articles" {
 				want := "This article answers it: Pairing the SolarPump\n\nHold the blue button for five seconds until the light blinks.\n\nSource: Pairing the SolarPump https://help.example.com/101"

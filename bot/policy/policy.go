@@ -467,7 +467,12 @@ func (t *turn) local(reason, detail string) bot.Decision {
 		if t.p.Articles != nil && reason == bot.ReasonOutOfScope {
 			detail = "no FAQ entry or article passage is confident enough"
 		}
-		return t.escalate(reason, detail)
+		d := t.escalate(reason, detail)
+		if d.Draft == "" && len(t.ps) > 0 && t.ps[0].Relevance >= t.psThreshold/2 {
+			// Half-way to confident: the passage is the agents' draft.
+			d.Draft = articleAnswer(t.ps[0])
+		}
+		return d
 	}
 	best := t.hits[0]
 	if t.close() {
