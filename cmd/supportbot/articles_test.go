@@ -276,3 +276,37 @@ func TestImportedArticlesLoad(t *testing.T) {
 		t.Fatalf("Search = %+v", hits)
 	}
 }
+
+// TestArticlesReload: a reload (SIGHUP) swaps in the changed help center;
+// a broken file leaves the index in use and names the file.
+func TestArticlesReload(t *testing.T) {
+	dir := mustArticles(t)
+	s, err := openArticles(KnowledgeConfig{Articles: dir}, nil, discardLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	q := "Which fertiliser suits tomatoes?"
+	if ps, _, _ := s.RetrievePassages(context.Background(), q, 1); len(ps) > 0 && ps[0].ArticleID == "tomatoes" {
+		t.Fatal("found an article not written yet")
+	}
+	mustWrite := func(name, text string) {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mustWrite("tomatoes.md", "# Feeding tomatoes\n\nTomatoes like a fertiliser rich in potassium.\n")
+	if err := s.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	if ps, _, _ := s.RetrievePassages(context.Background(), q, 1); len(ps) == 0 || ps[0].ArticleID != "tomatoes" {
+		t.Fatalf("after reload: %+v", ps)
+	}
+	mustWrite("broken.md", "no title here\n")
+	if err := s.Reload(); err == nil || !strings.Contains(err.Error(), "broken.md") {
+		t.Fatalf("Reload = %v, want an error naming broken.md", err)
+	}
+	if ps, _, _ := s.RetrievePassages(context.Background(), q, 1); len(ps) == 0 || ps[0].ArticleID != "tomatoes" {
+		t.Fatalf("after a failed reload: %+v, want the index in use", ps)
+	}
+}
