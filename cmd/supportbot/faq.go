@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -14,6 +15,7 @@ import (
 	"github.com/supportbot/supportbot/bot"
 	"github.com/supportbot/supportbot/bot/policy"
 	"github.com/supportbot/supportbot/faq"
+	"github.com/supportbot/supportbot/faq/articles"
 )
 
 // faqService owns the live FAQ matcher: it builds in the background (from
@@ -221,7 +223,7 @@ article, the share of the others it escalates, and retrieval latency.`,
 }
 
 func (c *cli) askCmd() *cobra.Command {
-	var faqPath string
+	var faqPath, articlesDir string
 	var asJSON bool
 	cmd := &cobra.Command{
 		Use:   "ask \"question\"",
@@ -240,6 +242,14 @@ func (c *cli) askCmd() *cobra.Command {
 			if done || err != nil {
 				return err
 			}
+			if dir := cmp.Or(articlesDir, cfg.Knowledge.Articles); dir != "" {
+				as, err := articles.Load(dir)
+				if err != nil {
+					return &usageError{fmt.Errorf("--articles: %w", err)}
+				}
+				p.Articles = indexRetriever{articles.Build(as, articles.Options{Threshold: cfg.Knowledge.Threshold})}
+				p.Passages = cfg.Knowledge.Passages
+			}
 			d, err := p.Decide(cmd.Context(), bot.Query{Text: text})
 			if err != nil {
 				return err
@@ -255,12 +265,17 @@ func (c *cli) askCmd() *cobra.Command {
 			}
 			fmt.Fprintln(c.stdout, "considered:")
 			for _, cand := range d.Candidates {
-				fmt.Fprintf(c.stdout, "  %.3f  %-30s %s\n", cand.Score, cand.ID, oneLine(cand.Question, 60))
+				title := cand.Question
+				if cand.Heading != "" {
+					title += " › " + cand.Heading
+				}
+				fmt.Fprintf(c.stdout, "  %.3f  %-30s %s\n", cand.Score, cand.ID, oneLine(title, 60))
 			}
 			return nil
 		},
 	}
 	cmd.Flags().StringVar(&faqPath, "faq", "", "knowledge base file or directory (default faq.path)")
+	cmd.Flags().StringVar(&articlesDir, "articles", "", "help-center articles directory (default knowledge.articles)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "JSON output")
 	return cmd
 }
