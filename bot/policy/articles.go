@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -59,6 +60,9 @@ func (t *turn) fetchPassages(ctx context.Context) []Passage {
 	if t.p.Articles == nil {
 		return nil
 	}
+	// With embeddings the retriever calls the model's API: bounded like an LLM call.
+	ctx, cancel := context.WithTimeout(ctx, cmp.Or(t.p.LLMTimeout, DefaultLLMTimeout))
+	defer cancel()
 	ps, threshold, ready := t.p.Articles.RetrievePassages(ctx, t.q.Text, t.p.passageCount())
 	if !ready {
 		return nil
