@@ -21,6 +21,7 @@ import (
 	"github.com/supportbot/supportbot/bot/sqlite"
 	"github.com/supportbot/supportbot/bot/webchat"
 	"github.com/supportbot/supportbot/bot/worker"
+	"github.com/supportbot/supportbot/faq/articles"
 	"github.com/supportbot/supportbot/prompts"
 	"github.com/supportbot/supportbot/triggers"
 	"github.com/supportbot/supportbot/triggers/kinds"
@@ -44,6 +45,8 @@ type Main struct {
 	Runner   *worker.Runner
 	Server   *server.Server
 	FAQ      *faqService
+	// Articles is the help-center index, nil when knowledge.articles is off.
+	Articles *articleService
 	Metrics  *metrics.Metrics
 	Slack    *slack.Escalator
 	// FollowUps re-announces unclaimed escalations and tells waiting customers.
@@ -83,6 +86,9 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	if err := m.openStore(); err != nil {
 		return err
 	}
+	if err := m.loadArticles(); err != nil {
+		return err
+	}
 	if err := m.loadFAQ(ctx); err != nil {
 		return err
 	}
@@ -90,6 +96,9 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	pol, err := newPolicy(&m.Config, m.FAQ, m.Logger)
 	if err != nil {
 		return err
+	}
+	if m.Articles != nil {
+		pol.Articles, pol.Passages = m.Articles, m.Config.Knowledge.Passages
 	}
 	pol.Observer = m.Metrics
 	mounts := map[string]http.Handler{"GET /metrics": m.Metrics.Handler()}
@@ -162,6 +171,29 @@ func (m *Main) openStore() error {
 	}
 	if err := m.Store.Open(); err != nil {
 		return fmt.Errorf("open store %s: %w", path, err)
+	}
+	return nil
+}
+
+// loadArticles loads the help-center articles when knowledge.articles is
+// set; before the FAQ's build starts in the background, as the two builds'
+// working memory does not add up.
+func (m *Main) loadArticles() error {
+	cfg := &m.Config
+	if cfg.Knowledge.Articles == "" {
+		return nil
+	}
+	var vectors *articles.Vectors
+	if cfg.LLM.Mode != "off" && cfg.LLM.EmbeddingModel != "" {
+		vectors = &articles.Vectors{
+			Embedder: openai.NewEmbedder(openai.Config{BaseURL: cfg.LLM.BaseURL, Model: cfg.LLM.EmbeddingModel,
+				APIKey: cfg.LLM.APIKey, Timeout: cfg.LLM.Timeout}),
+			Model: cfg.LLM.EmbeddingModel, Dir: filepath.Join(filepath.Dir(cfg.Storage.Path), "embedding-cache"),
+		}
+	}
+	var err error
+	if m.Articles, err = openArticles(cfg.Knowledge, vectors, m.Logger); err != nil {
+		return &ConfigError{fmt.Errorf("knowledge.articles: %w", err)}
 	}
 	return nil
 }
@@ -405,6 +437,9 @@ func (m *Main) Close() error {
 	}
 	if m.Runner != nil {
 		errs = append(errs, m.Runner.Close())
+	}
+	if m.Articles != nil {
+		errs = append(errs, m.Articles.Close())
 	}
 	if m.FAQ != nil {
 		errs = append(errs, m.FAQ.Close())
