@@ -9,17 +9,6 @@ import (
 // cost no more than a question does.
 const maxQueryBytes = 4 << 10
 
-// words returns the lower-cased words of s: runs of letters, digits and
-// combining marks. An apostrophe separates words ("veteran's" → "veteran",
-// "s"; "don't" → "don", "t"), whose stray parts are stopwords. The words
-// are substrings of one lower-cased copy of s: indexing a large help
-// center allocates little.
-func words(s string) []string {
-	return strings.FieldsFunc(strings.ToLower(s), func(r rune) bool {
-		return !unicode.IsLetter(r) && !unicode.IsDigit(r) && !unicode.Is(unicode.Mn, r)
-	})
-}
-
 // terms returns the index terms of s: words without stopwords, stemmed.
 func terms(s string) []string {
 	var out []string
@@ -28,7 +17,10 @@ func terms(s string) []string {
 }
 
 // eachTerm calls f with each index term of s, in order, without building
-// a slice of its words.
+// a slice of its words. Words are the runs of letters, digits and combining
+// marks of one lower-cased copy of s. An apostrophe separates words
+// ("veteran's" → "veteran", "s"; "don't" → "don", "t"), whose stray parts
+// are stopwords.
 func eachTerm(s string, f func(string)) {
 	low := strings.ToLower(s)
 	start := -1
