@@ -1,15 +1,12 @@
 package hmac_test
 
 import (
-	"bytes"
 	"crypto/hmac"
 	"crypto/sha512"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -19,6 +16,7 @@ import (
 	"github.com/supportbot/supportbot/bot"
 	"github.com/supportbot/supportbot/triggers"
 	hmactrigger "github.com/supportbot/supportbot/triggers/hmac"
+	"github.com/supportbot/supportbot/triggers/triggertest"
 )
 
 // vector is one entry of testdata/vectors.json: a vendor's scheme written
@@ -32,22 +30,6 @@ type vector struct {
 	Headers map[string]string   `json:"headers"`
 	Body    string              `json:"body"`
 	Valid   bool                `json:"valid"`
-}
-
-func loadVectors(tb testing.TB) []vector {
-	tb.Helper()
-	b, err := os.ReadFile("testdata/vectors.json")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	var vs []vector
-	if err := json.Unmarshal(b, &vs); err != nil {
-		tb.Fatalf("testdata/vectors.json: %v", err)
-	}
-	if len(vs) == 0 {
-		tb.Fatal("testdata/vectors.json: no vectors")
-	}
-	return vs
 }
 
 // MustNew builds an hmac trigger whose clock reads now.
@@ -67,17 +49,11 @@ func MustNew(tb testing.TB, cfg triggers.Config, now time.Time) *hmactrigger.Tri
 }
 
 func newRequest(h map[string]string, body []byte) *http.Request {
-	r := httptest.NewRequest(http.MethodPost, "/hooks/vendor", bytes.NewReader(body))
-	for k, v := range h {
-		if v != "" {
-			r.Header.Set(k, v)
-		}
-	}
-	return r
+	return triggertest.Request("/hooks/vendor", h, body)
 }
 
 func TestVectors(t *testing.T) {
-	for _, v := range loadVectors(t) {
+	for _, v := range triggertest.LoadVectors[vector](t, "testdata/vectors.json") {
 		t.Run(v.Name, func(t *testing.T) {
 			tr := MustNew(t, triggers.Config{Secret: v.Secret, HMAC: v.HMAC}, time.Unix(v.Now, 0))
 			err := tr.Verify(newRequest(v.Headers, []byte(v.Body)), []byte(v.Body))
@@ -196,26 +172,7 @@ func TestVerify(t *testing.T) {
 			}
 			b := cmpOr(tt.body, body)
 			err := tr.Verify(newRequest(h, []byte(b)), []byte(b))
-			if tt.wantErr == "" {
-				if err != nil {
-					t.Fatalf("Verify()=%v, want nil", err)
-				}
-				return
-			}
-			if err == nil {
-				t.Fatalf("Verify()=nil, want an error containing %q", tt.wantErr)
-			}
-			if !errors.Is(err, bot.ErrUnauthorized) {
-				t.Fatalf("Verify()=%v, want it to wrap bot.ErrUnauthorized", err)
-			}
-			if got := err.Error(); !strings.Contains(got, tt.wantErr) {
-				t.Fatalf("Verify()=%q, want it to contain %q", got, tt.wantErr)
-			}
-			for _, s := range cfg.AllSecrets() {
-				if strings.Contains(err.Error(), s) {
-					t.Fatalf("Verify()=%q echoes a secret", err)
-				}
-			}
+			triggertest.CheckVerify(t, err, tt.wantErr, cfg.AllSecrets()...)
 		})
 	}
 }
@@ -259,18 +216,7 @@ func TestNew(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			tt.cfg.Name, tt.cfg.Kind = "vendor", hmactrigger.Kind
 			_, err := hmactrigger.New(tt.cfg)
-			if tt.wantErr == "" {
-				if err != nil {
-					t.Fatalf("New()=%v, want nil", err)
-				}
-				return
-			}
-			if err == nil {
-				t.Fatalf("New()=nil, want %q", tt.wantErr)
-			}
-			if got, want := err.Error(), tt.wantErr; got != want {
-				t.Fatalf("New()=%q, want %q", got, want)
-			}
+			triggertest.CheckNew(t, err, tt.wantErr)
 		})
 	}
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/supportbot/supportbot/bot"
 	"github.com/supportbot/supportbot/triggers"
+	"github.com/supportbot/supportbot/triggers/triggertest"
 	"github.com/supportbot/supportbot/triggers/web"
 )
 
@@ -131,24 +132,7 @@ func TestVerify(t *testing.T) {
 				trg = tr
 			}
 			err := trg.Verify(newRequest(tt.visitor, tt.token, nil), nil)
-			if tt.wantErr == "" {
-				if err != nil {
-					t.Fatalf("Verify()=%v, want nil", err)
-				}
-				return
-			}
-			if err == nil {
-				t.Fatalf("Verify()=nil, want an error containing %q", tt.wantErr)
-			}
-			if !errors.Is(err, bot.ErrUnauthorized) {
-				t.Fatalf("Verify()=%v, want it to wrap bot.ErrUnauthorized", err)
-			}
-			if got := err.Error(); !strings.Contains(got, tt.wantErr) {
-				t.Fatalf("Verify()=%q, want it to contain %q", got, tt.wantErr)
-			}
-			if tt.token != "" && strings.Contains(err.Error(), tt.token) {
-				t.Fatalf("Verify()=%q echoes the token", err)
-			}
+			triggertest.CheckVerify(t, err, tt.wantErr, tt.token)
 		})
 	}
 }
@@ -169,23 +153,15 @@ func TestNew(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			tt.cfg.Name, tt.cfg.Kind = "site", web.Kind
 			tr, err := web.New(tt.cfg)
-			if tt.wantErr == "" {
-				if err != nil {
-					t.Fatalf("New()=%v, want nil", err)
-				}
-				if got, want := tr.Kind(), "web"; got != want {
-					t.Fatalf("Kind()=%q, want %q", got, want)
-				}
-				if got, want := tr.Name(), "site"; got != want {
-					t.Fatalf("Name()=%q, want %q", got, want)
-				}
+			triggertest.CheckNew(t, err, tt.wantErr, "tooshort")
+			if err != nil {
 				return
 			}
-			if err == nil || err.Error() != tt.wantErr {
-				t.Fatalf("New()=%v, want %q", err, tt.wantErr)
+			if got, want := tr.Kind(), "web"; got != want {
+				t.Fatalf("Kind()=%q, want %q", got, want)
 			}
-			if strings.Contains(err.Error(), "tooshort") {
-				t.Fatalf("New()=%q echoes the secret", err)
+			if got, want := tr.Name(), "site"; got != want {
+				t.Fatalf("Name()=%q, want %q", got, want)
 			}
 		})
 	}
