@@ -53,20 +53,26 @@ func LoadVectors[V any](tb testing.TB, path string) []V {
 // contains none of secrets.
 func CheckVerify(tb testing.TB, err error, wantErr string, secrets ...string) {
 	tb.Helper()
-	if wantErr == "" {
-		if err != nil {
-			tb.Fatalf("Verify()=%v, want nil", err)
-		}
-		return
-	}
-	if err == nil {
-		tb.Fatalf("Verify()=nil, want an error containing %q", wantErr)
-	}
-	if !errors.Is(err, bot.ErrUnauthorized) {
-		tb.Fatalf("Verify()=%v, want it to wrap bot.ErrUnauthorized", err)
-	}
-	if got := err.Error(); !strings.Contains(got, wantErr) {
+	CheckAccepted(tb, err, wantErr == "", secrets...)
+	if got := err; got != nil && !strings.Contains(got.Error(), wantErr) {
 		tb.Fatalf("Verify()=%q, want it to contain %q", got, wantErr)
+	}
+}
+
+// CheckAccepted checks the result of a Verify that should accept (ok) or
+// refuse the request: nil, or an error that wraps bot.ErrUnauthorized and
+// contains none of secrets.
+func CheckAccepted(tb testing.TB, err error, ok bool, secrets ...string) {
+	tb.Helper()
+	switch {
+	case ok && err != nil:
+		tb.Fatalf("Verify()=%v, want nil", err)
+	case ok:
+		return
+	case err == nil:
+		tb.Fatal("Verify()=nil, want a refusal")
+	case !errors.Is(err, bot.ErrUnauthorized):
+		tb.Fatalf("Verify()=%v, want it to wrap bot.ErrUnauthorized", err)
 	}
 	noSecret(tb, "Verify", err, secrets)
 }
