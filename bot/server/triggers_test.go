@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,22 +18,18 @@ import (
 	"github.com/supportbot/supportbot/triggers/standard"
 )
 
-// triggerStore is an in-memory server.TriggerStore.
+// triggerStore is an in-memory server.TriggerStore, for one goroutine (the
+// handlers run on the test's).
 type triggerStore struct {
-	mu sync.Mutex
-	m  map[string]bot.RuntimeTrigger
+	m map[string]bot.RuntimeTrigger
 }
 
 func (s *triggerStore) CreateRuntimeTrigger(_ context.Context, t bot.RuntimeTrigger) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	s.m[t.Name] = t
 	return nil
 }
 
 func (s *triggerStore) RuntimeTriggers(context.Context) ([]bot.RuntimeTrigger, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	var list []bot.RuntimeTrigger
 	for _, t := range s.m {
 		list = append(list, t)
@@ -43,8 +38,6 @@ func (s *triggerStore) RuntimeTriggers(context.Context) ([]bot.RuntimeTrigger, e
 }
 
 func (s *triggerStore) RotateRuntimeTrigger(_ context.Context, name, secret string, until time.Time) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	t, ok := s.m[name]
 	if !ok {
 		return fmt.Errorf("trigger %q: %w", name, bot.ErrNotFound)
@@ -55,8 +48,6 @@ func (s *triggerStore) RotateRuntimeTrigger(_ context.Context, name, secret stri
 }
 
 func (s *triggerStore) DeleteRuntimeTrigger(_ context.Context, name string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	if _, ok := s.m[name]; !ok {
 		return fmt.Errorf("trigger %q: %w", name, bot.ErrNotFound)
 	}
