@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -56,14 +57,13 @@ func TestAdminAPI(t *testing.T) {
 	post(t, hooks, "msg_a2", nativeEvent("adm-2", "How do I reset my password?"), nil)
 
 	var dead []any
-	for deadline := time.Now().Add(10 * time.Second); len(dead) == 0; {
+	waitFor(t, 10*time.Second, func() error {
 		_, body := adminDo(t, "GET", base+"/dead-letters", cfg.Server.AdminToken, "")
-		dead, _ = body["dead_letters"].([]any)
-		if time.Now().After(deadline) {
-			t.Fatal("no dead letter listed")
+		if dead, _ = body["dead_letters"].([]any); len(dead) == 0 {
+			return errors.New("no dead letter listed")
 		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return nil
+	})
 	id := int64(dead[0].(map[string]any)["id"].(float64))
 	down.Store(false)
 	if s, body := adminDo(t, "POST", base+"/dead-letters/"+itoa64(id)+"/replay", cfg.Server.AdminToken, ""); s != http.StatusOK {

@@ -235,16 +235,7 @@ func TestAgentReplyMirroredToSlack(t *testing.T) {
 	post(t, m.Server.URL()+"/hooks/chat", "msg_s1", nativeEvent("ar-slack", "I want to talk to a human"), nil)
 	rc.next(t)
 	<-fake.post // the hand-off
-	var rootTS string
-	for deadline := time.Now().Add(10 * time.Second); rootTS == ""; time.Sleep(10 * time.Millisecond) {
-		c, err := m.Store.Conversation(t.Context(), "chat/ar-slack")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if rootTS = c.SlackThreadTS; rootTS == "" && time.Now().After(deadline) {
-			t.Fatal("thread ts never stored")
-		}
-	}
+	rootTS := waitThread(t, m, "chat/ar-slack")
 	status, _, out := replyPost(t, m.Server.URL(), cfg.Server.AdminToken, "chat/ar-slack", "", `{"text":"Answered from the dashboard.","agent":"Grace"}`)
 	if status != http.StatusCreated {
 		t.Fatalf("reply = %d %v", status, out)

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -80,16 +81,7 @@ func TestSendFAQAnswerAutoApproved(t *testing.T) {
 	if !strings.Contains(root.Get("blocks"), `"action_id":"send_faq"`) {
 		t.Fatalf("hand-off has no Send FAQ answer menu: %s", root.Get("blocks"))
 	}
-	var rootTS string
-	for deadline := time.Now().Add(10 * time.Second); rootTS == ""; time.Sleep(10 * time.Millisecond) {
-		c, err := m.Store.Conversation(t.Context(), "chat/c-learn")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if rootTS = c.SlackThreadTS; time.Now().After(deadline) {
-			t.Fatal("thread ts never stored")
-		}
-	}
+	rootTS := waitThread(t, m, "chat/c-learn")
 	payload, _ := json.Marshal(map[string]any{
 		"type": "block_actions", "trigger_id": "trig-learn-1", "api_app_id": "A1",
 		"user":      map[string]any{"id": "U1", "name": "grace"},
@@ -107,30 +99,26 @@ func TestSendFAQAnswerAutoApproved(t *testing.T) {
 	if ev.Message.Author != "agent" || ev.Message.Text != strings.TrimSpace(entry.Answer) || ev.State != "agent" {
 		t.Fatalf("agent reply = %+v, want the entry's answer", ev)
 	}
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+	waitFor(t, 10*time.Second, func() error {
 		e, _ := mustKB(t, kb).Entry("two-factor-lost-device")
-		if slices.Contains(e.Examples, question) {
-			break
+		if !slices.Contains(e.Examples, question) {
+			return fmt.Errorf("the question never reached the entry's examples: %q", e.Examples)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the question never reached the entry's examples: %q", e.Examples)
-		}
-	}
+		return nil
+	})
 	list, err := m.Store.ListSuggestions(t.Context(), bot.SuggestionApproved, 10)
 	if err != nil || len(list) != 1 || list[0].Kind != bot.SuggestionExample || list[0].DecidedBy != "auto-approve" {
 		t.Fatalf("approved suggestions = %+v, %v", list, err)
 	}
 	// The matcher is rebuilt with the example.
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+	waitFor(t, 10*time.Second, func() error {
 		if cur := m.FAQ.live.Current(); cur != nil {
 			if e, _ := cur.KB().Entry("two-factor-lost-device"); slices.Contains(e.Examples, question) {
-				break
+				return nil
 			}
 		}
-		if time.Now().After(deadline) {
-			t.Fatal("the live matcher was not rebuilt with the example")
-		}
-	}
+		return errors.New("the live matcher was not rebuilt with the example")
+	})
 }
 
 func mustKB(t *testing.T, path string) *faq.KB {

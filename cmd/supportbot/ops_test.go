@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -42,20 +43,16 @@ func TestDeadLetterReplay(t *testing.T) {
 	if status, _ := post(t, m.Server.URL()+"/hooks/chat", "msg_dlq", nativeEvent("c-dlq", "How do I reset my password?"), nil); status != http.StatusAccepted {
 		t.Fatalf("post = %d", status)
 	}
-	deadline := time.Now().Add(15 * time.Second)
-	for {
+	waitFor(t, 15*time.Second, func() error {
 		dead, err := m.Store.ListJobs(context.Background(), bot.JobFilter{State: bot.JobDiscarded})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(dead) == 1 {
-			break
+		if len(dead) != 1 {
+			return errors.New("reply never dead-lettered")
 		}
-		if time.Now().After(deadline) {
-			t.Fatal("reply never dead-lettered")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return nil
+	})
 	if got, want := attempts.Load(), int32(3); got != want {
 		t.Fatalf("callback attempts = %d, want %d", got, want)
 	}
@@ -254,13 +251,12 @@ func TestReplyCallbackOutage(t *testing.T) {
 	}
 	// The outage lasts until every conversation's first reply was refused
 	// more than once.
-	deadline := time.Now().Add(15 * time.Second)
-	for refused.Load() < 2*convs {
-		if time.Now().After(deadline) {
-			t.Fatalf("only %d refused deliveries", refused.Load())
+	waitFor(t, 15*time.Second, func() error {
+		if n := refused.Load(); n < 2*convs {
+			return fmt.Errorf("only %d refused deliveries", n)
 		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return nil
+	})
 	select {
 	case ev := <-rc.ch:
 		t.Fatalf("a reply got through the outage: %+v", ev)

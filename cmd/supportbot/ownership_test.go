@@ -20,35 +20,30 @@ import (
 // waitOwner waits until conversation key is in state want.
 func waitOwner(t *testing.T, m *Main, key string, want bot.State) {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for {
+	waitFor(t, 15*time.Second, func() error {
 		c, err := m.Store.Conversation(context.Background(), key)
 		if err == nil && c.State == want {
-			return
+			return nil
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("conversation %s never became %s (last %+v, %v)", key, want, c, err)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return fmt.Errorf("conversation %s never became %s (last %+v, %v)", key, want, c, err)
+	})
 }
 
 // waitTranscript waits until conversation key's transcript holds a line with text.
 func waitTranscript(t *testing.T, m *Main, key, text string) bot.Message {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for {
+	var found bot.Message
+	waitFor(t, 15*time.Second, func() error {
 		ms, _ := m.Store.Messages(context.Background(), key)
 		for _, msg := range ms {
 			if msg.Text == text {
-				return msg
+				found = msg
+				return nil
 			}
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("transcript of %s has no %q: %+v", key, text, ms)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return fmt.Errorf("transcript of %s has no %q: %+v", key, text, ms)
+	})
+	return found
 }
 
 // quietAPI fails when the fake API receives a call within d.

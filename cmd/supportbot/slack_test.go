@@ -115,19 +115,7 @@ func TestSlackHandOffEndToEnd(t *testing.T) {
 	if root.Get("channel") != "C1" || root.Get("thread_ts") != "" {
 		t.Fatalf("escalation post = %v", root)
 	}
-	var rootTS string
-	deadline := time.Now().Add(10 * time.Second)
-	for rootTS == "" {
-		c, err := m.Store.Conversation(t.Context(), "chat/c-slack")
-		if err != nil {
-			t.Fatal(err)
-		}
-		rootTS = c.SlackThreadTS
-		if time.Now().After(deadline) {
-			t.Fatal("thread ts never stored")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	rootTS := waitThread(t, m, "chat/c-slack")
 
 	// The customer writes again: mirrored into the thread, no bot answer.
 	post(t, hooks, "msg_2", nativeEvent("c-slack", "How do I reset my password?"), nil)
