@@ -57,6 +57,10 @@ type TriggerSettings struct {
 	Greeting string
 	// Confirm asks "Did that answer your question?" after each answer.
 	Confirm bool
+	// MarkdownLinks shows an answer's sources as Markdown links
+	// ("Source: [title](url)"), for a channel that renders them (the web
+	// chat); otherwise they are plain text ("Source: title url").
+	MarkdownLinks bool
 }
 
 // Engine is the conversation engine: the job handlers that record messages,
@@ -239,9 +243,10 @@ func (e *Engine) process(ctx context.Context, j *bot.Job) (bot.JobOutcome, error
 			d = bot.Decision{Action: bot.ActionEscalate, Reason: bot.ReasonOutOfScope, Detail: "empty answer", Candidates: d.Candidates, Source: "policy"}
 		}
 		if d.Action == bot.ActionAnswer {
-			reply.Kind, reply.Text, reply.State = bot.ReplyAnswer, d.Answer, bot.StateBot
+			ts := e.settings(c.Trigger)
+			reply.Kind, reply.Text, reply.State = bot.ReplyAnswer, d.AnswerText(ts.MarkdownLinks), bot.StateBot
 			o.Answered = true
-			if e.settings(c.Trigger).Confirm {
+			if ts.Confirm {
 				reply.Text += "\n\n" + e.confirmText()
 				reply.Options = slices.Clone(ConfirmOptions)
 				o.Confirm = true
