@@ -10,12 +10,13 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/supportbot/supportbot/bot/openai"
 	"github.com/supportbot/supportbot/bot/policy"
 	"github.com/supportbot/supportbot/faq/articles"
 )
 
 // evalArticles runs supportbot eval --articles DIR --cases FILE.
-func (c *cli) evalArticles(dir, casesPath string, asJSON bool) error {
+func (c *cli) evalArticles(ctx context.Context, dir, casesPath string, asJSON bool) error {
 	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
 		return &usageError{fmt.Errorf("--articles: %s is not a directory", dir)}
 	}
@@ -31,11 +32,44 @@ func (c *cli) evalArticles(dir, casesPath string, asJSON bool) error {
 	if err := articles.CheckCases(ix, cases); err != nil {
 		return &usageError{fmt.Errorf("--cases: %w", err)}
 	}
-	r := articles.Evaluate(ix, cases)
+	cfg, err := c.config()
+	if err != nil {
+		return err
+	}
+	var r articles.Report
+	if v := evalVectors(cfg.LLM); v != nil {
+		// As the service ranks with llm.embedding_model: the passages are
+		// embedded first (in memory: eval writes no cache), then each
+		// question is embedded and the two rankings fused.
+		n, err := v.Update(ctx, ix)
+		if err != nil {
+			return fmt.Errorf("eval --articles with llm.embedding_model %s: %w", cfg.LLM.EmbeddingModel, err)
+		}
+		r, err = articles.EvaluateRank(ix, cases, func(q string) ([]articles.ArticleHit, error) { return v.Rank(ctx, ix, q, 10) })
+		if err != nil {
+			return fmt.Errorf("eval --articles with llm.embedding_model %s: %w", cfg.LLM.EmbeddingModel, err)
+		}
+		r.Ranking, r.EmbeddingModel, r.EmbeddedPassages = "fused", cfg.LLM.EmbeddingModel, n
+	} else {
+		r = articles.Evaluate(ix, cases)
+	}
 	if asJSON {
 		return json.NewEncoder(c.stdout).Encode(r)
 	}
 	return r.WriteText(c.stdout)
+}
+
+// evalVectors are the passage embeddings eval ranks with: those of the
+// service's config (llm.mode not off and llm.embedding_model set), kept in
+// memory; nil ranks lexically.
+func evalVectors(cfg LLMConfig) *articles.Vectors {
+	if cfg.Mode == "off" || cfg.EmbeddingModel == "" {
+		return nil
+	}
+	return &articles.Vectors{
+		Embedder: openai.NewEmbedder(openai.Config{BaseURL: cfg.BaseURL, Model: cfg.EmbeddingModel, APIKey: cfg.APIKey, Timeout: cfg.Timeout}),
+		Model:    cfg.EmbeddingModel,
+	}
 }
 
 // articleService owns the live article index: built at start, rebuilt on
