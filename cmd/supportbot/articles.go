@@ -81,7 +81,9 @@ type articleService struct {
 	opts    articles.Options
 	ix      atomic.Pointer[articles.Index]
 	vectors *articles.Vectors
-	logger  *slog.Logger
+	// cacheDir keeps built indexes by content hash ("": none).
+	cacheDir string
+	logger   *slog.Logger
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -93,7 +95,7 @@ var _ policy.ArticleRetriever = (*articleService)(nil)
 
 func openArticles(cfg KnowledgeConfig, vectors *articles.Vectors, logger *slog.Logger) (*articleService, error) {
 	s := &articleService{dir: cfg.Articles, opts: articles.Options{Threshold: cfg.Threshold}, vectors: vectors,
-		logger: logger.With("component", "articles")}
+		cacheDir: cfg.cacheDir, logger: logger.With("component", "articles")}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	if err := s.Reload(); err != nil {
 		s.cancel()
@@ -109,9 +111,13 @@ func (s *articleService) Reload() error {
 	if err != nil {
 		return err
 	}
-	ix := articles.Build(as, s.opts)
+	ix, info := articles.BuildCached(as, s.opts, s.cacheDir)
 	s.ix.Store(ix)
-	s.logger.Info("articles indexed", "articles", len(as), "passages", ix.Passages(), "took", time.Since(start).Round(time.Millisecond))
+	if info.Err != nil {
+		s.logger.Warn("article index cache not used: index built", "dir", s.cacheDir, "err", info.Err)
+	}
+	s.logger.Info("articles indexed", "articles", len(as), "passages", ix.Passages(), "cached", info.Cached,
+		"index", info.Took.Round(time.Millisecond), "took", time.Since(start).Round(time.Millisecond))
 	if s.vectors != nil && s.ctx.Err() == nil {
 		s.wg.Add(1)
 		go s.embed(ix)
