@@ -62,11 +62,6 @@ func ParseEventRef(ref string) (int64, error) {
 	return id, nil
 }
 
-type processPayload struct {
-	InboxID int64 `json:"inbox_id"`
-	BurstMS int64 `json:"burst_ms,omitempty"`
-}
-
 // Audit records a request that was not ingested (rejected, ignored). It
 // does not wait for the commit: a rejection is answered at once.
 func (s *Store) Audit(ctx context.Context, a bot.AuditEntry) error {
