@@ -579,3 +579,5 @@ func privateFiles(path string) error {
 	}
 	return nil
 }
+
+var _ bot.Store = (*Store)(nil)
