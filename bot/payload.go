@@ -28,6 +28,8 @@ type JobPayload interface {
 
 // ProcessPayload is the payload of a JobProcess job: the inbox event to
 // record, and the burst window it was accepted with.
+// The store's queries read inbox_id inside stored payloads (the burst
+// check, retention), so its key is part of the stored form.
 type ProcessPayload struct {
 	InboxID int64 `json:"inbox_id"`
 	BurstMS int64 `json:"burst_ms,omitempty"`

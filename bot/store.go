@@ -174,7 +174,9 @@ type Store interface {
 
 	// Ping checks that the store is writable.
 	Ping(ctx context.Context) error
-	// Close stops the store after what was queued is committed.
+	// Close stops the store after what was queued is committed. Every
+	// call after it returns an error at once (writes bot.ErrClosed); a
+	// second Close is a no-op.
 	Close() error
 }
 

@@ -161,6 +161,19 @@ func testRetention(t *testing.T, e *env) {
 	}
 	eq(t, "completed jobs after purge", len(e.jobs(bot.JobCompleted, "")), 0)
 	e.conversation("c3")
+	// A Slack delivery's event goes once its job has run: a redelivery
+	// after that is accepted again (hence a cutoff past every retry window).
+	_, err = e.s.IngestSlack(e.ctx, "Ev1", bot.JobSlackEvent, "slack:C1:1.0", []byte(`{}`))
+	ok(t, err)
+	e.runAll()
+	pc, err = e.s.PurgeHistory(e.ctx, cutoff, 1000)
+	ok(t, err)
+	if pc.Events == 0 || pc.Jobs == 0 {
+		t.Fatalf("purge history = %+v, want the Slack delivery and its job", pc)
+	}
+	dup, err := e.s.IngestSlack(e.ctx, "Ev1", bot.JobSlackEvent, "slack:C1:1.0", []byte(`{}`))
+	ok(t, err)
+	eq(t, "Slack redelivery after purge: duplicate", dup, false)
 	// The events of kept conversations stay: a redelivery is a duplicate.
 	eq(t, "redelivery after purge", e.ingest(Event("c2", "e2", "hi"), bot.IngestOptions{}).Duplicate, true)
 }

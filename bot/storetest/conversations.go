@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -209,6 +210,8 @@ func testCloseConversation(t *testing.T, e *env) {
 	esc, err = e.s.LatestEscalation(e.ctx, key("c2"))
 	ok(t, err)
 	eq(t, "escalation status", esc.Status, "returned")
+	ok(t, e.s.CloseConversation(e.ctx, key("c2"), bot.StateBot, "bob", "handed back", nil)) // a no-op
+	eq(t, "transitions after handing back twice", len(e.transitions("c2")), 2)
 	is(t, "CloseConversation(unknown)", e.s.CloseConversation(e.ctx, key("nobody"), bot.StateResolved, "ann", "x", nil), bot.ErrNotFound)
 }
 
@@ -257,6 +260,7 @@ func testConfirmAndRatings(t *testing.T, e *env) {
 	counts, err := e.s.RatingsSince(e.ctx, time.Now().Add(-time.Hour))
 	ok(t, err)
 	eq(t, "ratings", counts, [5]int64{0, 0, 0, 1, 0})
+	invalid(t, "comment too long", e.s.RateConversation(e.ctx, bot.Rating{ConversationKey: key("c1"), Score: 3, Comment: strings.Repeat("x", bot.MaxRatingComment+1)}))
 	invalid(t, "score 0", e.s.RateConversation(e.ctx, bot.Rating{ConversationKey: key("c1"), Score: 0}))
 	is(t, "RateConversation(unknown)", e.s.RateConversation(e.ctx, bot.Rating{ConversationKey: key("nobody"), Score: 3}), bot.ErrNotFound)
 
@@ -301,6 +305,9 @@ func testSentReplies(t *testing.T, e *env) {
 	ok(t, err)
 	eq(t, "after the first", len(after), 2)
 	eq(t, "after the first", after[0].ID, rids[1])
+	all, err = e.s.SentReplies(e.ctx, key("c1"), "", -1)
+	ok(t, err)
+	eq(t, "n <= 0: the default cap", len(all), 3)
 	some, err := e.s.SentReplies(e.ctx, key("c1"), "rpl_other", 1)
 	ok(t, err)
 	eq(t, "unknown afterID starts at the first, n caps", len(some), 1)

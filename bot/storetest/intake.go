@@ -10,6 +10,22 @@ import (
 
 func testPing(t *testing.T, e *env) { ok(t, e.s.Ping(e.ctx)) }
 
+// After Close every call returns an error at once, writes bot.ErrClosed;
+// a second Close is a no-op.
+func testClose(t *testing.T, e *env) {
+	e.ingest(Event("c1", "e1", "hi"), bot.IngestOptions{})
+	ok(t, e.s.Close())
+	ok(t, e.s.Close())
+	_, err := e.s.Ingest(e.ctx, Event("c1", "e2", "hi"), bot.IngestOptions{})
+	is(t, "Ingest after Close", err, bot.ErrClosed)
+	is(t, "Ping after Close", e.s.Ping(e.ctx), bot.ErrClosed)
+	_, err = e.s.ClaimJobs(e.ctx, 1, time.Minute)
+	is(t, "ClaimJobs after Close", err, bot.ErrClosed)
+	if _, err := e.s.Conversation(e.ctx, key("c1")); err == nil {
+		t.Fatal("Conversation after Close: no error")
+	}
+}
+
 func testIngestDedupe(t *testing.T, e *env) {
 	rc1 := e.ingest(Event("c1", "e1", "hi"), bot.IngestOptions{})
 	eq(t, "first ingest duplicate", rc1.Duplicate, false)

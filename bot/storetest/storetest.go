@@ -24,13 +24,14 @@ import (
 const Trigger = "chat"
 
 // Run runs the contract suite. newStore returns a new, empty, open store and
-// closes it when the test ends (t.Cleanup).
+// closes it when the test ends (t.Cleanup); Close may then be its second.
 func Run(t *testing.T, newStore func(t *testing.T) bot.Store) {
 	for _, tc := range []struct {
 		name string
 		fn   func(*testing.T, *env)
 	}{
 		{"Ping", testPing},
+		{"Close", testClose},
 		{"IngestDedupe", testIngestDedupe},
 		{"IngestConcurrentDuplicates", testIngestConcurrentDuplicates},
 		{"IngestAudit", testIngestAudit},
@@ -247,6 +248,15 @@ func (e *env) conversation(conv string) *bot.Conversation {
 		e.t.Fatal(err)
 	}
 	return c
+}
+
+func (e *env) transitions(conv string) []bot.Transition {
+	e.t.Helper()
+	list, err := e.s.Transitions(e.ctx, key(conv))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return list
 }
 
 func (e *env) replies(conv string) []bot.StoredReply {
