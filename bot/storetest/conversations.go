@@ -2,7 +2,9 @@ package storetest
 
 import (
 	"errors"
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -183,6 +185,23 @@ func testClaim(t *testing.T, e *env) {
 	ok(t, err)
 	eq(t, "escalation status", esc.Status, "claimed")
 	eq(t, "claimed by", esc.ClaimedBy, "ann")
+	// Agents racing for one hand-off: the first claim wins.
+	e.escalate("c3", "e3", "help")
+	var wg sync.WaitGroup
+	errs := make([]error, 6)
+	for i := range errs {
+		wg.Go(func() { errs[i] = e.s.Claim(e.ctx, key("c3"), fmt.Sprintf("agent%d", i)) })
+	}
+	wg.Wait()
+	won := 0
+	for _, err := range errs {
+		if err == nil {
+			won++
+		} else if !errors.Is(err, bot.ErrConflict) {
+			t.Fatalf("racing claim: %v", err)
+		}
+	}
+	eq(t, "claims won", won, 1)
 	e.answer("c2", "e2", "hi")
 	is(t, "Claim of a bot conversation", e.s.Claim(e.ctx, key("c2"), "ann"), bot.ErrConflict)
 	is(t, "Claim(unknown)", e.s.Claim(e.ctx, key("nobody"), "ann"), bot.ErrNotFound)

@@ -1,6 +1,8 @@
 package storetest
 
 import (
+	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -74,6 +76,63 @@ func testJobRescue(t *testing.T, e *env) {
 	ok(t, err)
 	eq(t, "queued", st.Queued, int64(2))
 	eq(t, "running", st.Running, int64(0))
+	// The interrupted run counts as an attempt.
+	j := e.next(bot.JobProcess)
+	eq(t, "attempt after rescue", j.Attempt, 2)
+}
+
+// Workers claiming at once never get the same job, nor two of one lane.
+func testConcurrentClaims(t *testing.T, e *env) {
+	const convs = 12
+	for i := range convs {
+		for m := range 2 {
+			e.ingest(Event(fmt.Sprintf("c%d", i), fmt.Sprintf("e%d-%d", i, m), "hi"), bot.IngestOptions{})
+		}
+	}
+	var mu sync.Mutex
+	claimed := map[int64]int{}
+	running := map[string]bool{}
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for idle := 0; idle < 20; {
+				jobs, err := e.s.ClaimJobs(e.ctx, 3, time.Minute)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if len(jobs) == 0 {
+					idle++
+					time.Sleep(time.Millisecond)
+					continue
+				}
+				mu.Lock()
+				for _, j := range jobs {
+					claimed[j.ID]++
+					if running[j.QueueKey] {
+						t.Errorf("lane %s: two jobs running at once", j.QueueKey)
+					}
+					running[j.QueueKey] = true
+				}
+				mu.Unlock()
+				for _, j := range jobs {
+					mu.Lock()
+					running[j.QueueKey] = false
+					mu.Unlock()
+					if err := e.s.CompleteJob(e.ctx, j.ID); err != nil {
+						t.Error(err)
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+	eq(t, "jobs claimed", len(claimed), 2*convs)
+	for id, n := range claimed {
+		if n != 1 {
+			t.Fatalf("job %d claimed %d times", id, n)
+		}
+	}
 }
 
 func testDeadLetters(t *testing.T, e *env) {

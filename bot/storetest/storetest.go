@@ -49,6 +49,7 @@ func Run(t *testing.T, newStore func(t *testing.T) bot.Store) {
 		{"JobRescue", testJobRescue},
 		{"DeadLetters", testDeadLetters},
 		{"Lanes", testLanes},
+		{"ConcurrentClaims", testConcurrentClaims},
 		{"Notify", testNotify},
 		{"Slack", testSlack},
 		{"QueueAgentReply", testQueueAgentReply},
