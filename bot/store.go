@@ -162,7 +162,8 @@ type DashboardCounts struct {
 // bot/storetest. Consumers still declare the small part they use; each of
 // those interfaces is a subset of Store. The methods' documented behaviour,
 // errors included, is the implementation's (see bot/sqlite); the parts below
-// group it.
+// group it. Lists return at most their limit: 100 when it is not positive,
+// 1000 at most.
 type Store interface {
 	IntakeStore
 	JobStore

@@ -109,9 +109,13 @@ func (s *Store) ListAudit(ctx context.Context, f bot.AuditFilter) ([]bot.AuditEn
 	return out, rows.Err()
 }
 
+// limit is a list's row limit: 100 when n is not positive, 1000 at most.
 func limit(n int) int {
-	if n <= 0 || n > 1000 {
+	switch {
+	case n <= 0:
 		return 100
+	case n > 1000:
+		return 1000
 	}
 	return n
 }

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -95,6 +96,19 @@ func testExamples(t *testing.T, e *env) {
 	ok(t, err)
 	eq(t, "pending of all", len(pending), 2)
 	eq(t, "oldest first", pending[0].ID, ids[0])
+
+	// ListSuggestions returns at most limit, 100 by default, 1000 at most.
+	many := make([]bot.FAQSuggestion, 120)
+	for i := range many {
+		many[i] = bot.FAQSuggestion{EntryID: "bulk", Question: fmt.Sprintf("phrasing %d", i), SuggestedBy: "ops"}
+	}
+	_, _, err = e.s.SuggestExamples(e.ctx, many)
+	ok(t, err)
+	for _, tc := range []struct{ n, want int }{{0, 100}, {-1, 100}, {5, 5}, {5000, 122}} {
+		list, err := e.s.ListSuggestions(e.ctx, "", tc.n)
+		ok(t, err)
+		eq(t, fmt.Sprintf("ListSuggestions(n=%d)", tc.n), len(list), tc.want)
+	}
 
 	done, err := e.s.AugmentDone(e.ctx, "h1")
 	ok(t, err)

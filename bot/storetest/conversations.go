@@ -403,6 +403,7 @@ func testFollowUps(t *testing.T, e *env) {
 func testResolveIdle(t *testing.T, e *env) {
 	e.answer("c1", "e1", "hi")
 	e.escalate("c2", "e2", "help")
+	e.turn("c3", "e3", "still waiting for the bot") // not answered yet: not idle
 	n, err := e.s.ResolveIdle(e.ctx, time.Now().Add(-time.Hour))
 	ok(t, err)
 	eq(t, "resolved (none idle yet)", n, 0)
@@ -411,6 +412,7 @@ func testResolveIdle(t *testing.T, e *env) {
 	eq(t, "resolved", n, 1)
 	eq(t, "bot conversation", e.conversation("c1").State, bot.StateResolved)
 	eq(t, "escalated conversation", e.conversation("c2").State, bot.StateEscalated)
+	eq(t, "unanswered conversation", e.conversation("c3").State, bot.StateBot)
 	trs, err := e.s.Transitions(e.ctx, key("c1"))
 	ok(t, err)
 	eq(t, "actor", trs[len(trs)-1].Actor, bot.ActorSystem)
