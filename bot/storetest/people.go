@@ -143,6 +143,13 @@ func testOwnership(t *testing.T, e *env) {
 	_, in := e.turn("c3", "e3", "hello")
 	eq(t, "pending bot turns", len(in.Pending), 0)
 
+	// The bot's own reply coming back through the helpdesk is not a person.
+	e.escalate("c5", "e5", "help")
+	res = e.ownership(ownerEvent("c5", "o5", bot.OwnerChange{State: bot.StateAgent, Actor: "helpdesk-bot",
+		Reason: bot.ReasonHelpdeskReplied, Echo: "a person will reply"}))
+	eq(t, "echo", res.Skipped, "echo")
+	eq(t, "state after an echo", e.conversation("c5").State, bot.StateEscalated)
+
 	// An event with no signal changes nothing.
 	e.ingest(Event("c4", "e4", "hi"), bot.IngestOptions{})
 	j := e.next(bot.JobProcess)
