@@ -35,7 +35,7 @@ func ReasonText(code string) string {
 	case ReasonHumanRequested:
 		return "The customer asked for a person."
 	case ReasonOutOfScope:
-		return "No FAQ entry matches the question confidently."
+		return "No FAQ entry or help-center article matches the question confidently."
 	case ReasonLLMEscalated:
 		return "The language model found no answer in the FAQ."
 	case ReasonLLMLowConfidence:
@@ -81,12 +81,21 @@ type Query struct {
 	FailedTurns int
 }
 
-// Candidate is an FAQ entry the decision considered, with its score.
+// Candidate is an FAQ entry or an article passage the decision
+// considered, with its score.
 type Candidate struct {
 	ID       string  `json:"id"`
-	Question string  `json:"question"`
+	Question string  `json:"question"` // for a passage, the article's title
 	Score    float64 `json:"score"`
+	// Kind is CandidateArticle for an article passage, empty for an FAQ entry.
+	Kind string `json:"kind,omitempty"`
+	// Heading is a passage's heading path and URL its article's link.
+	Heading string `json:"heading,omitempty"`
+	URL     string `json:"url,omitempty"`
 }
+
+// CandidateArticle is the Kind of a Candidate that is an article passage.
+const CandidateArticle = "article"
 
 // Decision is the answer-or-escalate outcome for one turn.
 type Decision struct {

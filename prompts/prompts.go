@@ -49,11 +49,22 @@ type Entry struct {
 	Answer   string
 }
 
+// Passage is a help-center article passage shown to the model.
+type Passage struct {
+	ID      string
+	Title   string
+	Heading string
+	URL     string
+	Text    string
+}
+
 // Data is what the user template renders: the FAQ entries to answer from,
 // the conversation so far and the customer's latest message.
 type Data struct {
 	// Entries are the FAQ entries the model may answer from, best first.
 	Entries []Entry
+	// Passages are the help-center passages it may answer from, best first.
+	Passages []Passage
 	// History holds earlier turns, oldest first.
 	History []bot.Turn
 	// Subject is the ticket's subject (may be empty).
@@ -236,6 +247,10 @@ func (s *Set) Render(d Data) (system, user string, err error) {
 		for i, e := range d.Entries {
 			clean.Entries[i] = Entry{ID: attr(e.ID), Question: Neutralize(e.Question), Answer: Neutralize(e.Answer)}
 		}
+	}
+	for _, p := range d.Passages {
+		clean.Passages = append(clean.Passages, Passage{ID: attr(p.ID), Title: attr(p.Title), Heading: Neutralize(p.Heading),
+			URL: attr(p.URL), Text: Neutralize(p.Text)})
 	}
 	if len(d.History) > 0 {
 		clean.History = make([]bot.Turn, len(d.History))

@@ -2,6 +2,7 @@ package dashboard
 
 import (
 	"cmp"
+	"context"
 	"errors"
 	"math"
 	"net/http"
@@ -262,7 +263,15 @@ var actions = []action{
 	{"escalate", "Return to the agents' queue", bot.StateEscalated},
 }
 
+// latestEscalation is the store's newest escalation of a conversation,
+// when the store has it (the article passages shown on the page).
+type latestEscalation interface {
+	LatestEscalation(ctx context.Context, key string) (bot.StoredEscalation, error)
+}
+
 type conversationData struct {
+	// Passages are the article passages the last escalation considered.
+	Passages    []bot.Candidate
 	C           *bot.Conversation
 	Messages    []bot.Message
 	Transitions []bot.Transition
@@ -352,6 +361,16 @@ func (d *Dashboard) conversation(w http.ResponseWriter, r *http.Request, a auth)
 		}
 		if c.State.CanTransition(ac.To) {
 			data.Actions = append(data.Actions, ac)
+		}
+	}
+	if es, ok := d.Store.(latestEscalation); ok {
+		// The article passages the bot considered when it handed over.
+		if e, err := es.LatestEscalation(ctx, key); err == nil {
+			for _, cand := range e.Candidates {
+				if cand.Kind == bot.CandidateArticle {
+					data.Passages = append(data.Passages, cand)
+				}
+			}
 		}
 	}
 	data.Agent = d.sessionName(a)

@@ -84,6 +84,10 @@ func (p *Policy) ask(ctx context.Context, q bot.Query, hits []Hit) (Output, erro
 	ids := make([]string, len(hits))
 	for i, h := range hits {
 		ids[i] = h.ID
+		if ps := h.Passage; ps != nil {
+			data.Passages = append(data.Passages, prompts.Passage{ID: ps.ID, Title: ps.Title, Heading: ps.Heading, URL: ps.URL, Text: ps.Text})
+			continue
+		}
 		data.Entries = append(data.Entries, prompts.Entry{ID: h.ID, Question: h.Question, Answer: h.Answer})
 	}
 	if n := len(q.History); n > p.HistoryTurns {
@@ -266,7 +270,7 @@ func Parse(content string, ids []string) (Output, error) {
 	case out.Answer == "":
 		return Output{}, fmt.Errorf("%w: empty answer", ErrInvalidOutput)
 	case len(unknown) > 0:
-		return Output{}, fmt.Errorf("%w: cited ids %q were not among the entries given", ErrInvalidOutput, unknown)
+		return Output{}, fmt.Errorf("%w: %w", ErrInvalidOutput, &unknownCitationError{unknown})
 	case len(out.CitedFAQIDs) == 0:
 		return Output{}, fmt.Errorf("%w: the answer cites no FAQ entry", ErrInvalidOutput)
 	case r.Confidence == nil:

@@ -33,6 +33,8 @@ type Hit struct {
 	Answer   string
 	Tags     []string
 	Score    float64
+	// Passage is set when the hit is an article passage shown to the LLM.
+	Passage *Passage
 }
 
 // Retriever returns the top-k FAQ entries for a text, best first, and the
@@ -175,6 +177,12 @@ type Policy struct {
 	// always ask).
 	MinRelevance float64
 
+	// Articles, when set, retrieves help-center passages beside the FAQ
+	// (articles.go); Passages of them are shown to agents and the LLM
+	// (default DefaultPassages).
+	Articles ArticleRetriever
+	Passages int
+
 	// Observer, when set, is told about every LLM call.
 	Observer Observer
 	Logger   *slog.Logger
@@ -306,10 +314,16 @@ func (p *Policy) Decide(ctx context.Context, q bot.Query) (bot.Decision, error) 
 	if !ready {
 		return t.escalate(bot.ReasonNotReady, "the FAQ index is still being built"), nil
 	}
-	if !p.wantLLM(hits, threshold) && !(p.Mode == ModeFallback && p.Answerer != nil && t.close()) {
+	t.fetchPassages(ctx)
+	if !p.wantLLM(hits, threshold) && !(p.Mode == ModeFallback && p.Answerer != nil && t.close()) &&
+		!(p.Answerer != nil && p.Mode != ModeOff && !t.faqConfident() && len(t.ps) > 0) {
 		return t.local(bot.ReasonOutOfScope, "no FAQ entry is confident enough"), nil
 	}
 	t.given = p.llmCandidates(ctx, q.Text, all, k)
+	if len(t.ps) > 0 && !t.faqConfident() {
+		// The FAQ is unsure: the model sees the best passages beside the entries.
+		t.given = append(slices.Clip(t.given), passageHits(t.ps)...)
+	}
 	if p.Mode == ModeAlways && !p.Relevant(q.Text, hits, threshold, t.given) {
 		// Nothing relevant was retrieved: asking would invite the model
 		// to answer from elsewhere.
@@ -318,6 +332,11 @@ func (p *Policy) Decide(ctx context.Context, q bot.Query) (bot.Decision, error) 
 	out, err := p.ask(ctx, q, t.given)
 	if ctx.Err() != nil {
 		return bot.Decision{}, ctx.Err()
+	}
+	if uc := (*unknownCitationError)(nil); errors.As(err, &uc) && len(t.ps) > 0 {
+		// A citation of a passage (or entry) the model was not given is
+		// an answer from elsewhere: refused, like an ungrounded one.
+		return t.escalate(bot.ReasonLLMUngrounded, "the model's answer was not sent: "+uc.Error()), nil
 	}
 	if err != nil {
 		p.Logger.Warn("llm unavailable: deciding locally", "conversation", q.ConversationKey, "err", bot.Clip(err.Error(), 500))
@@ -409,6 +428,10 @@ type turn struct {
 	given []Hit
 	// second is the matcher's second entry, retrieved even when TopK is 1.
 	second *Hit
+	// ps are the article passages retrieved, and psThreshold the
+	// relevancy a local answer needs.
+	ps          []Passage
+	psThreshold float64
 }
 
 // close reports whether the matcher's best entry would be sent but the
@@ -435,7 +458,21 @@ func (t *turn) escalate(reason, detail string) bot.Decision {
 // otherwise an escalation for reason.
 func (t *turn) local(reason, detail string) bot.Decision {
 	if len(t.hits) == 0 || t.hits[0].Score < t.threshold {
-		return t.escalate(reason, detail)
+		if d, ok := t.article(); ok {
+			if reason == bot.ReasonLLMUnavailable {
+				d.Detail = detail
+			}
+			return d
+		}
+		if t.p.Articles != nil && reason == bot.ReasonOutOfScope {
+			detail = "no FAQ entry or article passage is confident enough"
+		}
+		d := t.escalate(reason, detail)
+		if d.Draft == "" && len(t.ps) > 0 && t.ps[0].Relevance >= t.psThreshold/2 {
+			// Half-way to confident: the passage is the agents' draft.
+			d.Draft = articleAnswer(t.ps[0])
+		}
+		return d
 	}
 	best := t.hits[0]
 	if t.close() {
@@ -503,7 +540,7 @@ func (t *turn) fromLLM(out Output) bot.Decision {
 		return d
 	}
 	return bot.Decision{
-		Action: bot.ActionAnswer, Answer: out.Answer, FAQIDs: out.CitedFAQIDs,
+		Action: bot.ActionAnswer, Answer: t.withSources(out.Answer, out.CitedFAQIDs), FAQIDs: out.CitedFAQIDs,
 		Confidence: out.Confidence, Detail: out.Reason, Summary: out.Summary,
 		Candidates: t.cands, Source: "llm",
 	}

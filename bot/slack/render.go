@@ -105,17 +105,28 @@ func renderHandoff(e bot.Escalation, v handoffView) ([]slackapi.Block, string) {
 		// Only the language model writes summaries.
 		blocks = append(blocks, section("*Summary*\n"+modelLabel+"\n"+s))
 	}
-	if len(e.Candidates) > 0 {
+	var faqs, passages []bot.Candidate
+	for _, c := range e.Candidates {
+		if c.Kind == bot.CandidateArticle {
+			passages = append(passages, c)
+		} else {
+			faqs = append(faqs, c)
+		}
+	}
+	if len(faqs) > 0 {
 		var b strings.Builder
 		b.WriteString("*FAQ entries considered*")
-		for i, c := range e.Candidates {
+		for i, c := range faqs {
 			if i == maxFAQ {
-				fmt.Fprintf(&b, "\n…and %d more", len(e.Candidates)-maxFAQ)
+				fmt.Fprintf(&b, "\n…and %d more", len(faqs)-maxFAQ)
 				break
 			}
 			fmt.Fprintf(&b, "\n• `%s` %s — %.2f", code(c.ID), oneLine(c.Question, maxQuestion), c.Score)
 		}
 		blocks = append(blocks, section(b.String()))
+	}
+	if len(passages) > 0 {
+		blocks = append(blocks, section(renderPassages(passages)))
 	}
 	if r := renderRecent(e.Recent); r != "" {
 		blocks = append(blocks, section("*Last messages*\n"+r))
@@ -527,4 +538,27 @@ func renderReannounce(e bot.Escalation, waited time.Duration, mention string) st
 		text += "\n" + who
 	}
 	return text
+}
+
+// renderPassages lists the article passages considered: title (linked
+// when the article has a link), heading path and relevancy.
+func renderPassages(ps []bot.Candidate) string {
+	var b strings.Builder
+	b.WriteString("*Article passages considered*")
+	for i, c := range ps {
+		if i == maxFAQ {
+			fmt.Fprintf(&b, "\n…and %d more", len(ps)-maxFAQ)
+			break
+		}
+		title := oneLine(c.Question, maxQuestion)
+		if u := c.URL; u != "" && (strings.HasPrefix(u, "https://") || strings.HasPrefix(u, "http://")) && !strings.ContainsAny(u, "<>| ") {
+			title = "<" + u + "|" + title + ">"
+		}
+		fmt.Fprintf(&b, "\n• %s", title)
+		if c.Heading != "" {
+			fmt.Fprintf(&b, " › %s", oneLine(c.Heading, maxQuestion))
+		}
+		fmt.Fprintf(&b, " (`%s`) — %.2f", code(c.ID), c.Score)
+	}
+	return b.String()
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/supportbot/supportbot/bot/sqlite"
 	"github.com/supportbot/supportbot/bot/webchat"
 	"github.com/supportbot/supportbot/bot/worker"
+	"github.com/supportbot/supportbot/faq/articles"
 	"github.com/supportbot/supportbot/prompts"
 	"github.com/supportbot/supportbot/triggers"
 	"github.com/supportbot/supportbot/triggers/kinds"
@@ -45,6 +46,8 @@ type Main struct {
 	Runner   *worker.Runner
 	Server   *server.Server
 	FAQ      *faqService
+	// Articles is the help-center index, nil when knowledge.articles is off.
+	Articles *articleService
 	Metrics  *metrics.Metrics
 	Slack    *slack.Escalator
 	// FollowUps re-announces unclaimed escalations and tells waiting customers.
@@ -105,6 +108,21 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	if err := m.Store.Open(); err != nil {
 		return fmt.Errorf("open store %s: %w", cfg.Storage.Path, err)
 	}
+	if cfg.Knowledge.Articles != "" {
+		// Before the FAQ's build starts in the background: the two builds'
+		// working memory does not add up.
+		var vectors *articles.Vectors
+		if cfg.LLM.Mode != "off" && cfg.LLM.EmbeddingModel != "" {
+			vectors = &articles.Vectors{
+				Embedder: openai.NewEmbedder(openai.Config{BaseURL: cfg.LLM.BaseURL, Model: cfg.LLM.EmbeddingModel,
+					APIKey: cfg.LLM.APIKey, Timeout: cfg.LLM.Timeout}),
+				Model: cfg.LLM.EmbeddingModel, Dir: filepath.Join(filepath.Dir(cfg.Storage.Path), "embedding-cache"),
+			}
+		}
+		if m.Articles, err = openArticles(cfg.Knowledge, vectors, m.Logger); err != nil {
+			return &ConfigError{fmt.Errorf("knowledge.articles: %w", err)}
+		}
+	}
 	m.FAQ, err = openFAQ(ctx, cfg.FAQ, filepath.Join(filepath.Dir(cfg.Storage.Path), "faq-cache"), m.Logger)
 	if err != nil {
 		return &ConfigError{fmt.Errorf("faq.path: %w", err)}
@@ -126,6 +144,9 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	pol, err := newPolicy(cfg, m.FAQ, m.Logger)
 	if err != nil {
 		return err
+	}
+	if m.Articles != nil {
+		pol.Articles, pol.Passages = m.Articles, cfg.Knowledge.Passages
 	}
 	pol.Observer = m.Metrics
 	mounts := map[string]http.Handler{"GET /metrics": m.Metrics.Handler()}
@@ -366,6 +387,9 @@ func (m *Main) Close() error {
 	}
 	if m.Runner != nil {
 		errs = append(errs, m.Runner.Close())
+	}
+	if m.Articles != nil {
+		errs = append(errs, m.Articles.Close())
 	}
 	if m.FAQ != nil {
 		errs = append(errs, m.FAQ.Close())

@@ -94,6 +94,11 @@ func (c *cli) serveCmd() *cobra.Command {
 					if err := m.FAQ.Reload(cmd.Context()); err != nil {
 						logger.Error("reload faq", "err", err)
 					}
+					if m.Articles != nil {
+						if err := m.Articles.Reload(); err != nil {
+							logger.Error("reload articles", "err", err)
+						}
+					}
 					continue
 				case <-cmd.Context().Done():
 				}

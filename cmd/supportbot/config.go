@@ -53,6 +53,11 @@ type KnowledgeConfig struct {
 	// Articles is the directory of article files (Markdown, HTML) that
 	// `supportbot kb import` writes to (empty: none).
 	Articles string `mapstructure:"articles"`
+	// Threshold is the passage relevancy a local answer needs (0: the
+	// index's measured default).
+	Threshold float64 `mapstructure:"threshold"`
+	// Passages is the number of passages shown to agents and the LLM.
+	Passages int `mapstructure:"passages"`
 }
 
 // ConversationConfig is the conversation around the answer: the bot's
@@ -227,6 +232,9 @@ var defaults = map[string]any{
 	"storage.audit_retention":         "720h",
 	"storage.archive_dir":             "",
 	"faq.path":                        "faq/kb",
+	"knowledge.articles":              "",
+	"knowledge.threshold":             0.0,
+	"knowledge.passages":              4,
 	"faq.threshold":                   0.0,
 	"faq.top_k":                       3,
 	"faq.auto_approve_examples":       false,
@@ -262,7 +270,6 @@ var defaults = map[string]any{
 	"slack.reannounce_after":          "15m",
 	"slack.mention":                   "",
 	"outbound.allow_private_networks": false,
-	"knowledge.articles":              "",
 	"workers.count":                   32,
 	"workers.max_attempts":            10,
 	"workers.backoff_base":            "1s",
@@ -531,6 +538,12 @@ func (c *Config) Validate() error {
 	}
 	if c.FAQ.TopK < 1 || c.FAQ.TopK > 20 {
 		add("faq.top_k", "must be between 1 and 20")
+	}
+	if c.Knowledge.Threshold < 0 || c.Knowledge.Threshold > 1 {
+		add("knowledge.threshold", "must be between 0 and 1 (0: the measured default)")
+	}
+	if c.Knowledge.Passages < 1 || c.Knowledge.Passages > 20 {
+		add("knowledge.passages", "must be between 1 and 20")
 	}
 	switch c.LLM.Mode {
 	case "off":

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -14,6 +15,7 @@ import (
 	"github.com/supportbot/supportbot/bot"
 	"github.com/supportbot/supportbot/bot/policy"
 	"github.com/supportbot/supportbot/faq"
+	"github.com/supportbot/supportbot/faq/articles"
 )
 
 // faqService owns the live FAQ matcher: it builds in the background (from
@@ -128,7 +130,7 @@ func (c *cli) offlinePolicy(ctx context.Context, path string, threshold float64)
 }
 
 func (c *cli) evalCmd() *cobra.Command {
-	var faqPath, casesPath string
+	var faqPath, casesPath, articlesDir string
 	var asJSON, sweep, recall, margins bool
 	var threshold float64
 	cmd := &cobra.Command{
@@ -143,9 +145,18 @@ the in-scope cases, how often the right entry is among the matcher's first
 1, 3, 5, 10 and 20, and among the entries an LLM would be shown
 (llm.candidates, or the whole knowledge base within llm.context_budget).
 --margins prints, with the local matcher, what bot.close_margin trades: right
-answers lost against wrong answers avoided.`,
+answers lost against wrong answers avoided.
+
+With --articles DIR, eval measures the help-center articles instead: cases are
+{"q": "...", "articles": ["<article id>", ...]} ([] for a question to
+escalate), and it prints recall at 1, 5 and 10 of the articles retrieved, the
+share of answerable cases the local mode answers with a passage of a right
+article, the share of the others it escalates, and retrieval latency.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if articlesDir != "" {
+				return c.evalArticles(articlesDir, casesPath, asJSON)
+			}
 			cases, err := faq.LoadCases(casesPath)
 			if err != nil {
 				return &usageError{fmt.Errorf("--cases: %w", err)}
@@ -200,6 +211,7 @@ answers lost against wrong answers avoided.`,
 		},
 	}
 	cmd.Flags().StringVar(&faqPath, "faq", "", "knowledge base file or directory (default faq.path)")
+	cmd.Flags().StringVar(&articlesDir, "articles", "", "measure the help-center articles of this directory instead of the FAQ")
 	cmd.Flags().StringVar(&casesPath, "cases", "", "eval cases, JSON Lines (required)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "one JSON object")
 	cmd.Flags().BoolVar(&sweep, "sweep", false, "print accuracy and out-of-scope recall over thresholds")
@@ -211,7 +223,7 @@ answers lost against wrong answers avoided.`,
 }
 
 func (c *cli) askCmd() *cobra.Command {
-	var faqPath string
+	var faqPath, articlesDir string
 	var asJSON bool
 	cmd := &cobra.Command{
 		Use:   "ask \"question\"",
@@ -230,6 +242,14 @@ func (c *cli) askCmd() *cobra.Command {
 			if done || err != nil {
 				return err
 			}
+			if dir := cmp.Or(articlesDir, cfg.Knowledge.Articles); dir != "" {
+				as, err := articles.Load(dir)
+				if err != nil {
+					return &usageError{fmt.Errorf("--articles: %w", err)}
+				}
+				p.Articles = indexRetriever{articles.Build(as, articles.Options{Threshold: cfg.Knowledge.Threshold})}
+				p.Passages = cfg.Knowledge.Passages
+			}
 			d, err := p.Decide(cmd.Context(), bot.Query{Text: text})
 			if err != nil {
 				return err
@@ -245,12 +265,17 @@ func (c *cli) askCmd() *cobra.Command {
 			}
 			fmt.Fprintln(c.stdout, "considered:")
 			for _, cand := range d.Candidates {
-				fmt.Fprintf(c.stdout, "  %.3f  %-30s %s\n", cand.Score, cand.ID, oneLine(cand.Question, 60))
+				title := cand.Question
+				if cand.Heading != "" {
+					title += " › " + cand.Heading
+				}
+				fmt.Fprintf(c.stdout, "  %.3f  %-30s %s\n", cand.Score, cand.ID, oneLine(title, 60))
 			}
 			return nil
 		},
 	}
 	cmd.Flags().StringVar(&faqPath, "faq", "", "knowledge base file or directory (default faq.path)")
+	cmd.Flags().StringVar(&articlesDir, "articles", "", "help-center articles directory (default knowledge.articles)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "JSON output")
 	return cmd
 }
