@@ -228,6 +228,7 @@ func testVisitors(t *testing.T, e *env) {
 
 func testDashboard(t *testing.T, e *env) {
 	start := time.Now().UTC().Add(-time.Minute).Truncate(time.Second)
+	e.ingest(Event("c0", "e0", "hi"), bot.IngestOptions{Audit: &bot.AuditEntry{At: time.Now().UTC(), Trigger: Trigger, Method: "POST", Status: 202, EventID: "e0"}})
 	e.answer("c1", "e1", "hi")
 	e.escalate("c2", "e2", "help")
 	ok(t, e.s.Audit(e.ctx, bot.AuditEntry{At: time.Now().UTC(), Trigger: Trigger, Status: 401}))
@@ -235,16 +236,19 @@ func testDashboard(t *testing.T, e *env) {
 	c, err := e.s.DashboardCounts(e.ctx)
 	ok(t, err)
 	eq(t, "bot", c.Bot, int64(1))
+	eq(t, "queued jobs", c.Queued, int64(4)) // c0's process job, two deliver jobs, the escalate job
+	eq(t, "dead letters", c.DeadLetters, int64(0))
 	eq(t, "escalated", c.Escalated, int64(1))
 	eq(t, "open escalations", c.OpenEscalations, int64(1))
 	buckets, err := e.s.Activity(e.ctx, start, time.Minute, 3)
 	ok(t, err)
 	eq(t, "buckets", len(buckets), 3)
 	eq(t, "first bucket start", buckets[0].Start.Equal(start), true)
-	var answered, escalated, rejected int64
+	var accepted, answered, escalated, rejected int64
 	for _, b := range buckets {
-		answered, escalated, rejected = answered+b.Answered, escalated+b.Escalated, rejected+b.Rejected
+		accepted, answered, escalated, rejected = accepted+b.Accepted, answered+b.Answered, escalated+b.Escalated, rejected+b.Rejected
 	}
+	eq(t, "accepted", accepted, int64(1))
 	eq(t, "answered", answered, int64(1))
 	eq(t, "escalated", escalated, int64(1))
 	eq(t, "rejected", rejected, int64(1))
