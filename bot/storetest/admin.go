@@ -71,6 +71,12 @@ func testSuggestions(t *testing.T, e *env) {
 	again, _, err := e.s.LearnExample(e.ctx, "rpl_a2", "pay-invoice", "ann")
 	ok(t, err)
 	eq(t, "learned twice: the same suggestion", again.ID, learned.ID)
+	// One suggestion per reply, whatever its kind: a reply suggested as an
+	// entry is not learned as an example as well.
+	entry, found, err := e.s.LearnExample(e.ctx, "rpl_a1", "pay-invoice", "ann")
+	ok(t, err)
+	eq(t, "found", found, true)
+	eq(t, "the reply's suggestion", entry.ID, id)
 }
 
 func testExamples(t *testing.T, e *env) {
@@ -120,6 +126,10 @@ func testExamples(t *testing.T, e *env) {
 	done, err = e.s.AugmentDone(e.ctx, "h1")
 	ok(t, err)
 	eq(t, "augment done", done, true)
+	n, err = e.s.SaveAugment(e.ctx, bot.AugmentRecord{Hash: "h1", EntryID: "refund", Model: "m"},
+		[]bot.FAQSuggestion{{EntryID: "refund", Question: "Can I get a refund?", SuggestedBy: "augment"}})
+	ok(t, err)
+	eq(t, "new from a rerun", n, 0)
 }
 
 func testRetention(t *testing.T, e *env) {
