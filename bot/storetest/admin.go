@@ -175,6 +175,7 @@ func testRetention(t *testing.T, e *env) {
 	ok(t, err)
 	eq(t, "messages of a purged conversation", len(msgs), 0)
 	eq(t, "replies of a purged conversation", len(e.replies("c1")), 0)
+	eq(t, "redelivery of a purged conversation's event: duplicate", e.ingest(Event("c1", "e1", "hi"), bot.IngestOptions{}).Duplicate, false)
 	e.conversation("c2")
 
 	ok(t, e.s.Audit(e.ctx, bot.AuditEntry{At: time.Now().UTC(), Trigger: Trigger, Status: 401}))

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -73,6 +74,30 @@ func testAgentReply(t *testing.T, e *env) {
 		mirrored = mirrored || m.Text == "On its way"
 	}
 	eq(t, "mirrored to the thread", mirrored, true)
+
+	// Retries racing with one key store one reply.
+	race := bot.AgentReply{ConversationKey: key("c1"), Agent: "ann", Text: "Racing", IdempotencyKey: "k2"}
+	var wg sync.WaitGroup
+	results := make([]bot.AgentReplyResult, 4)
+	for i := range results {
+		wg.Go(func() {
+			r, err := e.s.AgentReply(e.ctx, race)
+			if err != nil {
+				t.Error(err)
+			}
+			results[i] = r
+		})
+	}
+	wg.Wait()
+	firsts := 0
+	for _, r := range results {
+		if !r.Replayed {
+			firsts++
+		}
+		eq(t, "racing replies' id", r.Reply.ID, results[0].Reply.ID)
+	}
+	eq(t, "racing replies stored", firsts, 1)
+	n = len(e.replies("c1"))
 
 	// Without a key, each call is a reply.
 	a.IdempotencyKey = ""
