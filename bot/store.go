@@ -194,7 +194,9 @@ type IntakeStore interface {
 }
 
 // JobStore is the durable job queue: leases, retries, dead letters and
-// replay, one job at a time per queue key.
+// replay, one job at a time per queue key. CompleteJob, RetryJob, DiscardJob and
+// ReleaseJob act on a running job only: on any other (rescued meanwhile,
+// unknown) they change nothing and return nil.
 type JobStore interface {
 	ClaimJobs(ctx context.Context, n int, lease time.Duration) ([]*Job, error)
 	CompleteJob(ctx context.Context, id int64) error

@@ -48,6 +48,20 @@ func testJobLifecycle(t *testing.T, e *env) {
 	eq(t, "next run with an empty queue is zero", next.IsZero(), true)
 	_, err = e.s.Job(e.ctx, 1<<40)
 	is(t, "Job(unknown)", err, bot.ErrNotFound)
+	// Only a running job is finished: the others are left as they are.
+	e.ingest(Event("c2", "e2", "hi"), bot.IngestOptions{})
+	queued := e.jobs(bot.JobQueued, bot.JobProcess)[0]
+	ok(t, e.s.CompleteJob(e.ctx, queued.ID))
+	ok(t, e.s.DiscardJob(e.ctx, queued.ID, "x"))
+	ok(t, e.s.RetryJob(e.ctx, j.ID, time.Time{}, "x")) // completed
+	ok(t, e.s.ReleaseJob(e.ctx, 1<<40, time.Time{}))
+	got, err = e.s.Job(e.ctx, queued.ID)
+	ok(t, err)
+	eq(t, "queued job after CompleteJob", got.State, bot.JobQueued)
+	got, err = e.s.Job(e.ctx, j.ID)
+	ok(t, err)
+	eq(t, "completed job after RetryJob", got.State, bot.JobCompleted)
+	ok(t, e.s.CompleteJob(e.ctx, e.next(bot.JobProcess).ID))
 	st, err := e.s.QueueStats(e.ctx)
 	ok(t, err)
 	eq(t, "stats", st, bot.QueueStats{})
