@@ -23,10 +23,7 @@ func (s *Store) ConversationByThread(ctx context.Context, channel, ts string) (*
 }
 
 // ClaimError says who holds a conversation another agent tried to claim.
-type ClaimError struct{ ClaimedBy string }
-
-func (e *ClaimError) Error() string { return "already claimed by " + e.ClaimedBy }
-func (e *ClaimError) Unwrap() error { return bot.ErrConflict }
+type ClaimError = bot.ClaimError
 
 // Claim gives an escalated conversation to agent. Claiming twice by the same
 // agent is a no-op; a claim on a conversation another agent holds returns a

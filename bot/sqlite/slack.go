@@ -58,7 +58,3 @@ func (s *Store) LatestEscalation(ctx context.Context, key string) (bot.StoredEsc
 	}
 	return e, nil
 }
-
-// Holder returns the agent who holds the conversation, so that callers that
-// may not import this package can name them (errors.As to an interface).
-func (e *ClaimError) Holder() string { return e.ClaimedBy }
