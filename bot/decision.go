@@ -111,6 +111,9 @@ type Decision struct {
 	Draft string `json:"draft,omitempty"`
 	// Summary is a short summary for agents, when an LLM wrote one.
 	Summary string `json:"summary,omitempty"`
+	// Sources are the articles an answer came from; Answer ends with their
+	// source lines in plain text (see AnswerText).
+	Sources []Source `json:"sources,omitempty"`
 	// Options are the entries of a close call (reason ambiguous), best
 	// first: a channel may ask the customer which one they mean.
 	Options []Candidate `json:"options,omitempty"`

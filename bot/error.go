@@ -23,15 +23,6 @@ var (
 	ErrStoreFull = errors.New("store full")
 )
 
-// ClaimError says who holds a conversation another agent tried to claim. It
-// wraps ErrConflict.
-type ClaimError struct{ ClaimedBy string }
-
-func (e *ClaimError) Error() string { return "already claimed by " + e.ClaimedBy }
-
-// Unwrap returns ErrConflict.
-func (e *ClaimError) Unwrap() error { return ErrConflict }
-
 // ValidationError says which field of an input is wrong and why.
 type ValidationError struct {
 	Field  string

@@ -94,32 +94,35 @@ func (t *turn) article() (bot.Decision, bool) {
 		return bot.Decision{}, false
 	}
 	best := ps[0]
-	text := articleAnswer(best)
-	if repeatedAnswer(t.q.History, text) {
+	text, sources := articleAnswer(best)
+	// The web chat shows the source as a Markdown link: either form is
+	// the same answer.
+	md := bot.Decision{Answer: text, Sources: sources}.AnswerText(true)
+	if repeatedAnswer(t.q.History, text) || repeatedAnswer(t.q.History, md) {
 		return t.escalate(bot.ReasonRepeatedQuestion, "the bot already sent this answer"), true
 	}
 	return bot.Decision{
-		Action: bot.ActionAnswer, Answer: text, FAQIDs: []string{best.ID},
+		Action: bot.ActionAnswer, Answer: text, Sources: sources, FAQIDs: []string{best.ID},
 		Confidence: best.Relevance, Candidates: t.cands, Source: "articles",
 	}, true
 }
 
 // articleAnswer is the local answer from a passage: the article's title,
-// the passage trimmed to a readable length, and its source.
-func articleAnswer(p Passage) string {
+// the passage trimmed to a readable length, and its source line (plain
+// text: the channel's reply may show it as a link, see
+// bot.Decision.AnswerText).
+func articleAnswer(p Passage) (string, []bot.Source) {
 	text := ArticleIntro + p.Title + "\n\n" + TrimPassage(p.Text, MaxPassageChars)
-	if s := SourceLine(p.Title, p.URL); s != "" {
-		text += "\n\n" + s
+	if p.URL == "" {
+		return text, nil
 	}
-	return text
+	sources := []bot.Source{{Title: p.Title, URL: p.URL}}
+	return bot.WithSources(text, sources, false), sources
 }
 
 // SourceLine is "Source: <title> <url>", or "" without a URL.
 func SourceLine(title, url string) string {
-	if url == "" {
-		return ""
-	}
-	return "Source: " + title + " " + url
+	return bot.SourceLine(bot.Source{Title: title, URL: url}, false)
 }
 
 // TrimPassage cuts text to at most n bytes at a sentence end when one falls
@@ -156,20 +159,17 @@ func passageHits(ps []Passage) []Hit {
 	return out
 }
 
-// withSources appends a source line for each cited passage.
-func (t *turn) withSources(answer string, cited []string) string {
-	var lines []string
+// withSources appends a source line for each cited passage with a link
+// the answer does not already have, and returns those sources.
+func (t *turn) withSources(answer string, cited []string) (string, []bot.Source) {
+	var sources []bot.Source
 	for _, p := range t.ps {
-		if slices.Contains(cited, p.ID) {
-			if s := SourceLine(p.Title, p.URL); s != "" && !slices.Contains(lines, s) && !strings.Contains(answer, p.URL) {
-				lines = append(lines, s)
-			}
+		s := bot.Source{Title: p.Title, URL: p.URL}
+		if slices.Contains(cited, p.ID) && p.URL != "" && !slices.Contains(sources, s) && !strings.Contains(answer, p.URL) {
+			sources = append(sources, s)
 		}
 	}
-	if len(lines) == 0 {
-		return answer
-	}
-	return answer + "\n\n" + strings.Join(lines, "\n")
+	return bot.WithSources(answer, sources, false), sources
 }
 
 // unknownCitationError is a reply that cites ids the model was not given.

@@ -470,7 +470,7 @@ func (t *turn) local(reason, detail string) bot.Decision {
 		d := t.escalate(reason, detail)
 		if d.Draft == "" && len(t.ps) > 0 && t.ps[0].Relevance >= t.psThreshold/2 {
 			// Half-way to confident: the passage is the agents' draft.
-			d.Draft = articleAnswer(t.ps[0])
+			d.Draft, _ = articleAnswer(t.ps[0])
 		}
 		return d
 	}
@@ -539,8 +539,9 @@ func (t *turn) fromLLM(out Output) bot.Decision {
 		d.Draft, d.Summary, d.Source = out.Answer, out.Summary, "llm"
 		return d
 	}
+	answer, sources := t.withSources(out.Answer, out.CitedFAQIDs)
 	return bot.Decision{
-		Action: bot.ActionAnswer, Answer: t.withSources(out.Answer, out.CitedFAQIDs), FAQIDs: out.CitedFAQIDs,
+		Action: bot.ActionAnswer, Answer: answer, Sources: sources, FAQIDs: out.CitedFAQIDs,
 		Confidence: out.Confidence, Detail: out.Reason, Summary: out.Summary,
 		Candidates: t.cands, Source: "llm",
 	}

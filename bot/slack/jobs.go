@@ -93,22 +93,12 @@ func (e *Escalator) handleEventJob(ctx context.Context, j *bot.Job) (bot.JobOutc
 	return bot.JobOutcome{}, e.queueRelayNotice(ctx, rid, ev.Channel, ev.ThreadTS)
 }
 
-// relayNotice is the payload of a JobRelayNotice job.
-type relayNotice struct {
-	ReplyID  string `json:"reply_id"`
-	Channel  string `json:"channel"`
-	ThreadTS string `json:"thread_ts"`
-}
-
 // queueRelayNotice queues the "Relayed to the customer" notice of a reply,
 // once: the Slack inbox is unique on the id, so a retried relay job does
 // not post it twice, and the notice's own job gets the queue's retries
 // without repeating the relay.
 func (e *Escalator) queueRelayNotice(ctx context.Context, rid, channel, threadTS string) error {
-	p, err := json.Marshal(relayNotice{ReplyID: rid, Channel: channel, ThreadTS: threadTS})
-	if err != nil {
-		return bot.Permanent(fmt.Errorf("encode relay notice: %w", err))
-	}
+	p := bot.EncodePayload(bot.RelayNoticePayload{ReplyID: rid, Channel: channel, ThreadTS: threadTS})
 	if _, err := e.store.IngestSlack(ctx, "relayed:"+rid, JobRelayNotice, lane(channel, threadTS), p); err != nil {
 		return fmt.Errorf("queue relay notice: %w", err)
 	}
@@ -118,14 +108,14 @@ func (e *Escalator) queueRelayNotice(ctx context.Context, rid, channel, threadTS
 // handleRelayNoticeJob posts the notice, with its Save as FAQ button, in
 // the hand-off thread.
 func (e *Escalator) handleRelayNoticeJob(ctx context.Context, j *bot.Job) (bot.JobOutcome, error) {
-	var n relayNotice
-	if err := json.Unmarshal(j.Payload, &n); err != nil || n.ReplyID == "" || n.Channel == "" || n.ThreadTS == "" {
+	n, err := bot.DecodePayload[bot.RelayNoticePayload](j)
+	if err != nil || n.ReplyID == "" || n.Channel == "" || n.ThreadTS == "" {
 		return bot.JobOutcome{}, bot.Permanent(fmt.Errorf("decode relay notice: %w", cmp.Or(err, errBadRequest)))
 	}
 	blocks, text := renderRelayNotice(n.ReplyID, nil)
 	cctx, cancel := e.call(ctx)
 	defer cancel()
-	_, _, err := e.api.PostMessageContext(cctx, n.Channel,
+	_, _, err = e.api.PostMessageContext(cctx, n.Channel,
 		slackapi.MsgOptionText(text, false),
 		slackapi.MsgOptionBlocks(blocks...),
 		slackapi.MsgOptionTS(n.ThreadTS),

@@ -38,11 +38,12 @@ const (
 
 // Job kinds of the Slack intake; register Handlers for them with the runner.
 const (
-	JobEvent  = "slack_event"  // an Events API event (an agent's thread reply)
-	JobAction = "slack_action" // a block_actions interaction (a button click)
+	JobEvent  = bot.JobSlackEvent  // an Events API event (an agent's thread reply)
+	JobAction = bot.JobSlackAction // a block_actions interaction (a button click)
 	// JobRelayNotice posts "Relayed to the customer" with the Save as FAQ
-	// button under a relayed agent reply; queued once per reply.
-	JobRelayNotice = "slack_relay_notice"
+	// button under a relayed agent reply (bot.RelayNoticePayload); queued
+	// once per reply.
+	JobRelayNotice = bot.JobSlackRelayNotice
 )
 
 // Action ids of the hand-off message's buttons; each button's value is the

@@ -349,11 +349,9 @@ func (b *testBundle) runJobs(t *testing.T) []error {
 			var err error
 			switch {
 			case j.Kind == bot.JobEscalate:
-				var p struct {
-					EscalationID int64 `json:"escalation_id"`
-				}
-				if err := json.Unmarshal(j.Payload, &p); err != nil {
-					t.Fatal(err)
+				p, perr := bot.DecodePayload[bot.EscalatePayload](j)
+				if perr != nil {
+					t.Fatal(perr)
 				}
 				se, gerr := b.store.Escalation(ctx, p.EscalationID)
 				if gerr != nil {

@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -83,8 +82,7 @@ func (s *Store) AgentReply(ctx context.Context, a bot.AgentReply) (bot.AgentRepl
 				ORDER BY id DESC LIMIT 1`, c.Key).Scan(&msgID); err != nil {
 				return fmt.Errorf("find reply message: %w", err)
 			}
-			jp, _ := json.Marshal(map[string]int64{"message_id": msgID})
-			if _, err := insertJob(tx, bot.JobMirror, c.Key+LaneSlack, jp, 0, now, now); err != nil {
+			if _, err := queueJob(tx, bot.MirrorPayload{MessageID: msgID}, c.Key+LaneSlack, 0, now); err != nil {
 				return err
 			}
 		}

@@ -2,7 +2,6 @@ package sqlite_test
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"path/filepath"
 	"strings"
@@ -23,10 +22,8 @@ func deliverJobs(t *testing.T, s *sqlite.Store) []string {
 	}
 	var ids []string
 	for _, j := range jobs {
-		var p struct {
-			ReplyID string `json:"reply_id"`
-		}
-		if err := json.Unmarshal(j.Payload, &p); err != nil {
+		p, err := bot.DecodePayload[bot.DeliverPayload](j)
+		if err != nil {
 			t.Fatal(err)
 		}
 		ids = append(ids, p.ReplyID)
@@ -248,10 +245,10 @@ func TestAgentReplyMirroredToSlackThread(t *testing.T) {
 	if err != nil || len(mirrors) != 1 || mirrors[0].QueueKey != key+sqlite.LaneSlack {
 		t.Fatalf("mirror jobs = %+v, %v", mirrors, err)
 	}
-	var p struct {
-		MessageID int64 `json:"message_id"`
+	p, err := bot.DecodePayload[bot.MirrorPayload](mirrors[0])
+	if err != nil {
+		t.Fatal(err)
 	}
-	_ = json.Unmarshal(mirrors[0].Payload, &p)
 	m, err := s.Message(ctx, p.MessageID)
 	if err != nil || m.Author != bot.AuthorAgent || m.AgentName != "Grace" || m.Text != "Answered from the dashboard." {
 		t.Fatalf("mirrored message = %+v, %v", m, err)

@@ -22,9 +22,12 @@ func (s *Store) ConversationByThread(ctx context.Context, channel, ts string) (*
 	return c, nil
 }
 
+// ClaimError says who holds a conversation another agent tried to claim.
+type ClaimError = bot.ClaimError
+
 // Claim gives an escalated conversation to agent. Claiming twice by the same
 // agent is a no-op; a claim on a conversation another agent holds returns a
-// *bot.ClaimError (which wraps bot.ErrConflict). The first claim wins.
+// *ClaimError (which wraps bot.ErrConflict). The first claim wins.
 func (s *Store) Claim(ctx context.Context, key, agent string) error {
 	now := s.now()
 	return s.writeNotify(ctx, func(tx *wtx) error {
@@ -39,7 +42,7 @@ func (s *Store) Claim(ctx context.Context, key, agent string) error {
 			if holder == agent {
 				return nil
 			}
-			return &bot.ClaimError{ClaimedBy: holder}
+			return &ClaimError{ClaimedBy: holder}
 		case bot.StateEscalated:
 		default:
 			return fmt.Errorf("conversation is %s, not escalated: %w", c.State, bot.ErrConflict)

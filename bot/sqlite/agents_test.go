@@ -54,7 +54,7 @@ func TestClaimRaceFirstWins(t *testing.T) {
 	wg.Wait()
 	var wins int
 	var winner string
-	var ce *bot.ClaimError
+	var ce *sqlite.ClaimError
 	for i, err := range errs {
 		switch {
 		case err == nil:

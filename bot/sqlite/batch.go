@@ -1,7 +1,6 @@
 package sqlite
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -122,7 +121,7 @@ func ingestBatch(tx *wtx, reqs []*ingestReq, now time.Time) error {
 			args := make([]any, 0, n*7)
 			for _, r := range fresh[i : i+n] {
 				id := ids[eventKey{r.trigger, r.eventID}]
-				jp, _ := json.Marshal(processPayload{InboxID: id, BurstMS: r.burstMS})
+				jp := bot.EncodePayload(bot.ProcessPayload{InboxID: id, BurstMS: r.burstMS})
 				max := r.maxAttempts
 				if max <= 0 {
 					max = DefaultMaxAttempts

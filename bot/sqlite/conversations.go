@@ -354,24 +354,14 @@ func insertEscalation(tx *wtx, key string, e bot.Escalation, maxAttempts int, no
 		key, e.Reason, ep, ms(now)).Scan(&id); err != nil {
 		return fmt.Errorf("insert escalation: %w", err)
 	}
-	jp, _ := json.Marshal(escalatePayload{EscalationID: id})
-	_, err := insertJob(tx, bot.JobEscalate, key+LaneSlack, jp, maxAttempts, now, now)
+	_, err := queueJob(tx, bot.EscalatePayload{EscalationID: id}, key+LaneSlack, maxAttempts, now)
 	return err
-}
-
-type escalatePayload struct {
-	EscalationID int64 `json:"escalation_id"`
-}
-
-type deliverPayload struct {
-	ReplyID string `json:"reply_id"`
 }
 
 // queueReply stores a reply and its deliver job; the reply's text is also
 // added to the transcript.
 func queueReply(tx *wtx, r bot.Reply, maxAttempts int, now time.Time) (int64, error) {
-	jp, _ := json.Marshal(deliverPayload{ReplyID: r.ID})
-	jobID, err := insertJob(tx, bot.JobDeliver, r.ConversationKey+LaneOut, jp, maxAttempts, now, now)
+	jobID, err := queueJob(tx, bot.DeliverPayload{ReplyID: r.ID}, r.ConversationKey+LaneOut, maxAttempts, now)
 	if err != nil {
 		return 0, err
 	}
@@ -392,8 +382,7 @@ func queueReply(tx *wtx, r bot.Reply, maxAttempts int, now time.Time) (int64, er
 func (s *Store) QueueMirror(ctx context.Context, jobID int64, key string, messageID int64, maxAttempts int) error {
 	now := s.now()
 	return s.writeNotify(ctx, func(tx *wtx) error {
-		jp, _ := json.Marshal(map[string]int64{"message_id": messageID})
-		if _, err := insertJob(tx, bot.JobMirror, key+LaneSlack, jp, maxAttempts, now, now); err != nil {
+		if _, err := queueJob(tx, bot.MirrorPayload{MessageID: messageID}, key+LaneSlack, maxAttempts, now); err != nil {
 			return err
 		}
 		return completeJob(tx, jobID, now)

@@ -4,23 +4,18 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/supportbot/supportbot/bot"
 )
 
-// ActivityBucket counts what happened in one interval of the operator
-// dashboard's charts.
-type ActivityBucket struct {
-	// Start of the interval, UTC.
-	Start time.Time
-	// Accepted counts new events stored by the intake (202); Rejected counts
-	// refused requests (4xx and 5xx). Duplicates and ignored events are
-	// neither.
-	Accepted, Rejected int64
-	// Answered and Escalated count the bot's decisions on customer turns.
-	Answered, Escalated int64
-}
+// ActivityBucket and DashboardCounts are the store's dashboard figures.
+type (
+	ActivityBucket  = bot.ActivityBucket
+	DashboardCounts = bot.DashboardCounts
+)
 
 // MaxActivityBuckets caps the buckets one Activity call returns.
-const MaxActivityBuckets = 1000
+const MaxActivityBuckets = bot.MaxActivityBuckets
 
 // Activity returns n consecutive buckets of length step (whole
 // milliseconds), the first starting at since, counting intake requests (from the audit log) and decisions.
@@ -79,17 +74,6 @@ func (s *Store) Activity(ctx context.Context, since time.Time, step time.Duratio
 		return nil, fmt.Errorf("activity: decisions: %w", err)
 	}
 	return out, nil
-}
-
-// DashboardCounts is a snapshot of the numbers on the dashboard's overview.
-type DashboardCounts struct {
-	// Conversations by state.
-	Bot, Escalated, Agent, Resolved int64
-	// OpenEscalations wait for an agent; ClaimedEscalations have one.
-	OpenEscalations, ClaimedEscalations int64
-	// DeadLetters are discarded jobs waiting to be replayed; Queued are
-	// jobs waiting to run.
-	DeadLetters, Queued int64
 }
 
 // DashboardCounts counts conversations by state, open and claimed

@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -40,8 +39,7 @@ func (s *Store) QueueFollowUps(ctx context.Context, o bot.FollowUpOptions) (rean
 				return fmt.Errorf("due re-announcements: %w", err)
 			}
 			for _, d := range list {
-				jp, _ := json.Marshal(escalatePayload{EscalationID: d.id})
-				if _, err := insertJob(tx, bot.JobReannounce, d.key+LaneSlack, jp, o.MaxAttempts, now, now); err != nil {
+				if _, err := queueJob(tx, bot.ReannouncePayload{EscalationID: d.id}, d.key+LaneSlack, o.MaxAttempts, now); err != nil {
 					return err
 				}
 			}

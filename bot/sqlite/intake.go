@@ -62,11 +62,6 @@ func ParseEventRef(ref string) (int64, error) {
 	return id, nil
 }
 
-type processPayload struct {
-	InboxID int64 `json:"inbox_id"`
-	BurstMS int64 `json:"burst_ms,omitempty"`
-}
-
 // Audit records a request that was not ingested (rejected, ignored). It
 // does not wait for the commit: a rejection is answered at once.
 func (s *Store) Audit(ctx context.Context, a bot.AuditEntry) error {
@@ -114,9 +109,13 @@ func (s *Store) ListAudit(ctx context.Context, f bot.AuditFilter) ([]bot.AuditEn
 	return out, rows.Err()
 }
 
+// limit is a list's row limit: 100 when n is not positive, 1000 at most.
 func limit(n int) int {
-	if n <= 0 || n > 1000 {
+	switch {
+	case n <= 0:
 		return 100
+	case n > 1000:
+		return 1000
 	}
 	return n
 }

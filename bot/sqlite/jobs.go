@@ -15,6 +15,11 @@ const DefaultMaxAttempts = 10
 
 const jobColumns = "id, kind, queue_key, payload, state, attempt, max_attempts, run_at, COALESCE(locked_until, 0), COALESCE(last_error, ''), created_at, updated_at"
 
+// queueJob inserts a job for p, due now.
+func queueJob(tx *wtx, p bot.JobPayload, queueKey string, maxAttempts int, now time.Time) (int64, error) {
+	return insertJob(tx, p.JobKind(), queueKey, bot.EncodePayload(p), maxAttempts, now, now)
+}
+
 func insertJob(tx *wtx, kind, queueKey string, payload []byte, maxAttempts int, runAt, now time.Time) (int64, error) {
 	if maxAttempts <= 0 {
 		maxAttempts = DefaultMaxAttempts

@@ -2,7 +2,6 @@ package sqlite_test
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -95,10 +94,8 @@ func mustTurn(t *testing.T, s *sqlite.Store, conv, id, text string) (*bot.Inboun
 		if j.Kind != bot.JobProcess {
 			continue
 		}
-		var p struct {
-			InboxID int64 `json:"inbox_id"`
-		}
-		if err := json.Unmarshal(j.Payload, &p); err != nil {
+		p, err := bot.DecodePayload[bot.ProcessPayload](j)
+		if err != nil {
 			t.Fatal(err)
 		}
 		in, err := s.RecordInbound(ctx, p.InboxID, 0)

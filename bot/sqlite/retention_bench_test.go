@@ -2,7 +2,6 @@ package sqlite_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"slices"
@@ -165,10 +164,8 @@ func mustAnsweredConversations(b *testing.B, s *sqlite.Store, n int) {
 
 // answer records a process job's message and answers it.
 func answer(ctx context.Context, s *sqlite.Store, j *bot.Job) error {
-	var p struct {
-		InboxID int64 `json:"inbox_id"`
-	}
-	if err := json.Unmarshal(j.Payload, &p); err != nil {
+	p, err := bot.DecodePayload[bot.ProcessPayload](j)
+	if err != nil {
 		return err
 	}
 	in, err := s.RecordInbound(ctx, p.InboxID, 0)

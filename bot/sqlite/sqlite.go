@@ -525,7 +525,9 @@ func (s *Store) signal() {
 
 func isUnique(err error) bool {
 	var se sqlite3.Error
-	return errors.As(err, &se) && se.ExtendedCode == sqlite3.ErrConstraintUnique
+	// A text PRIMARY KEY (runtime_triggers.name) reports its own code, not
+	// UNIQUE's.
+	return errors.As(err, &se) && (se.ExtendedCode == sqlite3.ErrConstraintUnique || se.ExtendedCode == sqlite3.ErrConstraintPrimaryKey)
 }
 
 // CommitStats reports how many group commits ran and how many writes they
@@ -579,3 +581,5 @@ func privateFiles(path string) error {
 	}
 	return nil
 }
+
+var _ bot.Store = (*Store)(nil)

@@ -398,7 +398,8 @@ func (s *Store) SaveAugment(ctx context.Context, rec bot.AugmentRecord, list []b
 // LearnExample records, as a pending example suggestion of entryID, the
 // customer's question (see SuggestionSource) that the agent reply replyID
 // answered; by is who sent it. Once per reply: a retried call finds the
-// stored suggestion. ok is false, and nothing is stored, when no customer
+// stored suggestion, and so does a call for a reply already suggested as
+// an FAQ entry (SuggestFAQ): one suggestion per reply, whatever its kind. ok is false, and nothing is stored, when no customer
 // question comes before the reply. Errors are SuggestionSource's and
 // SuggestExamples'.
 func (s *Store) LearnExample(ctx context.Context, replyID, entryID, by string) (sg bot.FAQSuggestion, ok bool, err error) {

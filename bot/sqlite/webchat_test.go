@@ -2,7 +2,6 @@ package sqlite_test
 
 import (
 	"context"
-	"encoding/json"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -21,10 +20,8 @@ func mustMarkSent(t *testing.T, s *sqlite.Store, id string) {
 		t.Fatal(err)
 	}
 	for _, j := range jobs {
-		var p struct {
-			ReplyID string `json:"reply_id"`
-		}
-		if err := json.Unmarshal(j.Payload, &p); err != nil {
+		p, err := bot.DecodePayload[bot.DeliverPayload](j)
+		if err != nil {
 			t.Fatal(err)
 		}
 		if p.ReplyID == id {

@@ -3,7 +3,6 @@ package worker
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -57,6 +56,10 @@ type TriggerSettings struct {
 	Greeting string
 	// Confirm asks "Did that answer your question?" after each answer.
 	Confirm bool
+	// MarkdownLinks shows an answer's sources as Markdown links
+	// ("Source: [title](url)"), for a channel that renders them (the web
+	// chat); otherwise they are plain text ("Source: title url").
+	MarkdownLinks bool
 }
 
 // Engine is the conversation engine: the job handlers that record messages,
@@ -114,12 +117,6 @@ type Engine struct {
 	ChoiceText string
 }
 
-// ProcessPayload is the payload of a process job.
-type ProcessPayload struct {
-	InboxID int64 `json:"inbox_id"`
-	BurstMS int64 `json:"burst_ms,omitempty"`
-}
-
 // Handlers returns the engine's handlers by job kind.
 func (e *Engine) Handlers() map[string]bot.Handler {
 	if e.Logger == nil {
@@ -145,8 +142,8 @@ func NewReplyID() string { return "rpl_" + uuid.Must(uuid.NewV7()).String() }
 
 // reannounce reminds agents of an escalation that is still unclaimed.
 func (e *Engine) reannounce(ctx context.Context, j *bot.Job) (bot.JobOutcome, error) {
-	var p escalatePayload
-	if err := decode(j, &p); err != nil {
+	p, err := bot.DecodePayload[bot.ReannouncePayload](j)
+	if err != nil {
 		return bot.JobOutcome{}, err
 	}
 	ra, ok := e.Escalator.(Reannouncer)
@@ -168,16 +165,9 @@ func (e *Engine) reannounce(ctx context.Context, j *bot.Job) (bot.JobOutcome, er
 	return bot.JobOutcome{}, err
 }
 
-func decode(j *bot.Job, v any) error {
-	if err := json.Unmarshal(j.Payload, v); err != nil {
-		return bot.Permanent(fmt.Errorf("decode %s payload: %w", j.Kind, err))
-	}
-	return nil
-}
-
 func (e *Engine) process(ctx context.Context, j *bot.Job) (bot.JobOutcome, error) {
-	var p ProcessPayload
-	if err := decode(j, &p); err != nil {
+	p, err := bot.DecodePayload[bot.ProcessPayload](j)
+	if err != nil {
 		return bot.JobOutcome{}, err
 	}
 	if done, err := e.applyOwnership(ctx, j, p.InboxID); done || err != nil {
@@ -239,9 +229,10 @@ func (e *Engine) process(ctx context.Context, j *bot.Job) (bot.JobOutcome, error
 			d = bot.Decision{Action: bot.ActionEscalate, Reason: bot.ReasonOutOfScope, Detail: "empty answer", Candidates: d.Candidates, Source: "policy"}
 		}
 		if d.Action == bot.ActionAnswer {
-			reply.Kind, reply.Text, reply.State = bot.ReplyAnswer, d.Answer, bot.StateBot
+			ts := e.settings(c.Trigger)
+			reply.Kind, reply.Text, reply.State = bot.ReplyAnswer, d.AnswerText(ts.MarkdownLinks), bot.StateBot
 			o.Answered = true
-			if e.settings(c.Trigger).Confirm {
+			if ts.Confirm {
 				reply.Text += "\n\n" + e.confirmText()
 				reply.Options = slices.Clone(ConfirmOptions)
 				o.Confirm = true
@@ -284,13 +275,9 @@ func (e *Engine) process(ctx context.Context, j *bot.Job) (bot.JobOutcome, error
 	return bot.JobOutcome{Completed: true}, nil
 }
 
-type deliverPayload struct {
-	ReplyID string `json:"reply_id"`
-}
-
 func (e *Engine) deliver(ctx context.Context, j *bot.Job) (bot.JobOutcome, error) {
-	var p deliverPayload
-	if err := decode(j, &p); err != nil {
+	p, err := bot.DecodePayload[bot.DeliverPayload](j)
+	if err != nil {
 		return bot.JobOutcome{}, err
 	}
 	r, send, err := e.Store.PrepareReply(ctx, p.ReplyID)
@@ -304,13 +291,9 @@ func (e *Engine) deliver(ctx context.Context, j *bot.Job) (bot.JobOutcome, error
 	return bot.JobOutcome{Completed: err == nil}, err
 }
 
-type escalatePayload struct {
-	EscalationID int64 `json:"escalation_id"`
-}
-
 func (e *Engine) escalate(ctx context.Context, j *bot.Job) (bot.JobOutcome, error) {
-	var p escalatePayload
-	if err := decode(j, &p); err != nil {
+	p, err := bot.DecodePayload[bot.EscalatePayload](j)
+	if err != nil {
 		return bot.JobOutcome{}, err
 	}
 	esc, err := e.Store.Escalation(ctx, p.EscalationID)
@@ -347,13 +330,9 @@ func (e *Engine) escalate(ctx context.Context, j *bot.Job) (bot.JobOutcome, erro
 	return bot.JobOutcome{Completed: err == nil}, err
 }
 
-type mirrorPayload struct {
-	MessageID int64 `json:"message_id"`
-}
-
 func (e *Engine) mirror(ctx context.Context, j *bot.Job) (bot.JobOutcome, error) {
-	var p mirrorPayload
-	if err := decode(j, &p); err != nil {
+	p, err := bot.DecodePayload[bot.MirrorPayload](j)
+	if err != nil {
 		return bot.JobOutcome{}, err
 	}
 	m, err := e.Store.Message(ctx, p.MessageID)

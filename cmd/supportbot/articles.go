@@ -10,12 +10,13 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/supportbot/supportbot/bot/openai"
 	"github.com/supportbot/supportbot/bot/policy"
 	"github.com/supportbot/supportbot/faq/articles"
 )
 
 // evalArticles runs supportbot eval --articles DIR --cases FILE.
-func (c *cli) evalArticles(dir, casesPath string, asJSON bool) error {
+func (c *cli) evalArticles(ctx context.Context, dir, casesPath string, asJSON bool) error {
 	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
 		return &usageError{fmt.Errorf("--articles: %s is not a directory", dir)}
 	}
@@ -31,11 +32,44 @@ func (c *cli) evalArticles(dir, casesPath string, asJSON bool) error {
 	if err := articles.CheckCases(ix, cases); err != nil {
 		return &usageError{fmt.Errorf("--cases: %w", err)}
 	}
-	r := articles.Evaluate(ix, cases)
+	cfg, err := c.config()
+	if err != nil {
+		return err
+	}
+	var r articles.Report
+	if v := evalVectors(cfg.LLM); v != nil {
+		// As the service ranks with llm.embedding_model: the passages are
+		// embedded first (in memory: eval writes no cache), then each
+		// question is embedded and the two rankings fused.
+		n, err := v.Update(ctx, ix)
+		if err != nil {
+			return fmt.Errorf("eval --articles with llm.embedding_model %s: %w", cfg.LLM.EmbeddingModel, err)
+		}
+		r, err = articles.EvaluateRank(ix, cases, func(q string) ([]articles.ArticleHit, error) { return v.Rank(ctx, ix, q, 10) })
+		if err != nil {
+			return fmt.Errorf("eval --articles with llm.embedding_model %s: %w", cfg.LLM.EmbeddingModel, err)
+		}
+		r.Ranking, r.EmbeddingModel, r.EmbeddedPassages = "fused", cfg.LLM.EmbeddingModel, n
+	} else {
+		r = articles.Evaluate(ix, cases)
+	}
 	if asJSON {
 		return json.NewEncoder(c.stdout).Encode(r)
 	}
 	return r.WriteText(c.stdout)
+}
+
+// evalVectors are the passage embeddings eval ranks with: those of the
+// service's config (llm.mode not off and llm.embedding_model set), kept in
+// memory; nil ranks lexically.
+func evalVectors(cfg LLMConfig) *articles.Vectors {
+	if cfg.Mode == "off" || cfg.EmbeddingModel == "" {
+		return nil
+	}
+	return &articles.Vectors{
+		Embedder: openai.NewEmbedder(openai.Config{BaseURL: cfg.BaseURL, Model: cfg.EmbeddingModel, APIKey: cfg.APIKey, Timeout: cfg.Timeout}),
+		Model:    cfg.EmbeddingModel,
+	}
 }
 
 // articleService owns the live article index: built at start, rebuilt on
@@ -47,7 +81,9 @@ type articleService struct {
 	opts    articles.Options
 	ix      atomic.Pointer[articles.Index]
 	vectors *articles.Vectors
-	logger  *slog.Logger
+	// cacheDir keeps built indexes by content hash ("": none).
+	cacheDir string
+	logger   *slog.Logger
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -59,7 +95,7 @@ var _ policy.ArticleRetriever = (*articleService)(nil)
 
 func openArticles(cfg KnowledgeConfig, vectors *articles.Vectors, logger *slog.Logger) (*articleService, error) {
 	s := &articleService{dir: cfg.Articles, opts: articles.Options{Threshold: cfg.Threshold}, vectors: vectors,
-		logger: logger.With("component", "articles")}
+		cacheDir: cfg.cacheDir, logger: logger.With("component", "articles")}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	if err := s.Reload(); err != nil {
 		s.cancel()
@@ -75,9 +111,13 @@ func (s *articleService) Reload() error {
 	if err != nil {
 		return err
 	}
-	ix := articles.Build(as, s.opts)
+	ix, info := articles.BuildCached(as, s.opts, s.cacheDir)
 	s.ix.Store(ix)
-	s.logger.Info("articles indexed", "articles", len(as), "passages", ix.Passages(), "took", time.Since(start).Round(time.Millisecond))
+	if info.Err != nil {
+		s.logger.Warn("article index cache not used: index built", "dir", s.cacheDir, "err", info.Err)
+	}
+	s.logger.Info("articles indexed", "articles", len(as), "passages", ix.Passages(), "cached", info.Cached,
+		"index", info.Took.Round(time.Millisecond), "took", time.Since(start).Round(time.Millisecond))
 	if s.vectors != nil && s.ctx.Err() == nil {
 		s.wg.Add(1)
 		go s.embed(ix)

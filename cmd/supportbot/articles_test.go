@@ -5,11 +5,13 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -308,5 +310,62 @@ func TestArticlesReload(t *testing.T) {
 	}
 	if ps, _, _ := s.RetrievePassages(context.Background(), q, 1); len(ps) == 0 || ps[0].ArticleID != "tomatoes" {
 		t.Fatalf("after a failed reload: %+v, want the index in use", ps)
+	}
+}
+
+// TestArticlesIndexCache: the service keeps the article index in
+// articles-cache beside the database; a restart with the same articles
+// reads it, a corrupt file is rebuilt with a warning, and the answers are
+// the same.
+func TestArticlesIndexCache(t *testing.T) {
+	tmp := t.TempDir()
+	path := filepath.Join(tmp, "config.yaml")
+	if err := os.WriteFile(path, []byte("storage:\n  path: "+filepath.Join(tmp, "data", "bot.db")+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := LoadConfig(path, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := filepath.Join(tmp, "data", "articles-cache"); cfg.Knowledge.cacheDir != want {
+		t.Fatalf("cache dir %q, want %q", cfg.Knowledge.cacheDir, want)
+	}
+	cfg.Knowledge.Articles = mustArticles(t)
+	open := func() (*articleService, string) {
+		t.Helper()
+		var logs bytes.Buffer // Reload logs before it returns
+		s, err := openArticles(cfg.Knowledge, nil, slog.New(slog.NewTextHandler(&logs, nil)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = s.Close() })
+		return s, logs.String()
+	}
+	q := "How do I pair my SolarPump with the app?"
+	first, logs := open()
+	if !strings.Contains(logs, "cached=false") || strings.Contains(logs, "WARN") {
+		t.Fatalf("first start logged:\n%s", logs)
+	}
+	want, _, _ := first.RetrievePassages(context.Background(), q, 2)
+	files, _ := filepath.Glob(filepath.Join(cfg.Knowledge.cacheDir, "articles-index-*.bin"))
+	if len(files) != 1 {
+		t.Fatalf("cache files %q, want one", files)
+	}
+	second, logs := open()
+	if !strings.Contains(logs, "cached=true") {
+		t.Fatalf("restart logged:\n%s", logs)
+	}
+	if got, _, _ := second.RetrievePassages(context.Background(), q, 2); !reflect.DeepEqual(got, want) {
+		t.Fatalf("from the cache %+v, want %+v", got, want)
+	}
+	if err := os.WriteFile(files[0], []byte("junk"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	third, logs := open()
+	if !strings.Contains(logs, "cached=false") || !strings.Contains(logs, "article index cache not used") {
+		t.Fatalf("start with a corrupt cache logged:\n%s", logs)
+	}
+	if got, _, _ := third.RetrievePassages(context.Background(), q, 2); !reflect.DeepEqual(got, want) {
+		t.Fatalf("after a rebuild %+v, want %+v", got, want)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"net"
 	"os"
+	"path/filepath"
 	"reflect"
 	"regexp"
 	"sort"
@@ -58,6 +59,10 @@ type KnowledgeConfig struct {
 	Threshold float64 `mapstructure:"threshold"`
 	// Passages is the number of passages shown to agents and the LLM.
 	Passages int `mapstructure:"passages"`
+
+	// cacheDir keeps the built index by content hash (articles-cache
+	// beside the database, set by LoadConfig; empty: no cache).
+	cacheDir string
 }
 
 // ConversationConfig is the conversation around the answer: the bot's
@@ -354,6 +359,7 @@ func LoadConfig(path string, explicit bool) (Config, error) {
 	if err := cfg.Validate(); err != nil {
 		return Config{}, &ConfigError{err}
 	}
+	cfg.Knowledge.cacheDir = filepath.Join(filepath.Dir(cfg.Storage.Path), "articles-cache")
 	cfg.Warnings = configWarnings(&cfg, os.Environ())
 	return cfg, nil
 }

@@ -72,13 +72,15 @@ func loadActs(cc ConversationConfig) (*acts.Recognizer, error) {
 }
 
 // triggerSettings are a trigger's conversation settings: the confirm
-// question is on by default for the web chat only.
+// question is on by default for the web chat only, and only the web chat's
+// replies show sources as Markdown links (helpdesks and reply webhooks
+// get plain text).
 func triggerSettings(tc triggers.Config) worker.TriggerSettings {
 	confirm := tc.Kind == "web"
 	if tc.Confirm != nil {
 		confirm = *tc.Confirm
 	}
-	return worker.TriggerSettings{Greeting: tc.Greeting, Confirm: confirm}
+	return worker.TriggerSettings{Greeting: tc.Greeting, Confirm: confirm, MarkdownLinks: tc.Reply.Kind == "web"}
 }
 
 // kbActReply finds the operator's own reply to an act: the answer of the

@@ -151,11 +151,16 @@ With --articles DIR, eval measures the help-center articles instead: cases are
 {"q": "...", "articles": ["<article id>", ...]} ([] for a question to
 escalate), and it prints recall at 1, 5 and 10 of the articles retrieved, the
 share of answerable cases the local mode answers with a passage of a right
-article, the share of the others it escalates, and retrieval latency.`,
+article, the share of the others it escalates, and retrieval latency. With
+llm.mode not off and llm.embedding_model set, as the service does, it embeds
+the passages and each question through llm.base_url and measures the fused
+(lexical and embeddings) ranking: the recall and latency figures are the
+fused ranking's, the local mode's stay lexical, and the JSON says
+"ranking": "fused".`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if articlesDir != "" {
-				return c.evalArticles(articlesDir, casesPath, asJSON)
+				return c.evalArticles(cmd.Context(), articlesDir, casesPath, asJSON)
 			}
 			cases, err := faq.LoadCases(casesPath)
 			if err != nil {

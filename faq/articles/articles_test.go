@@ -194,6 +194,26 @@ func TestScale(t *testing.T) {
 	if build > 10*time.Second || p99 > 5*time.Millisecond && !raceEnabled {
 		t.Fatalf("build %v (budget 10s), p99 %v (budget 5ms)", build, p99)
 	}
+	// The index cache: written once, then read (the better of three).
+	dir := t.TempDir()
+	if _, info := BuildCached(synthetic(1000), Options{}, dir); info.Cached || info.Err != nil {
+		t.Fatalf("first cached build: %+v", info)
+	}
+	st, err := os.Stat(CachePath(dir, as, Options{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var read time.Duration
+	for i := range 3 {
+		_, info := BuildCached(synthetic(1000), Options{}, dir)
+		if !info.Cached {
+			t.Fatalf("not read from the cache: %v", info.Err)
+		}
+		if i == 0 || info.Took < read {
+			read = info.Took
+		}
+	}
+	t.Logf("index cache: %.1f MB, read %v (hash, passages and decoding) against a build of %v", float64(st.Size())/1e6, read.Round(time.Millisecond), build.Round(time.Millisecond))
 }
 
 func BenchmarkBuild1000(b *testing.B) {
@@ -230,8 +250,13 @@ func TestWriteSynthetic(t *testing.T) {
 	if dir == "" {
 		t.Skip("set ARTICLES_SYNTHETIC_DIR")
 	}
+	writeSynthetic(t, dir, 1000)
+}
+
+// writeSynthetic writes n synthetic articles as Markdown into dir.
+func writeSynthetic(tb testing.TB, dir string, n int) {
 	files := map[string]string{}
-	for _, a := range synthetic(1000) {
+	for _, a := range synthetic(n) {
 		var b strings.Builder
 		fmt.Fprintf(&b, "---\ntitle: %s\nurl: %s\n---\n", a.Title, a.URL)
 		for _, s := range a.Sections {
@@ -239,7 +264,7 @@ func TestWriteSynthetic(t *testing.T) {
 		}
 		files[a.ID+".md"] = b.String()
 	}
-	mustWrite(t, dir, files)
+	mustWrite(tb, dir, files)
 }
 
 // bagEmbedder embeds a text as counts of its terms over a fixed vocabulary:

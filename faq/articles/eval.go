@@ -94,6 +94,13 @@ type Report struct {
 	// P50US and P99US are retrieval latencies in microseconds.
 	P50US float64 `json:"p50_us"`
 	P99US float64 `json:"p99_us"`
+	// Ranking is "fused" when the recall figures come from the fused
+	// (lexical and embeddings) ranking, with EmbeddingModel the model and
+	// EmbeddedPassages the passages embedded; empty for the lexical one.
+	// The local mode's figures stay lexical either way, as in the service.
+	Ranking          string `json:"ranking,omitempty"`
+	EmbeddingModel   string `json:"embedding_model,omitempty"`
+	EmbeddedPassages int    `json:"embedded_passages,omitempty"`
 }
 
 // Decide is the local mode's decision: the best passage when it is a
@@ -112,12 +119,24 @@ func (ix *Index) Decide(text string) (best Hit, hits []Hit, ok bool) {
 
 // Evaluate runs the retrieval and the local decision on cases.
 func Evaluate(ix *Index, cases []Case) Report {
+	r, _ := EvaluateRank(ix, cases, func(q string) ([]ArticleHit, error) { return ix.SearchArticles(q, 10), nil })
+	return r
+}
+
+// EvaluateRank is Evaluate with the recall figures and the latency taken
+// from rank, which returns the best articles for a question (the fused
+// ranking with embeddings: Vectors.Rank); the local decision stays ix's.
+// It stops at rank's first error.
+func EvaluateRank(ix *Index, cases []Case, rank func(q string) ([]ArticleHit, error)) (Report, error) {
 	r := Report{Cases: len(cases)}
 	var answerable, unanswerable, at1, at5, at10, right, escalated int
 	lat := make([]time.Duration, 0, len(cases))
 	for _, c := range cases {
 		start := time.Now()
-		arts := ix.SearchArticles(c.Q, 10)
+		arts, err := rank(c.Q)
+		if err != nil {
+			return r, err
+		}
 		lat = append(lat, time.Since(start))
 		best, _, ok := ix.Decide(c.Q)
 		if len(c.Articles) == 0 {
@@ -148,7 +167,7 @@ func Evaluate(ix *Index, cases []Case) Report {
 	r.AnsweredCorrect, r.EscalatedUnanswerable = ratio(right, answerable), ratio(escalated, unanswerable)
 	slices.Sort(lat)
 	r.P50US, r.P99US = micro(percentile(lat, 0.50)), micro(percentile(lat, 0.99))
-	return r
+	return r, nil
 }
 
 func ratio(n, d int) float64 {
@@ -177,5 +196,9 @@ answered correct        %.3f (answerable cases answered with a passage of a righ
 escalated unanswerable  %.3f
 latency p50 / p99       %.0f µs / %.0f µs
 `, r.Cases, r.RecallAt1, r.RecallAt5, r.RecallAt10, r.AnsweredCorrect, r.EscalatedUnanswerable, r.P50US, r.P99US)
+	if err == nil && r.Ranking != "" {
+		_, err = fmt.Fprintf(w, "ranking                 %s (embeddings: %s, %d passages embedded; the local mode is lexical)\n",
+			r.Ranking, r.EmbeddingModel, r.EmbeddedPassages)
+	}
 	return err
 }

@@ -103,12 +103,22 @@ type Index struct {
 
 // Build indexes articles' passages.
 func Build(articles []Article, opts Options) *Index {
-	ix := &Index{opts: opts.withDefaults(), articles: articles, terms: map[string]int32{}}
-	ix.hash = Hash(articles, ix.opts)
+	return newIndex(articles, opts, Hash(articles, opts.withDefaults())).index()
+}
+
+// newIndex is an index of articles' passages with nothing indexed yet.
+func newIndex(articles []Article, opts Options, hash string) *Index {
+	ix := &Index{opts: opts.withDefaults(), articles: articles, hash: hash}
 	for i := range ix.articles {
 		ix.articles[i].idx = i
 		ix.passages = append(ix.passages, split(&ix.articles[i], ix.opts.MaxPassageWords)...)
 	}
+	return ix
+}
+
+// index builds the lexical index of ix's passages.
+func (ix *Index) index() *Index {
+	ix.terms = map[string]int32{}
 	lens := make([]float64, len(ix.passages))
 	total := 0.0
 	tf := map[int32]float64{}
@@ -140,10 +150,6 @@ func Build(articles []Article, opts Options) *Index {
 	// word adds the same bonus to every passage of the article, so that
 	// the title ranks articles and the passages' own text and headings
 	// choose among an article's passages.
-	ix.first = make([]int32, len(ix.articles))
-	for d := len(ix.passages) - 1; d >= 0; d-- {
-		ix.first[ix.passages[d].Article.idx] = int32(d)
-	}
 	ix.titles = make([][]int32, len(ix.postings))
 	for a := range ix.articles {
 		seen := map[string]bool{}
@@ -174,6 +180,17 @@ func Build(articles []Article, opts Options) *Index {
 		flat = append(flat, ps...)
 		ix.postings[id] = flat[len(flat)-len(ps) : len(flat) : len(flat)]
 	}
+	return ix.finish()
+}
+
+// finish derives from the terms, postings and norms (built, or read from
+// the cache) what search needs besides.
+func (ix *Index) finish() *Index {
+	ix.first = make([]int32, len(ix.articles))
+	for d := len(ix.passages) - 1; d >= 0; d-- {
+		ix.first[ix.passages[d].Article.idx] = int32(d)
+	}
+	n := float64(len(ix.passages))
 	// A small help center would make every word it has common, and the
 	// relevancy of any question low: idf counts at least minIDFDocs
 	// passages.

@@ -1,5 +1,8 @@
 // supportbot web chat. Every text shown comes from customers or agents and
 // is hostile: it is only ever set with textContent, never parsed as HTML.
+// The one markup read is a Markdown link [text](http(s)://...) in a line of
+// the bot's or an agent's, made an <a> element with its text set by
+// textContent; anything else, a javascript: link included, stays text.
 (function () {
   'use strict';
 
@@ -125,6 +128,33 @@
     quick = box;
   }
 
+  // LINK matches a Markdown link to an http(s) URL: the text may escape
+  // \\, [ and ] with a backslash; the URL has no space or parenthesis.
+  var LINK = /\[((?:[^\[\]\\\n]|\\.)+)\]\((https?:\/\/[^\s()<>"]+)\)/g;
+
+  // renderText fills el with text, links made <a> elements when links is
+  // set. Only text nodes and <a> elements with an http(s) href are made.
+  function renderText(el, text, links) {
+    if (!links) { el.textContent = text; return; }
+    var last = 0;
+    LINK.lastIndex = 0;
+    var m;
+    while ((m = LINK.exec(text)) !== null) {
+      var url;
+      try { url = new URL(m[2]); } catch (e) { continue; }
+      if (url.protocol !== 'https:' && url.protocol !== 'http:') continue;
+      if (m.index > last) el.appendChild(document.createTextNode(text.slice(last, m.index)));
+      var a = document.createElement('a');
+      a.href = url.href;
+      a.target = '_blank';
+      a.rel = 'noopener noreferrer nofollow';
+      a.textContent = m[1].replace(/\\(.)/g, '$1');
+      el.appendChild(a);
+      last = m.index + m[0].length;
+    }
+    if (last < text.length) el.appendChild(document.createTextNode(text.slice(last)));
+  }
+
   // add shows one line of the conversation once.
   function add(line) {
     if (line.id) {
@@ -143,7 +173,7 @@
     name.textContent = who(line);
     var text = document.createElement('p');
     text.className = 'text';
-    text.textContent = line.text;
+    renderText(text, line.text || '', line.author === 'bot' || line.author === 'agent');
     li.appendChild(name);
     li.appendChild(text);
     if (line.author === 'bot' && Array.isArray(line.options) && line.options.length) addQuick(li, line.options);
