@@ -12,6 +12,7 @@ import (
 	"github.com/supportbot/supportbot/bot"
 	"github.com/supportbot/supportbot/triggers"
 	"github.com/supportbot/supportbot/triggers/chatwoot"
+	"github.com/supportbot/supportbot/triggers/triggertest"
 )
 
 // D7 of WEBHOOKS.md: secret my-webhook-secret, timestamp 1700000000, body B.
@@ -33,14 +34,11 @@ func TestChatwoot(t *testing.T) {
 		t.Fatal(err)
 	}
 	req := func(body string, sign bool) *http.Request {
-		r := httptest.NewRequest("POST", "/hooks/cw", strings.NewReader(body))
-		r.Header.Set("X-Chatwoot-Delivery", "d-1")
+		h := map[string]string{"X-Chatwoot-Delivery": "d-1"}
 		if sign {
-			ts, sig := chatwoot.Signature("s3cret", []byte(body), time.Now())
-			r.Header.Set("X-Chatwoot-Timestamp", ts)
-			r.Header.Set("X-Chatwoot-Signature", sig)
+			h["X-Chatwoot-Timestamp"], h["X-Chatwoot-Signature"] = chatwoot.Signature("s3cret", []byte(body), time.Now())
 		}
-		return r
+		return triggertest.Request("/hooks/cw", h, []byte(body))
 	}
 	r := req(string(fixture), true)
 	if err := tr.Verify(r, fixture); err != nil {
