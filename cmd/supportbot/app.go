@@ -191,6 +191,9 @@ func (m *Main) loadArticles() error {
 			Model: cfg.LLM.EmbeddingModel, Dir: filepath.Join(filepath.Dir(cfg.Storage.Path), "embedding-cache"),
 		}
 	}
+	// The index cache sits beside the database, wherever the storage path
+	// ended up (set after LoadConfig by tests and embedders).
+	cfg.Knowledge.cacheDir = filepath.Join(filepath.Dir(cfg.Storage.Path), "articles-cache")
 	var err error
 	if m.Articles, err = openArticles(cfg.Knowledge, vectors, m.Logger); err != nil {
 		return &ConfigError{fmt.Errorf("knowledge.articles: %w", err)}

@@ -188,7 +188,7 @@ func TestArticlesConfigErrors(t *testing.T) {
 		name, yaml string
 		want       []string
 	}{
-		{"missing dir", "knowledge:\n  articles: \"" + filepath.Join(dir, "nope") + "\"\n", []string{"knowledge.articles"}},
+		{"missing dir", "storage:\n  path: \"" + filepath.Join(dir, "db", "s.db") + "\"\nknowledge:\n  articles: \"" + filepath.Join(dir, "nope") + "\"\n", []string{"knowledge.articles"}},
 		{"threshold", "knowledge:\n  threshold: 2\n", []string{"knowledge.threshold"}},
 		{"passages", "knowledge:\n  passages: 0\n", []string{"knowledge.passages"}},
 		{"bad article", "storage:\n  path: \"" + filepath.Join(dir, "db", "s.db") + "\"\nknowledge:\n  articles: \"" + bad + "\"\n",
