@@ -160,6 +160,9 @@ type Outcome struct {
 	// Confirm: the reply asks whether it answered the question (sets
 	// Conversation.ConfirmPending).
 	Confirm bool
+	// Failed: the bot replied without answering (it asked the customer to
+	// rephrase): the turn counts as failed, like an escalation.
+	Failed bool
 	// Resolve, when set, resolves the conversation after queueing the
 	// replies, as the customer, with this reason (ResolutionConfirmed).
 	Resolve string

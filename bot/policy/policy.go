@@ -61,7 +61,6 @@ const (
 // Defaults for Policy's zero values.
 const (
 	DefaultTopK             = 3
-	DefaultMaxFailedTurns   = 3
 	DefaultRepeatSimilarity = 0.6
 	DefaultMinConfidence    = 0.6
 	DefaultUnsureBand       = 0.15
@@ -81,7 +80,7 @@ const (
 // Policy implements bot.Decider over a Retriever and, optionally, an LLM.
 // Set the fields, then call Init (Decide calls it on first use otherwise).
 // For the numeric knobs, zero means the default and a negative value turns
-// the rule off (MaxFailedTurns, RepeatSimilarity, UnsureBand, MaxRetries,
+// the rule off (RepeatSimilarity, UnsureBand, MaxRetries,
 // BreakerFailures).
 type Policy struct {
 	Retriever Retriever
@@ -95,9 +94,6 @@ type Policy struct {
 	// priorities, that always go to a person.
 	SensitiveTags      []string
 	EscalatePriorities []string
-	// MaxFailedTurns escalates once the bot has failed this many turns in a
-	// row (bot.Query.FailedTurns); default DefaultMaxFailedTurns.
-	MaxFailedTurns int
 	// RepeatSimilarity is the token overlap (see Similarity) at or above
 	// which a turn repeats the customer's question that the bot answered
 	// last; default DefaultRepeatSimilarity.
@@ -214,7 +210,6 @@ func (p *Policy) init() error {
 		return errors.New("init policy: no retriever")
 	}
 	p.TopK = cmp.Or(p.TopK, DefaultTopK)
-	p.MaxFailedTurns = cmp.Or(p.MaxFailedTurns, DefaultMaxFailedTurns)
 	p.RepeatSimilarity = cmp.Or(p.RepeatSimilarity, DefaultRepeatSimilarity)
 	p.Mode = cmp.Or(Mode(strings.ToLower(strings.TrimSpace(string(p.Mode)))), ModeOff)
 	p.MinConfidence = cmp.Or(p.MinConfidence, DefaultMinConfidence)
@@ -368,9 +363,6 @@ func (p *Policy) rules(q bot.Query) (reason, detail string) {
 		if contains(p.SensitiveTags, tag) {
 			return bot.ReasonSensitiveTopic, "tagged " + tag
 		}
-	}
-	if p.MaxFailedTurns > 0 && q.FailedTurns >= p.MaxFailedTurns {
-		return bot.ReasonFailedTurns, fmt.Sprintf("the bot failed %d turns in a row", q.FailedTurns)
 	}
 	if p.RepeatSimilarity > 0 {
 		if prev := contentWords(previousQuestion(q.History)); len(prev) >= minRepeatTokens {

@@ -107,18 +107,11 @@ func TestDecideRules(t *testing.T) {
 			wantAction: bot.ActionEscalate, wantReason: bot.ReasonSensitiveTopic},
 		{name: "priority beats tags and failed turns", q: bot.Query{Text: "reset password", Priority: "urgent", Tags: []string{"vip"}, FailedTurns: 9},
 			wantAction: bot.ActionEscalate, wantReason: bot.ReasonPriority},
-		{name: "failed turns beat a repeat", q: bot.Query{Text: "How do I reset my password?", History: answered, FailedTurns: 3},
-			wantAction: bot.ActionEscalate, wantReason: bot.ReasonFailedTurns},
 		{name: "rules beat not ready", retriever: &fakeRetriever{notReady: true}, q: bot.Query{Text: "agent"},
 			wantAction: bot.ActionEscalate, wantReason: bot.ReasonHumanRequested},
 
-		// failed turns
-		{name: "failed turns", q: bot.Query{Text: "reset password", FailedTurns: 3}, wantAction: bot.ActionEscalate, wantReason: bot.ReasonFailedTurns},
-		{name: "fewer failed turns answer", q: bot.Query{Text: "reset password", FailedTurns: 2}, wantAction: bot.ActionAnswer},
-		{name: "failed turns configured", configure: func(p *policy.Policy) { p.MaxFailedTurns = 1 },
-			q: bot.Query{Text: "reset password", FailedTurns: 1}, wantAction: bot.ActionEscalate, wantReason: bot.ReasonFailedTurns},
-		{name: "failed turns off", configure: func(p *policy.Policy) { p.MaxFailedTurns = -1 },
-			q: bot.Query{Text: "reset password", FailedTurns: 50}, wantAction: bot.ActionAnswer},
+		// failed turns are the engine's (Engine.RephraseTurns), not a rule
+		{name: "failed turns still answer", q: bot.Query{Text: "reset password", FailedTurns: 50}, wantAction: bot.ActionAnswer},
 
 		// repeated question
 		{name: "same question again", q: bot.Query{Text: "how do i reset my password??", History: answered},

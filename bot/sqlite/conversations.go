@@ -314,7 +314,7 @@ func (s *Store) ApplyDecision(ctx context.Context, o bot.Outcome) error {
 		}
 		failed, answered, confirm, choice := 0, o.Answered, o.Confirm, o.Choice
 		switch {
-		case o.Decision.Action == bot.ActionEscalate:
+		case o.Decision.Action == bot.ActionEscalate || o.Failed:
 			failed, answered, confirm, choice = c.FailedTurns+1, false, false, nil
 		case o.Act != "" && o.Resolve == "":
 			// A greeting or a courtesy is not a turn: it neither fails nor

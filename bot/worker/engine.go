@@ -33,6 +33,10 @@ type Store interface {
 // DefaultHandoffText is sent to the customer when a conversation is escalated.
 const DefaultHandoffText = "Thanks for your message. A person from our team will reply here."
 
+// DefaultRephraseText asks the customer to say an out-of-scope turn again
+// (Engine.RephraseTurns).
+const DefaultRephraseText = "I'm not sure I understood. Could you say it in other words?"
+
 // Default texts of the engine's replies to conversation acts.
 const (
 	// DefaultGreetingText answers a greeting and invites the question.
@@ -71,6 +75,16 @@ type Engine struct {
 	Escalator bot.Escalator
 	// HandoffText is the reply sent when a conversation is escalated.
 	HandoffText string
+	// RephraseTurns, when above 0, answers an out-of-scope turn by asking
+	// the customer to rephrase (RephraseText) instead of escalating, and
+	// counts it as a failed turn; the turn after RephraseTurns such turns
+	// in a row escalates with bot.ReasonFailedTurns. Other reasons (a
+	// request for a person, a sensitive topic, a rejected answer)
+	// escalate at once. 0 escalates the first out-of-scope turn.
+	RephraseTurns int
+	// RephraseText is the reply asking to rephrase (default
+	// DefaultRephraseText).
+	RephraseText string
 	// MaxAttempts for the jobs the engine queues (0: store default).
 	MaxAttempts int
 	// Mention is added to re-announcements (a Slack user group id, or "here").
@@ -240,6 +254,7 @@ func (e *Engine) process(ctx context.Context, j *bot.Job) (bot.JobOutcome, error
 		} else {
 			d = e.closeCall(&o, &reply, c, d)
 		}
+		d = e.rephrase(&o, &reply, c, d)
 	}
 	o.Decision = d
 	if d.Action == bot.ActionEscalate {
@@ -367,3 +382,21 @@ func (l LogEscalator) Escalate(_ context.Context, e bot.Escalation) (bot.Thread,
 
 // Mirror does nothing: with Slack off the transcript is the record.
 func (l LogEscalator) Mirror(context.Context, bot.Thread, bot.Turn) error { return nil }
+
+// rephrase turns an out-of-scope escalation into a request to rephrase
+// while the conversation has failed fewer than RephraseTurns turns in a
+// row, and into a failed_turns escalation once it has failed that many.
+func (e *Engine) rephrase(o *bot.Outcome, reply *bot.Reply, c bot.Conversation, d bot.Decision) bot.Decision {
+	if e.RephraseTurns <= 0 || d.Action != bot.ActionEscalate || d.Reason != bot.ReasonOutOfScope {
+		return d
+	}
+	if c.FailedTurns >= e.RephraseTurns {
+		d.Reason = bot.ReasonFailedTurns
+		d.Detail = fmt.Sprintf("the bot failed %d turns in a row (last: %s)", c.FailedTurns+1, d.Detail)
+		return d
+	}
+	o.Failed = true
+	reply.Kind, reply.Text, reply.State = bot.ReplyNotice, cmp.Or(e.RephraseText, DefaultRephraseText), bot.StateBot
+	return bot.Decision{Action: bot.ActionAnswer, Reason: bot.ReasonOutOfScope, Source: d.Source, Candidates: d.Candidates,
+		Detail: fmt.Sprintf("asked to rephrase (failed turn %d of %d): %s", c.FailedTurns+1, e.RephraseTurns+1, d.Detail)}
+}

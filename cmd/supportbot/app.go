@@ -297,7 +297,7 @@ func (m *Main) openWorkers(pol *policy.Policy, escalator bot.Escalator) error {
 	cfg := &m.Config
 	eng := &worker.Engine{
 		Store: m.Store, Decider: pol, Deliverer: m.router, Escalator: escalator,
-		HandoffText: cfg.Bot.HandoffText, MaxAttempts: cfg.Workers.MaxAttempts, Mention: cfg.Slack.Mention,
+		HandoffText: cfg.Bot.HandoffText, RephraseTurns: cfg.Bot.RephraseTurns, RephraseText: cfg.Bot.RephraseText, MaxAttempts: cfg.Workers.MaxAttempts, Mention: cfg.Slack.Mention,
 		Logger:     m.Logger.With("component", "engine"),
 		OnDecision: m.Metrics.ObserveDecision,
 		Budget:     escalationBudget(m.Store, cfg.Triggers),
@@ -489,9 +489,9 @@ func newPolicy(cfg *Config, r policy.Retriever, logger *slog.Logger) (*policy.Po
 		Retriever: r, TopK: cfg.FAQ.TopK,
 		SensitiveTopics: cfg.Bot.SensitiveTopics, SensitiveTags: cfg.Bot.SensitiveTags,
 		EscalatePriorities: cfg.Bot.EscalatePriorities,
-		MaxFailedTurns:     offIfZero(cfg.Bot.MaxFailedTurns), RepeatSimilarity: offIfZeroF(cfg.Bot.RepeatSimilarity),
-		CloseMargin: offIfZeroF(cfg.Bot.CloseMargin),
-		Mode:        policy.Mode(cfg.LLM.Mode), Answerer: ans, Prompts: set,
+		RepeatSimilarity:   offIfZeroF(cfg.Bot.RepeatSimilarity),
+		CloseMargin:        offIfZeroF(cfg.Bot.CloseMargin),
+		Mode:               policy.Mode(cfg.LLM.Mode), Answerer: ans, Prompts: set,
 		MinConfidence: cfg.LLM.MinConfidence, UnsureBand: offIfZeroF(cfg.LLM.UnsureBand), LLMTimeout: cfg.LLM.Timeout,
 		MaxRetries: offIfZero(cfg.LLM.MaxRetries), MaxRetryAfter: cfg.LLM.MaxRetryAfter,
 		BreakerFailures: offIfZero(cfg.LLM.BreakerFailures), BreakerCooldown: cfg.LLM.BreakerCooldown,

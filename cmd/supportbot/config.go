@@ -198,7 +198,10 @@ type WorkersConfig struct {
 
 // BotConfig is the engine's wording and policy.
 type BotConfig struct {
-	HandoffText        string        `mapstructure:"handoff_text"`
+	HandoffText   string `mapstructure:"handoff_text"`
+	RephraseTurns int    `mapstructure:"rephrase_turns"`
+	RephraseText  string `mapstructure:"rephrase_text"`
+	// MaxFailedTurns is accepted and ignored: rephrase_turns replaced it.
 	MaxFailedTurns     int           `mapstructure:"max_failed_turns"`
 	RepeatSimilarity   float64       `mapstructure:"repeat_similarity"`
 	CloseMargin        float64       `mapstructure:"close_margin"`
@@ -281,7 +284,9 @@ var defaults = map[string]any{
 	"workers.backoff_max":             "1h",
 	"workers.lease":                   "5m",
 	"bot.handoff_text":                "",
-	"bot.max_failed_turns":            3,
+	"bot.max_failed_turns":            0,
+	"bot.rephrase_turns":              0,
+	"bot.rephrase_text":               "",
 	"bot.repeat_similarity":           0.6,
 	"bot.close_margin":                0.02,
 	"bot.sensitive_topics":            []string{},
@@ -591,6 +596,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Bot.CloseMargin < 0 || c.Bot.CloseMargin > 1 {
 		add("bot.close_margin", "must be between 0 and 1 (0: off)")
+	}
+	if c.Bot.RephraseTurns < 0 {
+		add("bot.rephrase_turns", "must not be negative (0: escalate the first unanswerable turn)")
 	}
 	if c.Bot.RepeatSimilarity < 0 || c.Bot.RepeatSimilarity > 1 {
 		add("bot.repeat_similarity", "must be between 0 and 1 (0: off)")
