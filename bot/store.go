@@ -118,6 +118,38 @@ type PurgeCounts struct {
 	Audit         int64 `json:"audit"`
 }
 
+// StateChange is one change of a conversation's state by a person or the
+// system: the one operation behind the admin API, the dashboard's buttons
+// and Slack's. The rules live in the store's ChangeState, by To:
+//
+//   - StateAgent claims an escalated conversation for Actor (the agent's
+//     name): its escalation becomes claimed, with the time of the claim.
+//     The first claim wins: a claim on a conversation another agent holds
+//     returns a *ClaimError; the holder claiming again is a no-op.
+//   - StateResolved resolves the conversation and closes its open or
+//     claimed escalation as resolved; StateBot hands it back to the bot,
+//     the escalation returned and the count of failed turns reset. Either
+//     is a no-op when the conversation is already there.
+//   - Any other move CanTransition allows (to StateEscalated) changes only
+//     the state.
+//
+// A move CanTransition does not allow, or a conversation not in From when
+// From is set, returns an error wrapping ErrConflict; an unknown key one
+// wrapping ErrNotFound; an invalid To or a claim without Actor a
+// *ValidationError.
+type StateChange struct {
+	Key string
+	// From, when set, is the state the conversation must be in.
+	From State
+	To   State
+	// Actor is who changes it (an agent's name, an operator, ActorSystem);
+	// Reason is recorded with the transition.
+	Actor, Reason string
+	// Closing, when set, is queued as the agent's reply in the same
+	// transaction (a resolve's closing words); not on a no-op.
+	Closing *Reply
+}
+
 // ClaimError says who holds a conversation another agent tried to claim. It
 // wraps ErrConflict.
 type ClaimError struct{ ClaimedBy string }
@@ -222,7 +254,6 @@ type ConversationStore interface {
 	QueueMirror(ctx context.Context, jobID int64, key string, messageID int64, maxAttempts int) error
 	PrepareReply(ctx context.Context, id string) (Reply, bool, error)
 	MarkReplySent(ctx context.Context, jobID int64, id string) error
-	Transition(ctx context.Context, key string, from, to State, actor, reason string) error
 	Conversation(ctx context.Context, key string) (*Conversation, error)
 	ListConversations(ctx context.Context, f ConversationFilter) ([]*Conversation, error)
 	Message(ctx context.Context, id int64) (Message, error)
@@ -247,8 +278,7 @@ type HandoffStore interface {
 	Announcements(ctx context.Context, trigger string, since time.Time) ([]time.Time, int, error)
 	QueueFollowUps(ctx context.Context, o FollowUpOptions) (reannounced, noticed int, err error)
 	ConversationByThread(ctx context.Context, channel, ts string) (*Conversation, error)
-	Claim(ctx context.Context, key, agent string) error
-	CloseConversation(ctx context.Context, key string, to State, actor, reason string, closing *Reply) error
+	ChangeState(ctx context.Context, sc StateChange) (*Conversation, error)
 	QueueAgentReply(ctx context.Context, dedupeKey string, r Reply) (bool, error)
 	AgentReply(ctx context.Context, a AgentReply) (AgentReplyResult, error)
 }

@@ -45,16 +45,11 @@ type Store interface {
 	ReplayJob(ctx context.Context, id int64) error
 	// ListEscalations returns up to n escalations with a status ("" for all).
 	ListEscalations(ctx context.Context, status string, n int) ([]bot.StoredEscalation, error)
-	// Transition moves a conversation to a state (from "" means any); an
-	// error wrapping bot.ErrConflict when the move is not allowed.
-	Transition(ctx context.Context, key string, from, to bot.State, actor, reason string) error
-	// CloseConversation resolves a conversation or hands it back to the
-	// bot, closing its open escalation.
-	CloseConversation(ctx context.Context, key string, to bot.State, actor, reason string, closing *bot.Reply) error
-	// Claim gives an escalated conversation to agent; an error wrapping
-	// bot.ErrConflict when it is not escalated or another agent holds it
-	// (then a *bot.ClaimError naming them).
-	Claim(ctx context.Context, key, agent string) error
+	// ChangeState claims, resolves, hands back or escalates a conversation
+	// by the rules of bot.StateChange: an error wrapping bot.ErrConflict
+	// when the move is not allowed, a *bot.ClaimError naming the holder
+	// when another agent has claimed it.
+	ChangeState(ctx context.Context, sc bot.StateChange) (*bot.Conversation, error)
 	// AgentReply queues an agent's reply with the rules of a Slack thread
 	// reply (see bot.AgentReply).
 	AgentReply(ctx context.Context, a bot.AgentReply) (bot.AgentReplyResult, error)

@@ -420,20 +420,11 @@ func (d *Dashboard) changeConversation(w http.ResponseWriter, r *http.Request, a
 		d.fail(w, r, a, bot.Invalid("reason", "at most 500 bytes"))
 		return
 	}
-	actor := cmp.Or(agent, Actor)
-	switch to {
-	case bot.StateAgent:
-		if agent == "" {
-			d.fail(w, r, a, bot.Invalid("agent", "your name is needed to claim: the customer sees it on your replies"))
-			return
-		}
-		err = d.Store.Claim(r.Context(), key, agent)
-	case bot.StateResolved, bot.StateBot:
-		// Also closes the open escalation, as an agent's Resolve or Hand back does.
-		err = d.Store.CloseConversation(r.Context(), key, to, actor, reason, nil)
-	default:
-		err = d.Store.Transition(r.Context(), key, "", to, actor, reason)
+	if to == bot.StateAgent && agent == "" {
+		d.fail(w, r, a, bot.Invalid("agent", "your name is needed to claim: the customer sees it on your replies"))
+		return
 	}
+	_, err = d.Store.ChangeState(r.Context(), bot.StateChange{Key: key, To: to, Actor: cmp.Or(agent, Actor), Reason: reason})
 	var ce *bot.ClaimError
 	switch {
 	case errors.As(err, &ce):

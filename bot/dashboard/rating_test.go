@@ -13,7 +13,7 @@ import (
 func resolveAndRate(t *testing.T, tb *testBundle, key string, score int, comment string) {
 	t.Helper()
 	ctx := context.Background()
-	if err := tb.store.Transition(ctx, key, "", bot.StateResolved, bot.ActorCustomer, bot.ResolutionConfirmed); err != nil {
+	if _, err := tb.store.ChangeState(ctx, bot.StateChange{Key: key, To: bot.StateResolved, Actor: bot.ActorCustomer, Reason: bot.ResolutionConfirmed}); err != nil {
 		t.Fatal(err)
 	}
 	if err := tb.store.RateConversation(ctx, bot.Rating{ConversationKey: key, Score: score, Comment: comment}); err != nil {

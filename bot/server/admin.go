@@ -30,8 +30,9 @@ type AdminStore interface {
 	ListJobs(ctx context.Context, f bot.JobFilter) ([]*bot.Job, error)
 	ReplayJob(ctx context.Context, id int64) error
 	ListEscalations(ctx context.Context, status string, n int) ([]bot.StoredEscalation, error)
-	Transition(ctx context.Context, key string, from, to bot.State, actor, reason string) error
-	CloseConversation(ctx context.Context, key string, to bot.State, actor, reason string, closing *bot.Reply) error
+	// ChangeState changes a conversation's state by the rules of
+	// bot.StateChange.
+	ChangeState(ctx context.Context, sc bot.StateChange) (*bot.Conversation, error)
 	ReplyStore
 }
 
@@ -196,8 +197,10 @@ func (a *Admin) getConversation(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-// changeConversation resolves or reassigns a conversation:
-// {"state": "resolved" | "bot" | "escalated", "actor": "...", "reason": "..."}.
+// changeConversation resolves, claims or reassigns a conversation:
+// {"state": "resolved" | "bot" | "agent" | "escalated", "actor": "...",
+// "reason": "..."}, by the same rules as the dashboard's buttons and
+// Slack's (bot.StateChange): "agent" claims the escalation for actor.
 func (a *Admin) changeConversation(w http.ResponseWriter, r *http.Request) {
 	var body struct {
 		State  bot.State `json:"state"`
@@ -218,19 +221,9 @@ func (a *Admin) changeConversation(w http.ResponseWriter, r *http.Request) {
 	if actor == "" {
 		actor = "operator"
 	}
-	key := r.PathValue("key")
-	var err error
-	if body.State == bot.StateResolved || body.State == bot.StateBot {
-		// Also closes the open escalation, as an agent's Resolve or Hand back does.
-		err = a.Store.CloseConversation(r.Context(), key, body.State, actor, body.Reason, nil)
-	} else {
-		err = a.Store.Transition(r.Context(), key, "", body.State, actor, body.Reason)
-	}
-	if err != nil {
-		a.fail(w, err)
-		return
-	}
-	c, err := a.Store.Conversation(r.Context(), key)
+	c, err := a.Store.ChangeState(r.Context(), bot.StateChange{
+		Key: r.PathValue("key"), To: body.State, Actor: actor, Reason: body.Reason,
+	})
 	if err != nil {
 		a.fail(w, err)
 		return

@@ -1,11 +1,18 @@
 package server_test
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
+	"github.com/supportbot/supportbot/bot"
 	"github.com/supportbot/supportbot/bot/server"
+	"github.com/supportbot/supportbot/bot/sqlite"
 )
 
 // TestAdminTokenFailuresLimitedPerAddress: the admin bearer token could be
@@ -65,4 +72,92 @@ func TestTokenGuardSharedAcrossRoutes(t *testing.T) {
 	if got := do(a); got != http.StatusTooManyRequests {
 		t.Fatalf("after 10 failures over two routes = %d, want 429", got)
 	}
+}
+
+// TestAdminClaimMarksEscalation: {"state":"agent"} on the admin API moved
+// an escalated conversation to agent without claiming its escalation (left
+// open, no claimer, no time to claim), where Slack's and the dashboard's
+// Claim mark it. It now claims it for the actor as they do.
+func TestAdminClaimMarksEscalation(t *testing.T) {
+	t.Parallel()
+	store := sqlite.NewStore(filepath.Join(t.TempDir(), "test.db"))
+	if err := store.Open(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = store.Close() })
+	ctx := context.Background()
+	since := time.Now().Add(-time.Hour)
+	key := mustEscalate(t, store, "c-1")
+	h := (&server.Admin{Store: store, Token: "tok"}).Handler()
+	do := func(body string) *httptest.ResponseRecorder {
+		req := httptest.NewRequest(http.MethodPost, "/admin/api/conversations/"+url.PathEscape(key), strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer tok")
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		return rec
+	}
+	rec := do(`{"state":"agent","actor":"Grace"}`)
+	if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), `"state":"agent"`) {
+		t.Fatalf("claim: %d %s", rec.Code, rec.Body)
+	}
+	esc, err := store.LatestEscalation(ctx, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if esc.Status != "claimed" || esc.ClaimedBy != "Grace" {
+		t.Fatalf("escalation %s by %q, want claimed by Grace", esc.Status, esc.ClaimedBy)
+	}
+	stats, err := store.OutcomeStats(ctx, since, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stats.Claimed != 1 {
+		t.Fatalf("claimed escalations in the outcome stats = %d, want 1 (the time to claim is measured)", stats.Claimed)
+	}
+	// Another agent's claim is refused, as in Slack and on the dashboard.
+	if rec := do(`{"state":"agent","actor":"Bob"}`); rec.Code != http.StatusConflict {
+		t.Fatalf("second claim: %d %s, want 409", rec.Code, rec.Body)
+	}
+}
+
+// mustEscalate stores a customer message of conversation conv and the
+// bot's decision to hand it to people; it returns the conversation's key.
+func mustEscalate(t *testing.T, s *sqlite.Store, conv string) string {
+	t.Helper()
+	ctx := context.Background()
+	ev := bot.Event{
+		Trigger: "chat", ID: "e-" + conv, Type: bot.EventMessageCreated,
+		Conversation: bot.ConversationRef{ID: conv}, Customer: bot.Customer{ID: "u-" + conv},
+		Message: bot.MessageRef{ID: "m-" + conv, Text: "I want a person"}, ReceivedAt: time.Now().UTC(),
+	}
+	if _, err := s.Ingest(ctx, ev, bot.IngestOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	jobs, err := s.ClaimJobs(ctx, 1, time.Minute)
+	if err != nil || len(jobs) != 1 {
+		t.Fatalf("claim the process job: %d jobs, %v", len(jobs), err)
+	}
+	p, err := bot.DecodePayload[bot.ProcessPayload](jobs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, err := s.RecordInbound(ctx, p.InboxID, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := in.Conversation
+	ids := make([]int64, len(in.Pending))
+	for i, m := range in.Pending {
+		ids[i] = m.ID
+	}
+	err = s.ApplyDecision(ctx, bot.Outcome{
+		JobID: jobs[0].ID, ConversationKey: c.Key, MessageIDs: ids,
+		Decision: bot.Decision{Action: bot.ActionEscalate, Reason: bot.ReasonHumanRequested, Source: "test"},
+		Escalation: &bot.Escalation{ConversationKey: c.Key, Trigger: c.Trigger, ConversationID: c.ExternalID,
+			Reason: bot.ReasonHumanRequested, Summary: "I want a person", CreatedAt: time.Now().UTC()},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c.Key
 }

@@ -138,11 +138,7 @@ type transitionStore struct {
 	onClose func(key string)
 }
 
-func (s *transitionStore) CloseConversation(_ context.Context, key string, _ bot.State, _, _ string, _ *bot.Reply) error {
-	s.onClose(key)
-	return nil
-}
-
-func (s *transitionStore) Conversation(_ context.Context, key string) (*bot.Conversation, error) {
-	return &bot.Conversation{Key: key, State: bot.StateResolved}, nil
+func (s *transitionStore) ChangeState(_ context.Context, sc bot.StateChange) (*bot.Conversation, error) {
+	s.onClose(sc.Key)
+	return &bot.Conversation{Key: sc.Key, State: sc.To}, nil
 }

@@ -303,7 +303,7 @@ func (e *Escalator) act(ctx context.Context, ic *slackapi.InteractionCallback, a
 	var notice string
 	switch a.ActionID {
 	case ActionClaim:
-		err := e.store.Claim(ctx, key, name)
+		_, err := e.store.ChangeState(ctx, bot.StateChange{Key: key, To: bot.StateAgent, Actor: name})
 		var ce *bot.ClaimError
 		switch {
 		case err == nil:
@@ -330,7 +330,7 @@ func (e *Escalator) act(ctx context.Context, ic *slackapi.InteractionCallback, a
 			closing = &bot.Reply{ID: id, ConversationKey: key, Kind: bot.ReplyAgent, Author: bot.AuthorAgent,
 				AgentName: name, Text: e.cfg.ClosingText, CreatedAt: e.Now().UTC()}
 		}
-		err := e.store.CloseConversation(ctx, key, bot.StateResolved, name, reasonResolved, closing)
+		_, err := e.store.ChangeState(ctx, bot.StateChange{Key: key, To: bot.StateResolved, Actor: name, Reason: reasonResolved, Closing: closing})
 		if errors.Is(err, bot.ErrConflict) {
 			notice = "This conversation cannot be resolved now."
 		} else if err != nil {
@@ -342,7 +342,7 @@ func (e *Escalator) act(ctx context.Context, ic *slackapi.InteractionCallback, a
 	case ActionHandBack:
 		switch c.State {
 		case bot.StateEscalated, bot.StateAgent:
-			err := e.store.CloseConversation(ctx, key, bot.StateBot, name, reasonHandedBack, nil)
+			_, err := e.store.ChangeState(ctx, bot.StateChange{Key: key, To: bot.StateBot, Actor: name, Reason: reasonHandedBack})
 			if errors.Is(err, bot.ErrConflict) {
 				notice = "This conversation cannot be handed back now."
 			} else if err != nil {

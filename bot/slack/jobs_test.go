@@ -144,7 +144,7 @@ func TestReplyToClosedConversationNotRelayed(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	key, th := b.mustEscalate(t, "c-13", escalation("c-13"))
-	if err := b.store.CloseConversation(context.Background(), key, bot.StateBot, "Alice", "test", nil); err != nil {
+	if _, err := b.store.ChangeState(context.Background(), bot.StateChange{Key: key, To: bot.StateBot, Actor: "Alice", Reason: "test"}); err != nil {
 		t.Fatal(err)
 	}
 	b.sendEvent(t, threadReply("Ev400", th, "1700000080.000001", "UALICE", "one more thing", nil))

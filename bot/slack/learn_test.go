@@ -146,7 +146,7 @@ func TestSendFAQAnswerRefused(t *testing.T) {
 	if errs := b.runJobs(t); len(errs) > 0 {
 		t.Fatal(errs)
 	}
-	if err := b.store.CloseConversation(context.Background(), key, bot.StateResolved, "Bob", "done", nil); err != nil {
+	if _, err := b.store.ChangeState(context.Background(), bot.StateChange{Key: key, To: bot.StateResolved, Actor: "Bob", Reason: "done"}); err != nil {
 		t.Fatal(err)
 	}
 	b.sendClick(t, choose(slack.ActionSendFAQ, "refund-policy", "UBOB", th))

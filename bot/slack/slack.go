@@ -126,13 +126,12 @@ type Store interface {
 	Conversation(ctx context.Context, key string) (*bot.Conversation, error)
 	// LatestEscalation returns bot.ErrNotFound if there is none.
 	LatestEscalation(ctx context.Context, key string) (bot.StoredEscalation, error)
-	// Claim returns a *bot.ClaimError (which wraps bot.ErrConflict) when
-	// another agent holds the conversation, an error wrapping
-	// bot.ErrConflict when it is not escalated; claiming twice is a no-op.
-	Claim(ctx context.Context, key, agent string) error
-	// CloseConversation moves to bot.StateResolved or bot.StateBot; closing
-	// a closed conversation is a no-op.
-	CloseConversation(ctx context.Context, key string, to bot.State, actor, reason string, closing *bot.Reply) error
+	// ChangeState claims, resolves or hands back a conversation by the
+	// rules of bot.StateChange: a claim returns a *bot.ClaimError (which
+	// wraps bot.ErrConflict) when another agent holds the conversation, an
+	// error wrapping bot.ErrConflict when it is not escalated; claiming
+	// twice, or closing a closed conversation, is a no-op.
+	ChangeState(ctx context.Context, sc bot.StateChange) (*bot.Conversation, error)
 	// QueueAgentReply relays once per dedupeKey; false: relayed before.
 	QueueAgentReply(ctx context.Context, dedupeKey string, r bot.Reply) (bool, error)
 	// Transitions lists a conversation's state changes, oldest first.

@@ -62,9 +62,8 @@ func (s *Store) AgentReply(ctx context.Context, a bot.AgentReply) (bot.AgentRepl
 			if err := transition(tx, c.Key, c.State, bot.StateAgent, a.Agent, reason, now); err != nil {
 				return err
 			}
-			if _, err := tx.Exec(`UPDATE escalations SET status = 'claimed', claimed_by = ?, claimed_at = ?
-				WHERE conversation_key = ? AND status = 'open'`, a.Agent, ms(now), c.Key); err != nil {
-				return fmt.Errorf("claim escalation: %w", err)
+			if err := claimEscalation(tx, c.Key, a.Agent, now); err != nil {
+				return err
 			}
 			r.State, res.Claimed = bot.StateAgent, true
 		case bot.StateAgent:

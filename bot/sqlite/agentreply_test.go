@@ -79,11 +79,11 @@ func TestAgentReplyRefused(t *testing.T) {
 	// mustEscalate stores its event as the store's first: one store each.
 	s, back := MustOpenStore(t), MustOpenStore(t)
 	esc := mustEscalate(t, s, "esc")
-	if err := s.CloseConversation(ctx, esc, bot.StateResolved, "Grace", "done", nil); err != nil {
+	if _, err := s.ChangeState(ctx, bot.StateChange{Key: esc, To: bot.StateResolved, Actor: "Grace", Reason: "done"}); err != nil {
 		t.Fatal(err)
 	}
 	handed := mustEscalate(t, back, "back")
-	if err := back.CloseConversation(ctx, handed, bot.StateBot, "Grace", "handed back", nil); err != nil {
+	if _, err := back.ChangeState(ctx, bot.StateChange{Key: handed, To: bot.StateBot, Actor: "Grace", Reason: "handed back"}); err != nil {
 		t.Fatal(err)
 	}
 	before := len(deliverJobs(t, s)) + len(deliverJobs(t, back))
@@ -213,7 +213,7 @@ func TestOnTransition(t *testing.T) {
 		Kind: bot.ReplyAgent, Author: bot.AuthorAgent, AgentName: "Mallory", Text: "x"}); err == nil {
 		t.Fatal("a reply with a duplicate id was queued")
 	}
-	if err := s.Claim(ctx, key, "Grace"); err != nil {
+	if _, err := s.ChangeState(ctx, bot.StateChange{Key: key, To: bot.StateAgent, Actor: "Grace"}); err != nil {
 		t.Fatal(err)
 	}
 	mu.Lock()
@@ -266,7 +266,7 @@ func TestAgentReplyKeysPurged(t *testing.T) {
 	if _, err := s.AgentReply(ctx, a); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.CloseConversation(ctx, key, bot.StateResolved, "Grace", "done", nil); err != nil {
+	if _, err := s.ChangeState(ctx, bot.StateChange{Key: key, To: bot.StateResolved, Actor: "Grace", Reason: "done"}); err != nil {
 		t.Fatal(err)
 	}
 	for { // one job of a lane at a time

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/supportbot/supportbot/bot"
 )
@@ -25,82 +26,109 @@ func (s *Store) ConversationByThread(ctx context.Context, channel, ts string) (*
 // ClaimError says who holds a conversation another agent tried to claim.
 type ClaimError = bot.ClaimError
 
-// Claim gives an escalated conversation to agent. Claiming twice by the same
-// agent is a no-op; a claim on a conversation another agent holds returns a
-// *ClaimError (which wraps bot.ErrConflict). The first claim wins.
-func (s *Store) Claim(ctx context.Context, key, agent string) error {
-	now := s.now()
-	return s.writeNotify(ctx, func(tx *wtx) error {
-		c, err := getConversation(tx, key)
-		if err != nil {
-			return err
-		}
-		holder := ""
-		_ = tx.QueryRow(`SELECT claimed_by FROM escalations WHERE conversation_key = ? ORDER BY id DESC LIMIT 1`, key).Scan(&holder)
-		switch c.State {
-		case bot.StateAgent:
-			if holder == agent {
-				return nil
-			}
-			return &ClaimError{ClaimedBy: holder}
-		case bot.StateEscalated:
-		default:
-			return fmt.Errorf("conversation is %s, not escalated: %w", c.State, bot.ErrConflict)
-		}
-		if err := transition(tx, key, c.State, bot.StateAgent, agent, "claimed", now); err != nil {
-			return err
-		}
-		_, err = tx.Exec(`UPDATE escalations SET status = 'claimed', claimed_by = ?, claimed_at = ?
-			WHERE id = (SELECT id FROM escalations WHERE conversation_key = ? ORDER BY id DESC LIMIT 1)`, agent, ms(now), key)
-		if err != nil {
-			return fmt.Errorf("claim escalation: %w", err)
-		}
-		return nil
-	})
-}
-
-// CloseConversation ends people's ownership of a conversation: to StateResolved
-// (resolve) or StateBot (hand back). Closing an already-closed conversation
-// is a no-op. When closing is set it is queued first as the agent's reply.
-func (s *Store) CloseConversation(ctx context.Context, key string, to bot.State, actor, reason string, closing *bot.Reply) error {
-	now := s.now()
-	status := "resolved"
-	if to == bot.StateBot {
-		status = "returned"
+// ChangeState changes a conversation's state by the rules of
+// bot.StateChange, in one transaction, and returns the conversation as it
+// is after the change.
+func (s *Store) ChangeState(ctx context.Context, sc bot.StateChange) (*bot.Conversation, error) {
+	if !sc.To.Valid() {
+		return nil, bot.Invalid("to", "%q is not a state", sc.To)
 	}
-	return s.writeNotify(ctx, func(tx *wtx) error {
-		c, err := getConversation(tx, key)
+	if sc.To == bot.StateAgent && sc.Actor == "" {
+		return nil, bot.Invalid("actor", "the agent claiming is required")
+	}
+	now := s.now()
+	var out *bot.Conversation
+	err := s.writeNotify(ctx, func(tx *wtx) error {
+		c, err := getConversation(tx, sc.Key)
 		if err != nil {
 			return err
 		}
-		if c.State == to {
-			return nil
+		out = c
+		if sc.From != "" && c.State != sc.From {
+			return fmt.Errorf("conversation is %s, not %s: %w", c.State, sc.From, bot.ErrConflict)
 		}
-		if !c.State.CanTransition(to) {
-			return fmt.Errorf("conversation is %s and cannot become %s: %w", c.State, to, bot.ErrConflict)
+		if noop, err := checkChange(tx, c, sc); err != nil || noop {
+			return err
 		}
-		if closing != nil {
-			r := *closing
-			r.State = to
+		if sc.Closing != nil {
+			r := *sc.Closing
+			r.State = sc.To
 			if _, err := queueReply(tx, r, 0, now); err != nil {
 				return err
 			}
 		}
-		if err := transition(tx, key, c.State, to, actor, reason, now); err != nil {
+		reason := sc.Reason
+		if sc.To == bot.StateAgent && reason == "" {
+			reason = "claimed"
+		}
+		if err := transition(tx, sc.Key, c.State, sc.To, sc.Actor, reason, now); err != nil {
 			return err
 		}
-		if to == bot.StateBot {
-			if _, err := tx.Exec("UPDATE conversations SET failed_turns = 0 WHERE key = ?", key); err != nil {
+		switch sc.To {
+		case bot.StateAgent:
+			err = claimEscalation(tx, sc.Key, sc.Actor, now)
+		case bot.StateResolved:
+			err = closeEscalation(tx, sc.Key, "resolved", now)
+		case bot.StateBot:
+			if _, err := tx.Exec("UPDATE conversations SET failed_turns = 0 WHERE key = ?", sc.Key); err != nil {
 				return fmt.Errorf("reset failed turns: %w", err)
 			}
+			err = closeEscalation(tx, sc.Key, "returned", now)
 		}
-		_, err = tx.Exec(`UPDATE escalations SET status = ?, closed_at = ?
-			WHERE conversation_key = ? AND status IN ('open', 'claimed')`, status, ms(now), key)
 		if err != nil {
-			return fmt.Errorf("close escalation: %w", err)
+			return err
 		}
-		return nil
+		out, err = getConversation(tx, sc.Key)
+		return err
 	})
+	if err != nil {
+		return nil, fmt.Errorf("change state: %w", err)
+	}
+	return out, nil
+}
+
+// checkChange applies bot.StateChange's rules to conversation c: whether
+// the change is a no-op (a claim by the holder, closing a closed
+// conversation) or not allowed.
+func checkChange(tx *wtx, c *bot.Conversation, sc bot.StateChange) (noop bool, err error) {
+	switch {
+	case sc.To == bot.StateAgent && c.State == bot.StateAgent:
+		holder := ""
+		_ = tx.QueryRow(`SELECT claimed_by FROM escalations WHERE conversation_key = ? ORDER BY id DESC LIMIT 1`, c.Key).Scan(&holder)
+		if holder == sc.Actor {
+			return true, nil
+		}
+		return false, &ClaimError{ClaimedBy: holder}
+	case sc.To == bot.StateAgent && c.State != bot.StateEscalated:
+		return false, fmt.Errorf("conversation is %s, not escalated: %w", c.State, bot.ErrConflict)
+	case (sc.To == bot.StateResolved || sc.To == bot.StateBot) && c.State == sc.To:
+		return true, nil
+	case !c.State.CanTransition(sc.To):
+		return false, fmt.Errorf("conversation is %s and cannot become %s: %w", c.State, sc.To, bot.ErrConflict)
+	}
+	return false, nil
+}
+
+// claimEscalation marks the conversation's open escalation claimed by
+// agent now: the claim's time is what time-to-claim is measured by.
+func claimEscalation(tx *wtx, key, agent string, now time.Time) error {
+	_, err := tx.Exec(`UPDATE escalations SET status = 'claimed', claimed_by = ?, claimed_at = ?
+		WHERE conversation_key = ? AND status = 'open'`, agent, ms(now), key)
+	if err != nil {
+		return fmt.Errorf("claim escalation: %w", err)
+	}
+	return nil
+}
+
+// closeEscalation closes the conversation's open or claimed escalation
+// with status (resolved, returned).
+func closeEscalation(tx *wtx, key, status string, now time.Time) error {
+	_, err := tx.Exec(`UPDATE escalations SET status = ?, closed_at = ?
+		WHERE conversation_key = ? AND status IN ('open', 'claimed')`, status, ms(now), key)
+	if err != nil {
+		return fmt.Errorf("close escalation: %w", err)
+	}
+	return nil
 }
 
 // QueueAgentReply relays an agent's answer to the customer, once per
@@ -130,9 +158,8 @@ func (s *Store) QueueAgentReply(ctx context.Context, dedupeKey string, r bot.Rep
 			if err := transition(tx, c.Key, c.State, bot.StateAgent, r.AgentName, "answered in thread", now); err != nil {
 				return err
 			}
-			if _, err := tx.Exec(`UPDATE escalations SET status = 'claimed', claimed_by = ?, claimed_at = ?
-				WHERE conversation_key = ? AND status = 'open'`, r.AgentName, ms(now), c.Key); err != nil {
-				return fmt.Errorf("claim escalation: %w", err)
+			if err := claimEscalation(tx, c.Key, r.AgentName, now); err != nil {
+				return err
 			}
 			r.State = bot.StateAgent
 		default:

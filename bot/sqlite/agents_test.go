@@ -49,7 +49,10 @@ func TestClaimRaceFirstWins(t *testing.T) {
 	errs := make([]error, 2)
 	for i, agent := range []string{"alice", "bob"} {
 		wg.Add(1)
-		go func() { defer wg.Done(); errs[i] = s.Claim(ctx, key, agent) }()
+		go func() {
+			defer wg.Done()
+			_, errs[i] = s.ChangeState(ctx, bot.StateChange{Key: key, To: bot.StateAgent, Actor: agent})
+		}()
 	}
 	wg.Wait()
 	var wins int
@@ -76,7 +79,7 @@ func TestClaimRaceFirstWins(t *testing.T) {
 		t.Fatalf("state = %s, want agent", c.State)
 	}
 	// The winner claiming again is harmless.
-	if err := s.Claim(ctx, key, winner); err != nil {
+	if _, err := s.ChangeState(ctx, bot.StateChange{Key: key, To: bot.StateAgent, Actor: winner}); err != nil {
 		t.Fatalf("second claim by the holder: %v", err)
 	}
 	trs, err := s.Transitions(ctx, key)
@@ -111,10 +114,10 @@ func TestAgentReplyOnceAndHandBack(t *testing.T) {
 	if c.State != bot.StateAgent {
 		t.Fatalf("answering in the thread should claim: state %s", c.State)
 	}
-	if err := s.CloseConversation(ctx, key, bot.StateBot, "Alice", "handed back", nil); err != nil {
+	if _, err := s.ChangeState(ctx, bot.StateChange{Key: key, To: bot.StateBot, Actor: "Alice", Reason: "handed back"}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.CloseConversation(ctx, key, bot.StateBot, "Alice", "handed back", nil); err != nil {
+	if _, err := s.ChangeState(ctx, bot.StateChange{Key: key, To: bot.StateBot, Actor: "Alice", Reason: "handed back"}); err != nil {
 		t.Fatalf("second hand back: %v", err)
 	}
 	c, _ = s.Conversation(ctx, key)

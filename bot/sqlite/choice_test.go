@@ -43,7 +43,7 @@ func TestPendingChoice(t *testing.T) {
 		t.Fatalf("after an answer: choice %+v, want none", c.Choice)
 	}
 	apply("m-4", bot.Outcome{Choice: choice})
-	if err := s.Transition(ctx, "chat/c-1", bot.StateBot, bot.StateEscalated, "operator", "returned"); err != nil {
+	if _, err := s.ChangeState(ctx, bot.StateChange{Key: "chat/c-1", From: bot.StateBot, To: bot.StateEscalated, Actor: "operator", Reason: "returned"}); err != nil {
 		t.Fatal(err)
 	}
 	if c, err := s.Conversation(ctx, "chat/c-1"); err != nil || c.Choice != nil {

@@ -446,32 +446,6 @@ func (s *Store) MarkReplySent(ctx context.Context, jobID int64, id string) error
 	})
 }
 
-// Transition changes a conversation's state on behalf of actor (an agent,
-// an operator, the system). It returns bot.ErrConflict when the conversation
-// is not in from (use "" for any state that may move to to).
-func (s *Store) Transition(ctx context.Context, key string, from, to bot.State, actor, reason string) error {
-	now := s.now()
-	return s.writeNotify(ctx, func(tx *wtx) error {
-		c, err := getConversation(tx, key)
-		if err != nil {
-			return err
-		}
-		if from != "" && c.State != from {
-			return fmt.Errorf("conversation is %s, not %s: %w", c.State, from, bot.ErrConflict)
-		}
-		if !c.State.CanTransition(to) {
-			return fmt.Errorf("conversation is %s and cannot become %s: %w", c.State, to, bot.ErrConflict)
-		}
-		if err := transition(tx, key, c.State, to, actor, reason, now); err != nil {
-			return err
-		}
-		if to == bot.StateBot {
-			_, err = tx.Exec("UPDATE conversations SET failed_turns = 0 WHERE key = ?", key)
-		}
-		return err
-	})
-}
-
 // Messages returns a conversation's transcript, oldest first.
 func (s *Store) Messages(ctx context.Context, key string) ([]bot.Message, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT id, external_id, author, agent_name, text, created_at FROM messages

@@ -161,11 +161,11 @@ func TestDashboardCounts(t *testing.T) {
 	decide(t, s, "answered", bot.ActionAnswer)
 	decide(t, s, "waiting", bot.ActionEscalate)
 	claimed := decide(t, s, "claimed", bot.ActionEscalate)
-	if err := s.Claim(ctx, claimed, "Grace"); err != nil {
+	if _, err := s.ChangeState(ctx, bot.StateChange{Key: claimed, To: bot.StateAgent, Actor: "Grace"}); err != nil {
 		t.Fatal(err)
 	}
 	resolved := decide(t, s, "resolved", bot.ActionEscalate)
-	if err := s.CloseConversation(ctx, resolved, bot.StateResolved, "ops", "done", nil); err != nil {
+	if _, err := s.ChangeState(ctx, bot.StateChange{Key: resolved, To: bot.StateResolved, Actor: "ops", Reason: "done"}); err != nil {
 		t.Fatal(err)
 	}
 	// Dead-letter every job due now: the queued ones are the replies and

@@ -65,7 +65,7 @@ func TestOutcomeStats(t *testing.T) {
 	// An agent claims the escalation three days on: no longer abandoned,
 	// and its wait is the time to claim.
 	s.Now = func() time.Time { return time.Now().Add(72 * time.Hour) }
-	if err := s.Claim(ctx, escKey, "grace"); err != nil {
+	if _, err := s.ChangeState(ctx, bot.StateChange{Key: escKey, To: bot.StateAgent, Actor: "grace"}); err != nil {
 		t.Fatal(err)
 	}
 	got, err = s.OutcomeStats(ctx, since, 24*time.Hour)
@@ -132,7 +132,7 @@ func TestApplyDecisionActsAndConfirmation(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Transition(ctx, "chat/c", bot.StateEscalated, bot.StateBot, "grace", "hand back"); err != nil {
+	if _, err := s.ChangeState(ctx, bot.StateChange{Key: "chat/c", From: bot.StateEscalated, To: bot.StateBot, Actor: "grace", Reason: "hand back"}); err != nil {
 		t.Fatal(err)
 	}
 	// A greeting is not a turn: it answers nothing.
@@ -217,7 +217,7 @@ func TestRateConversation(t *testing.T) {
 	if err := s.RateConversation(ctx, bot.Rating{ConversationKey: "chat/nope", Score: 5}); !errors.Is(err, bot.ErrNotFound) {
 		t.Fatalf("rating an unknown conversation: %v, want ErrNotFound", err)
 	}
-	if err := s.Transition(ctx, "chat/c", bot.StateBot, bot.StateResolved, bot.ActorCustomer, bot.ResolutionConfirmed); err != nil {
+	if _, err := s.ChangeState(ctx, bot.StateChange{Key: "chat/c", From: bot.StateBot, To: bot.StateResolved, Actor: bot.ActorCustomer, Reason: bot.ResolutionConfirmed}); err != nil {
 		t.Fatal(err)
 	}
 	var verr *bot.ValidationError

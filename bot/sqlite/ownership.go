@@ -146,15 +146,12 @@ func applyOwner(tx *wtx, ev *bot.Event, receivedAt int64, now time.Time) (string
 	}
 	switch o.State {
 	case bot.StateAgent:
-		_, err = tx.Exec(`UPDATE escalations SET status = 'claimed', claimed_by = ?, claimed_at = ?
-			WHERE conversation_key = ? AND status = 'open'`, o.Actor, ms(now), key)
+		err = claimEscalation(tx, key, o.Actor, now)
 	case bot.StateResolved:
-		_, err = tx.Exec(`UPDATE escalations SET status = 'resolved', closed_at = ?
-			WHERE conversation_key = ? AND status IN ('open', 'claimed')`, ms(now), key)
+		err = closeEscalation(tx, key, "resolved", now)
 	case bot.StateBot:
 		if _, err = tx.Exec("UPDATE conversations SET failed_turns = 0 WHERE key = ?", key); err == nil {
-			_, err = tx.Exec(`UPDATE escalations SET status = 'returned', closed_at = ?
-				WHERE conversation_key = ? AND status IN ('open', 'claimed')`, ms(now), key)
+			err = closeEscalation(tx, key, "returned", now)
 		}
 	}
 	if err != nil {

@@ -51,10 +51,10 @@ func TestLatestEscalationAndHolder(t *testing.T) {
 	if e.ConversationKey != key || e.Reason != bot.ReasonHumanRequested || e.Status != "open" {
 		t.Fatalf("escalation = %+v", e)
 	}
-	if err := s.Claim(ctx, key, "alice"); err != nil {
+	if _, err := s.ChangeState(ctx, bot.StateChange{Key: key, To: bot.StateAgent, Actor: "alice"}); err != nil {
 		t.Fatal(err)
 	}
-	err = s.Claim(ctx, key, "bob")
+	_, err = s.ChangeState(ctx, bot.StateChange{Key: key, To: bot.StateAgent, Actor: "bob"})
 	var h interface{ Holder() string }
 	if !errors.As(err, &h) || h.Holder() != "alice" {
 		t.Fatalf("claim err = %v, want a Holder() naming alice", err)

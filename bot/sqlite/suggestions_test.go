@@ -107,7 +107,7 @@ func TestSuggestionSourceStopsAtBotAnswer(t *testing.T) {
 		t.Fatal(err)
 	}
 	mustCustomerWrites(t, s, "c", "e-2", "the link has expired, I want a person")
-	if err := s.Transition(ctx, key, bot.StateBot, bot.StateEscalated, bot.ActorBot, bot.ReasonHumanRequested); err != nil {
+	if _, err := s.ChangeState(ctx, bot.StateChange{Key: key, From: bot.StateBot, To: bot.StateEscalated, Actor: bot.ActorBot, Reason: bot.ReasonHumanRequested}); err != nil {
 		t.Fatal(err)
 	}
 	r := mustAgentReply(t, s, key, "r-agent", "Alice", "I sent you a new link.")

@@ -1,10 +1,7 @@
 package storetest
 
 import (
-	"errors"
-	"fmt"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -63,7 +60,7 @@ func testApplyDecisionConflicts(t *testing.T, e *env) {
 
 	// The conversation left the bot between RecordInbound and ApplyDecision.
 	j, in = e.turn("c2", "e2", "hi")
-	ok(t, e.s.Transition(e.ctx, key("c2"), bot.StateBot, bot.StateEscalated, "ops", "test"))
+	ok(t, e.change(bot.StateChange{Key: key("c2"), From: bot.StateBot, To: bot.StateEscalated, Actor: "ops", Reason: "test"}))
 	err := e.s.ApplyDecision(e.ctx, bot.Outcome{JobID: j.ID, ConversationKey: key("c2"), MessageIDs: ids(in),
 		Decision: bot.Decision{Action: bot.ActionAnswer, Answer: "a"}, Answered: true,
 		Replies: []bot.Reply{botReply(in, "rpl_3", bot.ReplyAnswer, "a", bot.StateBot)}})
@@ -82,7 +79,7 @@ func testApplyDecisionConflicts(t *testing.T, e *env) {
 func testPrepareReplySuppressed(t *testing.T, e *env) {
 	rid := e.answer("c1", "e1", "hi")
 	j := e.next(bot.JobDeliver) // running: suppressed by PrepareReply, not at the transition
-	ok(t, e.s.Transition(e.ctx, key("c1"), bot.StateBot, bot.StateEscalated, "ops", "test"))
+	ok(t, e.change(bot.StateChange{Key: key("c1"), From: bot.StateBot, To: bot.StateEscalated, Actor: "ops", Reason: "test"}))
 	_, send, err := e.s.PrepareReply(e.ctx, rid)
 	ok(t, err)
 	eq(t, "send after escalation", send, false)
@@ -92,7 +89,7 @@ func testPrepareReplySuppressed(t *testing.T, e *env) {
 
 	// One still queued is suppressed at the transition.
 	e.answer("c2", "e2", "hi")
-	ok(t, e.s.Transition(e.ctx, key("c2"), bot.StateBot, bot.StateEscalated, "ops", "test"))
+	ok(t, e.change(bot.StateChange{Key: key("c2"), From: bot.StateBot, To: bot.StateEscalated, Actor: "ops", Reason: "test"}))
 	eq(t, "status", e.replies("c2")[0].Status, "suppressed")
 	if j := e.maybeNext(bot.JobDeliver); j != nil {
 		t.Fatalf("deliver job %d of a suppressed answer still runs", j.ID)
@@ -102,12 +99,12 @@ func testPrepareReplySuppressed(t *testing.T, e *env) {
 func testStateMachine(t *testing.T, e *env) {
 	e.answer("c1", "e1", "hi")
 	k := key("c1")
-	is(t, "Transition(unknown)", e.s.Transition(e.ctx, key("nobody"), "", bot.StateResolved, "ops", "x"), bot.ErrNotFound)
-	is(t, "Transition from the wrong state", e.s.Transition(e.ctx, k, bot.StateAgent, bot.StateBot, "ops", "x"), bot.ErrConflict)
-	is(t, "Transition bot→agent", e.s.Transition(e.ctx, k, "", bot.StateAgent, "ops", "x"), bot.ErrConflict)
-	is(t, "Transition to the same state", e.s.Transition(e.ctx, k, "", bot.StateBot, "ops", "x"), bot.ErrConflict)
-	ok(t, e.s.Transition(e.ctx, k, bot.StateBot, bot.StateEscalated, "ops", "why"))
-	ok(t, e.s.Transition(e.ctx, k, "", bot.StateResolved, "ops", "done"))
+	is(t, "Transition(unknown)", e.change(bot.StateChange{Key: key("nobody"), To: bot.StateResolved, Actor: "ops", Reason: "x"}), bot.ErrNotFound)
+	is(t, "Transition from the wrong state", e.change(bot.StateChange{Key: k, From: bot.StateAgent, To: bot.StateBot, Actor: "ops", Reason: "x"}), bot.ErrConflict)
+	is(t, "Transition bot→agent", e.change(bot.StateChange{Key: k, To: bot.StateAgent, Actor: "ops", Reason: "x"}), bot.ErrConflict)
+	ok(t, e.change(bot.StateChange{Key: k, From: bot.StateBot, To: bot.StateEscalated, Actor: "ops", Reason: "why"}))
+	is(t, "Transition to the same state", e.change(bot.StateChange{Key: k, To: bot.StateEscalated, Actor: "ops", Reason: "x"}), bot.ErrConflict)
+	ok(t, e.change(bot.StateChange{Key: k, To: bot.StateResolved, Actor: "ops", Reason: "done"}))
 	trs, err := e.s.Transitions(e.ctx, k)
 	ok(t, err)
 	eq(t, "transitions", len(trs), 2)
@@ -167,71 +164,6 @@ func testEscalation(t *testing.T, e *env) {
 	_, in := e.turn("c1", "e2", "hello?")
 	eq(t, "pending turns", len(in.Pending), 0)
 	eq(t, "state", in.Conversation.State, bot.StateEscalated)
-}
-
-func testClaim(t *testing.T, e *env) {
-	e.escalate("c1", "e1", "help")
-	k := key("c1")
-	ok(t, e.s.Claim(e.ctx, k, "ann"))
-	ok(t, e.s.Claim(e.ctx, k, "ann")) // the same agent again: a no-op
-	err := e.s.Claim(e.ctx, k, "bob")
-	is(t, "Claim held by another", err, bot.ErrConflict)
-	var h interface{ Holder() string }
-	if !errors.As(err, &h) || h.Holder() != "ann" {
-		t.Fatalf("Claim held by another: err = %v, want one naming the holder ann", err)
-	}
-	eq(t, "state", e.conversation("c1").State, bot.StateAgent)
-	esc, err := e.s.LatestEscalation(e.ctx, k)
-	ok(t, err)
-	eq(t, "escalation status", esc.Status, "claimed")
-	eq(t, "claimed by", esc.ClaimedBy, "ann")
-	// Agents racing for one hand-off: the first claim wins.
-	e.escalate("c3", "e3", "help")
-	var wg sync.WaitGroup
-	errs := make([]error, 6)
-	for i := range errs {
-		wg.Go(func() { errs[i] = e.s.Claim(e.ctx, key("c3"), fmt.Sprintf("agent%d", i)) })
-	}
-	wg.Wait()
-	won := 0
-	for _, err := range errs {
-		if err == nil {
-			won++
-		} else if !errors.Is(err, bot.ErrConflict) {
-			t.Fatalf("racing claim: %v", err)
-		}
-	}
-	eq(t, "claims won", won, 1)
-	e.answer("c2", "e2", "hi")
-	is(t, "Claim of a bot conversation", e.s.Claim(e.ctx, key("c2"), "ann"), bot.ErrConflict)
-	is(t, "Claim(unknown)", e.s.Claim(e.ctx, key("nobody"), "ann"), bot.ErrNotFound)
-}
-
-func testCloseConversation(t *testing.T, e *env) {
-	e.escalate("c1", "e1", "help")
-	k := key("c1")
-	ok(t, e.s.Claim(e.ctx, k, "ann"))
-	closing := &bot.Reply{ID: "rpl_closing", ConversationKey: k, Kind: bot.ReplyAgent, Author: bot.AuthorAgent,
-		AgentName: "ann", Text: "Glad to help", CreatedAt: time.Now().UTC()}
-	ok(t, e.s.CloseConversation(e.ctx, k, bot.StateResolved, "ann", "resolved", closing))
-	eq(t, "state", e.conversation("c1").State, bot.StateResolved)
-	rs := e.replies("c1")
-	eq(t, "closing reply queued", rs[len(rs)-1].ID, "rpl_closing")
-	ok(t, e.s.CloseConversation(e.ctx, k, bot.StateResolved, "ann", "resolved", closing)) // a no-op
-	eq(t, "replies after closing twice", len(e.replies("c1")), len(rs))
-	esc, err := e.s.LatestEscalation(e.ctx, k)
-	ok(t, err)
-	eq(t, "escalation status", esc.Status, "resolved")
-
-	e.escalate("c2", "e2", "help")
-	ok(t, e.s.CloseConversation(e.ctx, key("c2"), bot.StateBot, "bob", "handed back", nil))
-	eq(t, "state", e.conversation("c2").State, bot.StateBot)
-	esc, err = e.s.LatestEscalation(e.ctx, key("c2"))
-	ok(t, err)
-	eq(t, "escalation status", esc.Status, "returned")
-	ok(t, e.s.CloseConversation(e.ctx, key("c2"), bot.StateBot, "bob", "handed back", nil)) // a no-op
-	eq(t, "transitions after handing back twice", len(e.transitions("c2")), 2)
-	is(t, "CloseConversation(unknown)", e.s.CloseConversation(e.ctx, key("nobody"), bot.StateResolved, "ann", "x", nil), bot.ErrNotFound)
 }
 
 func testQueueMirror(t *testing.T, e *env) {
@@ -303,7 +235,7 @@ func testPendingChoice(t *testing.T, e *env) {
 	eq(t, "choice", c.Choice[1], choice[1])
 	_, in = e.turn("c1", "e2", "2")
 	eq(t, "choice seen by the next turn", len(in.Conversation.Choice), 2)
-	ok(t, e.s.Transition(e.ctx, key("c1"), bot.StateBot, bot.StateEscalated, "ops", "x"))
+	ok(t, e.change(bot.StateChange{Key: key("c1"), From: bot.StateBot, To: bot.StateEscalated, Actor: "ops", Reason: "x"}))
 	eq(t, "choice after escalation", len(e.conversation("c1").Choice), 0)
 }
 
@@ -359,7 +291,7 @@ func testOutcomeStats(t *testing.T, e *env) {
 	e.answer("c1", "e1", "hi")
 	e.resolve("c1")
 	e.escalate("c2", "e2", "help")
-	ok(t, e.s.Claim(e.ctx, key("c2"), "ann"))
+	ok(t, e.change(bot.StateChange{Key: key("c2"), To: bot.StateAgent, Actor: "ann"}))
 	e.escalate("c3", "e3", "help")
 	st, err := e.s.OutcomeStats(e.ctx, since, 0)
 	ok(t, err)

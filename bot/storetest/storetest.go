@@ -42,8 +42,14 @@ func Run(t *testing.T, newStore func(t *testing.T) bot.Store) {
 		{"PrepareReplySuppressed", testPrepareReplySuppressed},
 		{"StateMachine", testStateMachine},
 		{"Escalation", testEscalation},
-		{"Claim", testClaim},
-		{"CloseConversation", testCloseConversation},
+		{"ChangeStateClaim", testChangeStateClaim},
+		{"ChangeStateClaimRace", testChangeStateClaimRace},
+		{"ChangeStateClaimRefused", testChangeStateClaimRefused},
+		{"ChangeStateResolve", testChangeStateResolve},
+		{"ChangeStateHandBack", testChangeStateHandBack},
+		{"ChangeStateEscalate", testChangeStateEscalate},
+		{"ChangeStateFrom", testChangeStateFrom},
+		{"ChangeStateInvalid", testChangeStateInvalid},
 		{"QueueMirror", testQueueMirror},
 		{"JobLifecycle", testJobLifecycle},
 		{"JobRescue", testJobRescue},
@@ -237,9 +243,15 @@ func (e *env) announce(esc bot.StoredEscalation, ts string) {
 // resolve resolves a bot-owned conversation as the system.
 func (e *env) resolve(conv string) {
 	e.t.Helper()
-	if err := e.s.Transition(e.ctx, key(conv), "", bot.StateResolved, bot.ActorSystem, "test"); err != nil {
+	if err := e.change(bot.StateChange{Key: key(conv), To: bot.StateResolved, Actor: bot.ActorSystem, Reason: "test"}); err != nil {
 		e.t.Fatalf("resolve %s: %v", conv, err)
 	}
+}
+
+// change is ChangeState without the conversation it returns.
+func (e *env) change(sc bot.StateChange) error {
+	_, err := e.s.ChangeState(e.ctx, sc)
+	return err
 }
 
 func (e *env) conversation(conv string) *bot.Conversation {

@@ -119,7 +119,7 @@ func TestRating(t *testing.T) {
 	if code, _ := tb.rate(t, s, `{"score":5}`, nil); code != http.StatusConflict {
 		t.Fatalf("rating an open conversation = %d, want 409", code)
 	}
-	if err := tb.store.Transition(ctx, key, bot.StateBot, bot.StateResolved, bot.ActorCustomer, bot.ResolutionConfirmed); err != nil {
+	if _, err := tb.store.ChangeState(ctx, bot.StateChange{Key: key, From: bot.StateBot, To: bot.StateResolved, Actor: bot.ActorCustomer, Reason: bot.ResolutionConfirmed}); err != nil {
 		t.Fatal(err)
 	}
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/supportbot/supportbot/bot"
 	"github.com/supportbot/supportbot/bot/webchat"
 	"github.com/supportbot/supportbot/internal/browsertest"
 )
@@ -58,7 +59,7 @@ func TestWebChatStatusInBrowser(t *testing.T) {
 	session := browsertest.Get(t, b, chromedp.Evaluate[stored](`JSON.parse(localStorage.getItem('supportbot.chat.web'))`))
 	key := "web/" + session.VisitorID
 	// Claimed on the dashboard: no reply yet, and the visitor sees who has it.
-	if err := m.Store.Claim(context.Background(), key, "Grace"); err != nil {
+	if _, err := m.Store.ChangeState(context.Background(), bot.StateChange{Key: key, To: bot.StateAgent, Actor: "Grace"}); err != nil {
 		t.Fatal(err)
 	}
 	waitStatus(t, b, "Chatting with Grace")
