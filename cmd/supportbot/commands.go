@@ -214,7 +214,11 @@ func localURL(addr string) string {
 func signRequest(req *http.Request, tc triggers.Config, id string, body []byte, now time.Time) error {
 	secrets := tc.AllSecrets()
 	switch tc.Kind {
-	case "standard", "web":
+	case "web":
+		// A web trigger takes messages from a visitor session that the chat
+		// page opens, not a signature: signing as standard would only get 401.
+		return &usageError{fmt.Errorf("--trigger %s: send cannot post to a web chat trigger (its messages come from a visitor session: open /chat/%s in a browser); test with a standard trigger instead", tc.Name, tc.Name)}
+	case "standard":
 		sig, err := standard.Sign(first(secrets), id, now, body)
 		if err != nil {
 			return fmt.Errorf("sign: %w", err)
@@ -263,7 +267,7 @@ func signRequest(req *http.Request, tc triggers.Config, id string, body []byte, 
 			req.Header.Set(cmp.Or(tc.TokenHeader, freshdesk.DefaultTokenHeader), tok)
 		}
 	default:
-		return &usageError{fmt.Errorf("send cannot sign for trigger kind %q (it signs standard, web, hmac, token, zendesk, freshdesk, intercom, helpscout and chatwoot)", tc.Kind)}
+		return &usageError{fmt.Errorf("send cannot sign for trigger kind %q (it signs standard, hmac, token, zendesk, freshdesk, intercom, helpscout and chatwoot)", tc.Kind)}
 	}
 	return nil
 }

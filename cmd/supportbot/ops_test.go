@@ -165,6 +165,10 @@ func TestSendCommand(t *testing.T) {
     kind: helpscout
     secret: "hs-secret"
     reply: {kind: none}
+  - name: site
+    kind: web
+    secret: "site-chat-secret"
+    reply: {kind: web}
 `
 	appendFile(t, cfgPath, extra)
 	cfg, err := LoadConfig(cfgPath, true)
@@ -204,6 +208,16 @@ func TestSendCommand(t *testing.T) {
 	var errOut bytes.Buffer
 	if code := run(context.Background(), []string{"send", "--config", cfgPath, "--trigger", "nope", "--file", "x"}, nil, io.Discard, &errOut); code != 2 {
 		t.Fatalf("unknown trigger: exit %d, want 2 (%s)", code, errOut.String())
+	}
+	// A web chat trigger takes visitor sessions, not signatures: send says
+	// so instead of posting a request that can only get 401.
+	errOut.Reset()
+	webFile := filepath.Join(dir, "web.json")
+	if err := os.WriteFile(webFile, []byte(`{"text":"hello"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code := run(context.Background(), []string{"send", "--config", cfgPath, "--trigger", "site", "--file", webFile}, nil, io.Discard, &errOut); code != 2 || !strings.Contains(errOut.String(), "/chat/site") {
+		t.Fatalf("web trigger: exit %d, want 2 naming the chat page (%s)", code, errOut.String())
 	}
 }
 
