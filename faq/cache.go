@@ -13,9 +13,9 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"slices"
-	"strings"
 	"time"
+
+	"github.com/supportbot/supportbot/internal/atomicfile"
 )
 
 // The cache file: a magic line, the cache key, the model, and a SHA-256 of
@@ -141,73 +141,15 @@ func loadCache(path string, key [32]byte, kb *KB, opts Options) (*Matcher, error
 // writeCache writes m's model to path through a temporary file and a
 // rename, so that a reader never sees half a file, and prunes old files.
 func (m *Matcher) writeCache(path string, key [32]byte) error {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
 	ids := make([]string, len(m.entries))
 	for i, e := range m.entries {
 		ids[i] = e.ID
 	}
-	data := encodeModel(m.model, key, ids)
-	tmp, err := os.CreateTemp(dir, "."+cachePrefix+"*.tmp")
-	if err != nil {
+	if err := atomicfile.Write(path, encodeModel(m.model, key, ids), 0o600); err != nil {
 		return err
 	}
-	defer os.Remove(tmp.Name()) // a no-op after the rename
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return err
-	}
-	pruneCache(dir, path)
+	atomicfile.Prune(filepath.Dir(path), cachePrefix, cacheSuffix, path, cacheKeep)
 	return nil
-}
-
-// pruneCache removes cache files in dir beyond keep and the newest
-// cacheKeep-1 others: a knowledge base edited often must not fill the disk,
-// while switching between a few knowledge bases stays fast. Errors are
-// ignored: a leftover file only costs disk space.
-func pruneCache(dir, keep string) {
-	des, err := os.ReadDir(dir)
-	if err != nil {
-		return
-	}
-	type file struct {
-		path string
-		mod  time.Time
-	}
-	var files []file
-	for _, de := range des {
-		name := de.Name()
-		if de.IsDir() || !strings.HasPrefix(name, cachePrefix) || !strings.HasSuffix(name, cacheSuffix) {
-			continue
-		}
-		info, err := de.Info()
-		if err != nil {
-			continue
-		}
-		files = append(files, file{filepath.Join(dir, name), info.ModTime()})
-	}
-	slices.SortFunc(files, func(a, b file) int { return b.mod.Compare(a.mod) })
-	others := 0
-	for _, f := range files {
-		if f.path == keep {
-			continue
-		}
-		if others++; others >= cacheKeep {
-			os.Remove(f.path)
-		}
-	}
 }
 
 // encodeModel serialises e with its key and class ids.

@@ -31,6 +31,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/supportbot/supportbot/internal/atomicfile"
 )
 
 // Article is one published help-center article.
@@ -175,7 +177,7 @@ func (im *Importer) Run(ctx context.Context, src Source) (Result, error) {
 		if old, err := os.ReadFile(path); err == nil && bytes.Equal(old, content) {
 			res.Unchanged++
 		} else {
-			if err := writeAtomic(path, content, 0o644); err != nil {
+			if err := atomicfile.Write(path, content, 0o644); err != nil {
 				return res, fmt.Errorf("import %s article %s: %w", vendor, a.ID, err)
 			}
 			res.Written++
@@ -322,36 +324,8 @@ func saveState(path string, st *state) error {
 	if err != nil {
 		return fmt.Errorf("save import state: %w", err)
 	}
-	if err := writeAtomic(path, append(b, '\n'), 0o644); err != nil {
+	if err := atomicfile.Write(path, append(b, '\n'), 0o644); err != nil {
 		return fmt.Errorf("save import state: %w", err)
 	}
 	return nil
-}
-
-// writeAtomic writes data to a temporary file beside path and renames it
-// over path, so a reader (the article index reloading) never sees half a
-// file.
-func writeAtomic(path string, data []byte, perm fs.FileMode) error {
-	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path)+"-*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(tmp, perm)
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		_ = os.Remove(tmp)
-	}
-	return err
 }

@@ -13,6 +13,9 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+
+	"github.com/supportbot/supportbot/internal/atomicfile"
+	"github.com/supportbot/supportbot/internal/vector"
 )
 
 // What the LLM is shown. The agents see TopK entries; the model is shown
@@ -126,7 +129,7 @@ func (p *Policy) fuse(ctx context.Context, text string, hits []Hit) ([]Hit, erro
 	}
 	rs := make([]ranked, len(hits))
 	for i, h := range hits {
-		rs[i] = ranked{i: i, cos: cosine(qv[0], vecs[h.ID])}
+		rs[i] = ranked{i: i, cos: vector.Cosine(qv[0], vecs[h.ID])}
 	}
 	byCos := slices.Clone(rs)
 	slices.SortStableFunc(byCos, func(a, b ranked) int { return cmp.Compare(b.cos, a.cos) })
@@ -270,14 +273,7 @@ func writeVectors(path string, hits []Hit, byID map[string][]float32) error {
 			b = binary.LittleEndian.AppendUint32(b, math.Float32bits(f))
 		}
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return err
-	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o600); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
+	return atomicfile.Write(path, b, 0o600)
 }
 
 func readVectors(path string, hits []Hit) (map[string][]float32, error) {
@@ -316,24 +312,6 @@ func sortedIDs(hits []Hit) []string {
 	}
 	slices.Sort(ids)
 	return ids
-}
-
-// cosine is the cosine similarity of a and b (0 when either is empty or
-// their lengths differ).
-func cosine(a, b []float32) float64 {
-	if len(a) == 0 || len(a) != len(b) {
-		return 0
-	}
-	var dot, na, nb float64
-	for i := range a {
-		dot += float64(a[i]) * float64(b[i])
-		na += float64(a[i]) * float64(a[i])
-		nb += float64(b[i]) * float64(b[i])
-	}
-	if na == 0 || nb == 0 {
-		return 0
-	}
-	return dot / math.Sqrt(na*nb)
 }
 
 // LLMCandidates returns the entries the LLM would be shown for text, best

@@ -14,6 +14,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/supportbot/supportbot/internal/atomicfile"
 )
 
 // The index cache: the lexical index of a help center, kept on disk by
@@ -261,68 +263,11 @@ func (ix *Index) decodeCache(data []byte, key [32]byte) error {
 // writeCache writes ix to path through a temporary file and a rename, so
 // that a reader never sees half a file, and prunes old files.
 func (ix *Index) writeCache(path string, key [32]byte) error {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	if err := atomicfile.Write(path, ix.encodeCache(key), 0o600); err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(dir, "."+indexCachePrefix+"*.tmp")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name()) // a no-op after the rename
-	if _, err := tmp.Write(ix.encodeCache(key)); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return err
-	}
-	pruneCache(dir, path)
+	atomicfile.Prune(filepath.Dir(path), indexCachePrefix, indexCacheSuffix, path, indexCacheKeep)
 	return nil
-}
-
-// pruneCache removes index cache files in dir beyond keep and the newest
-// indexCacheKeep-1 others: a help center edited often must not fill the
-// disk, while switching between a few stays fast. Errors are ignored: a
-// leftover file only costs disk space.
-func pruneCache(dir, keep string) {
-	des, err := os.ReadDir(dir)
-	if err != nil {
-		return
-	}
-	type file struct {
-		path string
-		mod  time.Time
-	}
-	var files []file
-	for _, de := range des {
-		name := de.Name()
-		if de.IsDir() || !strings.HasPrefix(name, indexCachePrefix) || !strings.HasSuffix(name, indexCacheSuffix) {
-			continue
-		}
-		info, err := de.Info()
-		if err != nil {
-			continue
-		}
-		files = append(files, file{filepath.Join(dir, name), info.ModTime()})
-	}
-	slices.SortFunc(files, func(a, b file) int { return b.mod.Compare(a.mod) })
-	others := 0
-	for _, f := range files {
-		if f.path == keep {
-			continue
-		}
-		if others++; others >= indexCacheKeep {
-			os.Remove(f.path)
-		}
-	}
 }
 
 // decoder reads the cache format: every read is checked against the

@@ -15,6 +15,8 @@ import (
 	"sync"
 
 	"github.com/supportbot/supportbot/bot"
+	"github.com/supportbot/supportbot/internal/atomicfile"
+	"github.com/supportbot/supportbot/internal/vector"
 )
 
 // EmbedBatch is the number of passages per embeddings request.
@@ -156,7 +158,7 @@ func (v *Vectors) Rank(ctx context.Context, ix *Index, text string, k int) ([]Ar
 	for i := range ix.passages {
 		p := &ix.passages[i]
 		if vec, ok := v.byHash[passageKey(v.Model, p)]; ok {
-			cs = append(cs, cos{p, cosine(qv[0], vec)})
+			cs = append(cs, cos{p, vector.Cosine(qv[0], vec)})
 		}
 	}
 	v.mu.Unlock()
@@ -185,22 +187,6 @@ func (v *Vectors) Len() int {
 	return len(v.byHash)
 }
 
-func cosine(a, b []float32) float64 {
-	if len(a) == 0 || len(a) != len(b) {
-		return 0
-	}
-	var dot, na, nb float64
-	for i := range a {
-		dot += float64(a[i]) * float64(b[i])
-		na += float64(a[i]) * float64(a[i])
-		nb += float64(b[i]) * float64(b[i])
-	}
-	if na == 0 || nb == 0 {
-		return 0
-	}
-	return dot / math.Sqrt(na*nb)
-}
-
 // The cache file: records of a 32-byte passage hash, the vector's length
 // (uint32) and its float32s, little-endian.
 func writePassageVectors(path string, m map[[32]byte][]float32) error {
@@ -212,14 +198,7 @@ func writePassageVectors(path string, m map[[32]byte][]float32) error {
 			b = binary.LittleEndian.AppendUint32(b, math.Float32bits(f))
 		}
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return err
-	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o600); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
+	return atomicfile.Write(path, b, 0o600)
 }
 
 func readPassageVectors(path string) (map[[32]byte][]float32, error) {
